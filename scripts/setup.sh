@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the pinned development tools chatctl's tests and CI need, into the
+# repository's ignored build area (.chatctl/tools). Safe to run repeatedly: a
+# tool already at its pinned version is left alone.
+#
+#   ministack 1.5.33            the local AWS emulator the tests deploy into
+#   cfn-lint 1.58.0, checkov 3.3.30   template linters (own venv: checkov pins a
+#                               boto3 that ministack's requirements reject)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="${CHATCTL_TOOLS_DIR:-$root/.chatctl/tools}"
+python="${PYTHON:-python3}"
+
+MINISTACK_VERSION=1.5.33
+CFN_LINT_VERSION=1.58.0
+CHECKOV_VERSION=3.3.30
+
+# venv NAME REQUIREMENT... : create $tools/NAME and install the pinned packages
+# unless a marker file says this exact set is already there.
+venv() {
+  local name="$1"; shift
+  local dir="$tools/$name"
+  local want="$*"
+  if [[ -f "$dir/.pinned" && "$(cat "$dir/.pinned")" == "$want" ]]; then
+    echo "setup: $name already has $want"
+    return
+  fi
+  echo "setup: installing $want into $dir"
+  rm -rf "$dir"
+  "$python" -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+  echo "$want" > "$dir/.pinned"
+}
+
+mkdir -p "$tools"
+venv ministack "ministack==$MINISTACK_VERSION"
+if [[ "${1:-}" != "--emulator-only" ]]; then
+  venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
+fi
+echo "setup: done (tools in $tools)"

@@ -1,0 +1,68 @@
+//! Dispatch: runs the parsed command and turns its result into stdout, stderr
+//! and an exit status.
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command};
+use crate::commands;
+use crate::config::Project;
+use crate::error::{Error, ExitStatus, Result};
+use crate::output::{error_document, Report};
+use crate::ui::Ui;
+
+/// Runs one chatctl invocation and returns the process exit status.
+pub async fn run(cli: Cli) -> ExitStatus {
+    let ui = Ui::from_args(&cli.global);
+    let format = cli.global.output;
+    match execute(&cli, &ui).await {
+        Ok(report) => {
+            if let Err(e) = write_stdout(&report.render(format)) {
+                ui.error(format!("cannot write to stdout: {e}"));
+                return ExitStatus::Failed;
+            }
+            ExitStatus::Success
+        }
+        Err(error) => {
+            ui.error(error.to_string());
+            if format == crate::cli::OutputFormat::Json {
+                // A broken stdout cannot be reported anywhere better than stderr, done above.
+                let _ = write_stdout(&error_document(&error));
+            }
+            error.exit_status()
+        }
+    }
+}
+
+async fn execute(cli: &Cli, _ui: &Ui) -> Result<Report> {
+    // Commands that work on a project report a bad configuration (exit 2)
+    // before doing anything else.
+    let _project = match &cli.command {
+        Command::Completions(_) | Command::Local(_) => None,
+        _ => Some(Project::load(
+            &cli.global.config,
+            cli.global.stage.as_deref(),
+        )?),
+    };
+    match &cli.command {
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Local(_) => not_implemented("local", 8),
+        Command::Template(_) => not_implemented("template", 3),
+        Command::Build(_) => not_implemented("build", 5),
+        Command::Launch(_) => not_implemented("launch", 6),
+        Command::Output(_) => not_implemented("output", 6),
+        Command::Status => not_implemented("status", 6),
+        Command::Delete(_) => not_implemented("delete", 6),
+        Command::UpdateCode(_) => not_implemented("update-code", 7),
+        Command::UpdateSite(_) => not_implemented("update-site", 7),
+    }
+}
+
+fn not_implemented(command: &'static str, issue: u32) -> Result<Report> {
+    Err(Error::NotImplemented { command, issue })
+}
+
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}

@@ -1,0 +1,220 @@
+//! The command line, parsed with clap. Nothing here does work: `app::run`
+//! takes the parsed `Cli` and dispatches to the command modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Architecture;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "chatctl",
+    version,
+    about = "Ship a complete serverless chat application to AWS with one command",
+    long_about = "chatctl generates the CloudFormation template, builds and zips the Rust Lambda \
+handlers, uploads the static web site, creates or updates the stack, wires the event sources \
+and invalidates CloudFront.\n\nAWS credentials come from the standard chain: environment \
+variables, profiles, SSO, and web identity (OIDC) in CI.",
+    after_help = "Exit codes: 0 success, 1 operation failed, 2 usage or configuration error, \
+3 deployment failed and was rolled back."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration file; relative paths inside it are resolved from its directory
+    #[arg(
+        long,
+        global = true,
+        env = "CHATCTL_CONFIG",
+        default_value = "chatctl.yaml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+
+    /// Stage to deploy (overrides `stage` in the configuration); stacks are named APP-STAGE
+    #[arg(long, global = true, env = "CHATCTL_STAGE", value_name = "NAME")]
+    pub stage: Option<String>,
+
+    /// AWS region (overrides `region` in the configuration)
+    #[arg(long, global = true, env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Named AWS profile from ~/.aws/config
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Send every AWS request to this endpoint (a local emulator, a VPC endpoint)
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Output format of the result on stdout; logs and progress always go to stderr
+    #[arg(
+        long,
+        global = true,
+        env = "CHATCTL_OUTPUT",
+        value_enum,
+        default_value_t = OutputFormat::Text,
+        value_name = "FORMAT"
+    )]
+    pub output: OutputFormat,
+
+    /// More detail on stderr (-vv for AWS request details)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Answer yes to confirmations (required for destructive commands without a terminal)
+    #[arg(long, global = true)]
+    pub yes: bool,
+
+    /// Plain progress lines instead of progress bars (automatic in CI and without a terminal)
+    #[arg(long, global = true, env = "CHATCTL_NO_PROGRESS")]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text
+    Text,
+    /// Exactly one JSON document
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CloudFormation template `launch` would deploy
+    Template(TemplateArgs),
+    /// Build every handler crate (or the named ones) into a Lambda-ready zip
+    Build(BuildArgs),
+    /// Build, upload and deploy the whole stack, then sync the site
+    Launch(LaunchArgs),
+    /// Update only the Lambda code of changed handlers, without CloudFormation
+    UpdateCode(UpdateCodeArgs),
+    /// Sync only the static site and invalidate the changed paths
+    UpdateSite(UpdateSiteArgs),
+    /// Print the stack's outputs (site URL, WebSocket URL, ...)
+    Output(OutputArgs),
+    /// Show the stack's status, newest events, and whether deployed code matches the build
+    Status,
+    /// Delete the stack; chat tables are kept unless --purge-data
+    Delete(DeleteArgs),
+    /// Run the local AWS emulator for development without an AWS account
+    Local(LocalArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Document format
+    #[arg(long, value_enum, default_value_t = TemplateFormat::Yaml)]
+    pub format: TemplateFormat,
+    /// Write to FILE instead of stdout
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Handlers to build (directory names under the handlers directory); all when none
+    #[arg(value_name = "HANDLER")]
+    pub handlers: Vec<String>,
+    /// Target architecture (overrides `architecture` in the configuration)
+    #[arg(long, value_enum)]
+    pub arch: Option<Architecture>,
+}
+
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// Show the change set summary and stop without deploying
+    #[arg(long)]
+    pub preview: bool,
+    /// Allow a change that replaces or removes a table or the site bucket
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Wait for the CloudFront invalidation to complete
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateCodeArgs {
+    /// Handlers to update; all when none
+    #[arg(value_name = "HANDLER")]
+    pub handlers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateSiteArgs {
+    /// Wait for the CloudFront invalidation to complete
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print only this output's value
+    #[arg(value_name = "KEY")]
+    pub key: Option<String>,
+    /// `env` prints KEY=value lines, for `>> $GITHUB_OUTPUT`
+    #[arg(long, value_enum)]
+    pub format: Option<OutputsFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputsFormat {
+    /// KEY=value lines
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Also delete the chat tables and every message in them
+    #[arg(long)]
+    pub purge_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    #[command(subcommand)]
+    pub action: LocalAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalAction {
+    /// Install (first time) and start the emulator on 127.0.0.1
+    Up {
+        /// Port to listen on
+        #[arg(long, default_value_t = 4566)]
+        port: u16,
+    },
+    /// Stop the emulator started by `local up`
+    Down,
+    /// Tell whether the emulator is running, and where
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,4 @@
+//! One module per command. Each takes the parsed arguments and returns a
+//! `Report`; printing is `app::run`'s job.
+
+pub mod completions;

@@ -1,0 +1,96 @@
+//! The library's error type and the exit codes it maps to.
+//!
+//! Exit codes are part of chatctl's interface (README, "Exit codes"):
+//! 0 success, 1 operation failed, 2 usage or configuration error,
+//! 3 deployment failed and was rolled back.
+
+use std::path::PathBuf;
+
+/// Process exit codes, as documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success = 0,
+    Failed = 1,
+    Usage = 2,
+    RolledBack = 3,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration file {path} not found\n  hint: {hint}", path = .path.display())]
+    ConfigMissing { path: PathBuf, hint: String },
+
+    #[error("cannot read configuration file {path}: {source}", path = .path.display())]
+    ConfigUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// The file was read but its content is wrong; `line` and `column` are 1-based.
+    #[error("{path}: {location}: {message}\n  hint: {hint}", path = .path.display(), location = location(*.line, *.column))]
+    ConfigInvalid {
+        path: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+        hint: String,
+    },
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("`chatctl {command}` is not implemented yet (tracked in issue {issue}); nothing was changed")]
+    NotImplemented { command: &'static str, issue: u32 },
+
+    #[error("{0}")]
+    Failed(String),
+
+    #[error("cannot write {path}: {source}", path = .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn location(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!("line {line}, column {column}"),
+        (Some(line), None) => format!("line {line}"),
+        _ => "(no position)".to_string(),
+    }
+}
+
+impl Error {
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::ConfigMissing { .. }
+            | Error::ConfigUnreadable { .. }
+            | Error::ConfigInvalid { .. }
+            | Error::Usage(_) => ExitStatus::Usage,
+            Error::NotImplemented { .. } | Error::Failed(_) | Error::Write { .. } => {
+                ExitStatus::Failed
+            }
+        }
+    }
+
+    /// A stable, machine-readable name for `--output json` error documents.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::ConfigMissing { .. } => "config_missing",
+            Error::ConfigUnreadable { .. } => "config_unreadable",
+            Error::ConfigInvalid { .. } => "config_invalid",
+            Error::Usage(_) => "usage",
+            Error::NotImplemented { .. } => "not_implemented",
+            Error::Failed(_) => "failed",
+            Error::Write { .. } => "write_failed",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,13 @@
+//! chatctl as a library: the binary is a thin layer over `app::run`, and tests
+//! call the same modules directly.
+
+pub mod app;
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod output;
+pub mod ui;
+
+pub use error::{Error, ExitStatus, Result};

@@ -1,0 +1,16 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = chatctl::cli::Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(chatctl::ExitStatus::Failed.code());
+        }
+    };
+    let status = runtime.block_on(chatctl::app::run(cli));
+    ExitCode::from(status.code())
+}

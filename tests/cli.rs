@@ -1,0 +1,297 @@
+//! The real `chatctl` binary: help, exit codes, JSON output, configuration errors.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const SUBCOMMANDS: &[&str] = &[
+    "template",
+    "build",
+    "launch",
+    "update-code",
+    "update-site",
+    "output",
+    "status",
+    "delete",
+    "local",
+    "completions",
+];
+
+/// chatctl with a clean environment: no ambient stage, output or endpoint.
+fn chatctl() -> Command {
+    let mut command = Command::cargo_bin("chatctl").expect("the chatctl binary is built");
+    for var in [
+        "CHATCTL_CONFIG",
+        "CHATCTL_STAGE",
+        "CHATCTL_OUTPUT",
+        "CHATCTL_NO_PROGRESS",
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        "AWS_REGION",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Writes a configuration file into a fresh directory.
+fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("chatctl.yaml");
+    std::fs::write(&path, text).expect("write config");
+    (dir, path)
+}
+
+fn examples_config() -> &'static Path {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/chatctl.yaml"
+    ))
+}
+
+#[test]
+fn help_lists_every_subcommand_and_the_exit_codes() {
+    let assert = chatctl().arg("--help").assert().success();
+    let help = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    for subcommand in SUBCOMMANDS {
+        assert!(
+            help.contains(subcommand),
+            "--help does not mention {subcommand}"
+        );
+    }
+    for option in [
+        "--config",
+        "--stage",
+        "--region",
+        "--profile",
+        "--endpoint-url",
+        "--output",
+        "--verbose",
+        "--quiet",
+        "--yes",
+        "--no-progress",
+    ] {
+        assert!(help.contains(option), "--help does not mention {option}");
+    }
+    assert!(help.contains("Exit codes"));
+}
+
+#[test]
+fn every_subcommand_has_help_with_its_own_options() {
+    let own_options: &[(&str, &[&str])] = &[
+        ("template", &["--format", "--out"]),
+        ("build", &["--arch", "[HANDLER]"]),
+        ("launch", &["--preview", "--allow-replace", "--wait"]),
+        ("update-code", &["[HANDLER]"]),
+        ("update-site", &["--wait"]),
+        ("output", &["[KEY]", "--format"]),
+        ("status", &["--config"]),
+        ("delete", &["--purge-data"]),
+        ("local", &["up", "down", "status"]),
+        ("completions", &["<SHELL>"]),
+    ];
+    assert_eq!(own_options.len(), SUBCOMMANDS.len());
+    for (subcommand, options) in own_options {
+        let assert = chatctl().args([subcommand, "--help"]).assert().success();
+        let help = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+        for option in *options {
+            assert!(
+                help.contains(option),
+                "`{subcommand} --help` lacks {option}:\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    chatctl().arg("--no-such-flag").assert().code(2);
+    chatctl().arg("frobnicate").assert().code(2);
+    chatctl()
+        .args(["--output", "yaml", "status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("yaml"));
+}
+
+#[test]
+fn commands_not_yet_built_fail_with_exit_1_and_say_so() {
+    for subcommand in [
+        "template",
+        "build",
+        "launch",
+        "update-code",
+        "update-site",
+        "output",
+        "status",
+        "delete",
+    ] {
+        chatctl()
+            .arg("--config")
+            .arg(examples_config())
+            .arg(subcommand)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::contains("not implemented yet"));
+    }
+    chatctl()
+        .args(["local", "status"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not implemented yet"));
+}
+
+#[test]
+fn json_output_is_exactly_one_document_on_stdout_even_for_errors() {
+    let assert = chatctl()
+        .arg("--config")
+        .arg(examples_config())
+        .args(["--output", "json", "status"])
+        .assert()
+        .code(1);
+    let stdout = &assert.get_output().stdout;
+    let document: serde_json::Value =
+        serde_json::from_slice(stdout).expect("stdout is one JSON document");
+    assert_eq!(document["error"]["kind"], "not_implemented");
+    assert_eq!(document["error"]["exit_code"], 1);
+
+    let assert = chatctl()
+        .args(["--output", "json", "--config", "missing.yaml", "launch"])
+        .assert()
+        .code(2);
+    let document: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).expect("one JSON document");
+    assert_eq!(document["error"]["kind"], "config_missing");
+
+    let assert = chatctl()
+        .env("CHATCTL_OUTPUT", "json")
+        .args(["completions", "bash"])
+        .assert()
+        .success();
+    let document: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).expect("one JSON document");
+    assert_eq!(document["shell"], "bash");
+    assert!(document["script"]
+        .as_str()
+        .is_some_and(|s| s.contains("chatctl")));
+}
+
+#[test]
+fn completions_are_generated_for_common_shells() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        chatctl()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("update-code"));
+    }
+}
+
+/// (file content, expected line, text the message must contain)
+const BAD_CONFIGS: &[(&str, &str, usize, &str)] = &[
+    ("unknown key", "app: chat\nregoin: us-east-1\n", 2, "unknown field `regoin`"),
+    ("nested unknown key", "app: chat\nhandlers:\n  memory: 512\n", 3, "unknown field `memory`"),
+    ("wrong type", "app: chat\nhandlers:\n  memory_mb: lots\n", 3, "handlers.memory_mb: invalid type"),
+    ("negative number", "app: chat\nchat:\n  message_retention_days: -3\n", 3, "message_retention_days"),
+    ("zero retention", "app: chat\nchat:\n  history_length: 10\n  message_retention_days: 0\n", 4, "chat.message_retention_days: must be greater than zero"),
+    ("bad YAML", "app: chat\n\tstage: dev\n", 2, "tab character"),
+    ("unterminated quote", "app: chat\nstage: \"dev\n", 3, "unexpected end"),
+    ("unknown architecture", "app: chat\narchitecture: x86\n", 2, "unknown variant `x86`"),
+    ("domain without certificate", "app: chat\ndomain:\n  name: chat.example.com\n", 3, "missing field `certificate_arn`"),
+    ("certificate outside us-east-1", "app: chat\ndomain:\n  name: chat.example.com\n  certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/abc\n", 4, "only uses ACM certificates from us-east-1"),
+    ("bad app name", "app: Chat App\n", 1, "app: `Chat App` is not a valid name"),
+    ("log retention CloudWatch refuses", "app: chat\nhandlers:\n  log_retention_days: 10\n", 3, "not a period CloudWatch Logs accepts"),
+    ("memory out of range", "app: chat\nhandlers:\n  memory_mb: 64\n", 3, "Lambda accepts 128 to 10240"),
+    ("missing app", "stage: dev\n", 1, "missing field `app`"),
+    ("empty file", "", 1, "the file is empty"),
+    ("stage not listed", "app: chat\nstages: [dev]\nstage: prod\n", 3, "stage `prod` is not one of"),
+];
+
+#[test]
+fn bad_configuration_files_exit_2_naming_file_line_and_problem() {
+    for (what, content, line, message) in BAD_CONFIGS {
+        let (_dir, path) = config_file(content);
+        let assert = chatctl()
+            .arg("--config")
+            .arg(&path)
+            .arg("launch")
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+        let expected_position = format!("{}: line {line}", path.display());
+        assert!(
+            stderr.contains(&expected_position),
+            "{what}: expected `{expected_position}` in:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(message),
+            "{what}: expected `{message}` in:\n{stderr}"
+        );
+        assert!(stderr.contains("hint: "), "{what}: no hint in:\n{stderr}");
+        assert!(
+            assert.get_output().stdout.is_empty(),
+            "{what}: wrote to stdout"
+        );
+    }
+}
+
+#[test]
+fn a_missing_configuration_file_exits_2_and_says_what_to_do() {
+    chatctl()
+        .args(["--config", "no/such/chatctl.yaml", "launch"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/chatctl.yaml not found"))
+        .stderr(predicate::str::contains("--config"));
+}
+
+#[test]
+fn the_stage_comes_from_the_flag_or_chatctl_stage_and_must_be_listed() {
+    let (_dir, path) = config_file("app: chat\nstages: [dev, prod]\n");
+    chatctl()
+        .arg("--config")
+        .arg(&path)
+        .args(["--stage", "qa", "launch"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "stage `qa` is not one of this project's stages (dev, prod)",
+        ));
+    chatctl()
+        .arg("--config")
+        .arg(&path)
+        .env("CHATCTL_STAGE", "qa")
+        .arg("launch")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("stage `qa`"));
+    chatctl()
+        .arg("--config")
+        .arg(&path)
+        .args(["--stage", "Not Valid", "launch"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--stage: `Not Valid` is not a valid name",
+        ));
+    // A listed stage passes configuration checks and reaches the command.
+    chatctl()
+        .arg("--config")
+        .arg(&path)
+        .env("CHATCTL_STAGE", "prod")
+        .arg("launch")
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn the_config_path_is_read_from_chatctl_config() {
+    chatctl()
+        .env("CHATCTL_CONFIG", "from/env.yaml")
+        .arg("launch")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("from/env.yaml not found"));
+}

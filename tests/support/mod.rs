@@ -1,0 +1,157 @@
+//! Test support: a fresh ministack emulator per test.
+//!
+//! Each `Emulator` listens on its own free port on 127.0.0.1, runs in its own
+//! process group (it spawns one process per warm Lambda function), and is
+//! killed with that whole group when dropped, including when a test panics.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the emulator may take to answer its health check.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Emulator {
+    child: Child,
+    port: u16,
+    /// Holds the emulator's working directory and log until the emulator is gone.
+    workdir: tempfile::TempDir,
+}
+
+/// The pinned emulator, installed by `scripts/setup.sh`.
+pub fn ministack_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHATCTL_MINISTACK") {
+        return PathBuf::from(path);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".chatctl/tools/ministack/bin/ministack")
+}
+
+impl Emulator {
+    /// Starts an emulator and waits until it answers its health check.
+    pub fn start() -> Emulator {
+        let binary = ministack_binary();
+        assert!(
+            binary.exists(),
+            "the emulator is not installed at {}: run scripts/setup.sh",
+            binary.display()
+        );
+        let port = free_port();
+        let workdir = tempfile::tempdir().expect("create a working directory for the emulator");
+        let log = std::fs::File::create(workdir.path().join("ministack.log"))
+            .expect("create the emulator's log file");
+        let log_err = log.try_clone().expect("clone the emulator's log handle");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let child = Command::new(&binary)
+            .current_dir(workdir.path())
+            .env("GATEWAY_PORT", port.to_string())
+            // Without it the emulator listens on every interface.
+            .env("BIND_HOST", "127.0.0.1")
+            // Lambda processes inherit this, so handlers' SDK clients reach the emulator.
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("TMPDIR", workdir.path())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let mut emulator = Emulator {
+            child,
+            port,
+            workdir,
+        };
+        emulator.wait_until_healthy();
+        emulator
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The emulator's combined stdout and stderr so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.workdir.path().join("ministack.log")).unwrap_or_default()
+    }
+
+    fn wait_until_healthy(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the emulator process") {
+                panic!(
+                    "the emulator exited with {status} before it was healthy:\n{}",
+                    self.log()
+                );
+            }
+            if http_get(self.port, "/_ministack/health")
+                .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the emulator did not become healthy within {START_TIMEOUT:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // The negative pid addresses the whole process group: the emulator and
+        // every Lambda process it started.
+        let group = -(self.child.id() as libc::pid_t);
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe {
+            libc::kill(group, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a process with this pid still exists.
+pub fn process_exists(pid: u32) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks for existence and permission.
+    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
+
+/// Whether anything accepts connections on 127.0.0.1:port.
+pub fn port_open(port: u16) -> bool {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+}
+
+/// A minimal HTTP/1.1 GET on 127.0.0.1; the raw response, or None when unreachable.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(200)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
+    listener
+        .local_addr()
+        .expect("read the bound address")
+        .port()
+}
