@@ -33,27 +33,21 @@ pub async fn run(cli: Cli) -> ExitStatus {
     }
 }
 
-async fn execute(cli: &Cli, _ui: &Ui) -> Result<Report> {
+async fn execute(cli: &Cli, ui: &Ui) -> Result<Report> {
     // Commands that work on a project report a bad configuration (exit 2)
-    // before doing anything else.
-    let _project = match &cli.command {
-        Command::Completions(_) | Command::Local(_) => None,
-        _ => Some(Project::load(
-            &cli.global.config,
-            cli.global.stage.as_deref(),
-        )?),
-    };
+    // before doing anything else, including those not built yet.
+    let project = || Project::load(&cli.global.config, cli.global.stage.as_deref());
     match &cli.command {
         Command::Completions(args) => commands::completions::run(args),
         Command::Local(_) => not_implemented("local", 8),
-        Command::Template(_) => not_implemented("template", 3),
-        Command::Build(_) => not_implemented("build", 5),
-        Command::Launch(_) => not_implemented("launch", 6),
-        Command::Output(_) => not_implemented("output", 6),
-        Command::Status => not_implemented("status", 6),
-        Command::Delete(_) => not_implemented("delete", 6),
-        Command::UpdateCode(_) => not_implemented("update-code", 7),
-        Command::UpdateSite(_) => not_implemented("update-site", 7),
+        Command::Template(args) => commands::template::run(&project()?, args, ui),
+        Command::Build(_) => project().and_then(|_| not_implemented("build", 5)),
+        Command::Launch(_) => project().and_then(|_| not_implemented("launch", 6)),
+        Command::Output(_) => project().and_then(|_| not_implemented("output", 6)),
+        Command::Status => project().and_then(|_| not_implemented("status", 6)),
+        Command::Delete(_) => project().and_then(|_| not_implemented("delete", 6)),
+        Command::UpdateCode(_) => project().and_then(|_| not_implemented("update-code", 7)),
+        Command::UpdateSite(_) => project().and_then(|_| not_implemented("update-site", 7)),
     }
 }
 

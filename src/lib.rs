@@ -7,7 +7,9 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod handlers;
 pub mod output;
+pub mod template;
 pub mod ui;
 
 pub use error::{Error, ExitStatus, Result};

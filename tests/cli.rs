@@ -118,7 +118,6 @@ fn usage_errors_exit_2() {
 #[test]
 fn commands_not_yet_built_fail_with_exit_1_and_say_so() {
     for subcommand in [
-        "template",
         "build",
         "launch",
         "update-code",
@@ -294,4 +293,115 @@ fn the_config_path_is_read_from_chatctl_config() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("from/env.yaml not found"));
+}
+
+/// A project directory whose handlers directory holds the named binary crates.
+fn project_with_handlers(names: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, path) = config_file("app: chat\n");
+    for name in names {
+        let src = dir.path().join("handlers").join(name).join("src");
+        std::fs::create_dir_all(&src).expect("mkdir");
+        std::fs::write(src.join("main.rs"), "fn main() {}\n").expect("write main.rs");
+        std::fs::write(
+            src.parent().expect("crate dir").join("Cargo.toml"),
+            "[package]\n",
+        )
+        .expect("write Cargo.toml");
+    }
+    std::fs::create_dir_all(dir.path().join("static")).expect("mkdir static");
+    (dir, path)
+}
+
+const CHAT_HANDLERS: &[&str] = &[
+    "connect",
+    "disconnect",
+    "fanout",
+    "http",
+    "ingest",
+    "message",
+];
+
+#[test]
+fn template_prints_yaml_json_or_writes_a_file() {
+    let (dir, path) = project_with_handlers(CHAT_HANDLERS);
+    let assert = chatctl()
+        .arg("--config")
+        .arg(&path)
+        .arg("template")
+        .assert()
+        .success();
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_slice(&assert.get_output().stdout).expect("YAML on stdout");
+    assert_eq!(
+        yaml["Description"],
+        "Serverless chat chat (dev) deployed by chatctl"
+    );
+
+    let assert = chatctl()
+        .arg("--config")
+        .arg(&path)
+        .args(["--stage", "qa", "template", "--format", "json"])
+        .assert()
+        .success();
+    let json: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).expect("JSON on stdout");
+    assert_eq!(
+        json["Resources"]["WebSocketStage"]["Properties"]["StageName"],
+        "qa"
+    );
+
+    let out = dir.path().join("out.yaml");
+    let assert = chatctl()
+        .arg("--config")
+        .arg(&path)
+        .args(["--output", "json", "template", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).expect("one JSON document");
+    assert_eq!(report["stack"], "chat-dev");
+    let written: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&out).expect("written")).expect("YAML");
+    assert_eq!(written, yaml);
+}
+
+#[test]
+fn template_refuses_handler_crates_it_cannot_wire_or_a_missing_one() {
+    let (_dir, path) = project_with_handlers(&[
+        "connect",
+        "disconnect",
+        "fanout",
+        "http",
+        "ingest",
+        "message",
+        "weather-bot",
+    ]);
+    chatctl()
+        .arg("--config")
+        .arg(&path)
+        .arg("template")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("handler crate `weather-bot`"));
+
+    let (_dir, path) =
+        project_with_handlers(&["connect", "disconnect", "http", "ingest", "message"]);
+    chatctl()
+        .arg("--config")
+        .arg(&path)
+        .arg("template")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing: fanout"));
+
+    let (_dir, path) = project_with_handlers(&[]);
+    chatctl()
+        .arg("--config")
+        .arg(&path)
+        .arg("template")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("handlers directory"));
 }

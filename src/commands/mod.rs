@@ -2,3 +2,4 @@
 //! `Report`; printing is `app::run`'s job.
 
 pub mod completions;
+pub mod template;

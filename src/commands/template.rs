@@ -1,0 +1,34 @@
+//! `chatctl template`: the exact template `launch` deploys.
+
+use serde_json::json;
+
+use crate::cli::{TemplateArgs, TemplateFormat};
+use crate::config::Project;
+use crate::error::{Error, Result};
+use crate::handlers;
+use crate::output::Report;
+use crate::template;
+use crate::ui::Ui;
+
+pub fn run(project: &Project, args: &TemplateArgs, ui: &Ui) -> Result<Report> {
+    let handlers = handlers::discover(&project.handlers_dir())?;
+    let template = template::generate(project, &handlers)?;
+    let text = match args.format {
+        TemplateFormat::Yaml => template.to_yaml_string()?,
+        TemplateFormat::Json => template.to_json_string(),
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+            ui.info(format!("wrote the template to {}", path.display()));
+            Ok(Report::new(
+                "",
+                json!({ "written": path.display().to_string(), "stack": project.stack_name() }),
+            ))
+        }
+        None => Ok(Report::new(text, template.as_json().clone())),
+    }
+}
