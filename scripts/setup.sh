@@ -6,6 +6,8 @@
 #   ministack 1.5.33            the local AWS emulator the tests deploy into
 #   cfn-lint 1.58.0, checkov 3.3.30   template linters (own venv: checkov pins a
 #                               boto3 that ministack's requirements reject)
+#   ziglang 0.17.1, cargo-zigbuild 0.24.1, the x86_64 and aarch64 Linux targets:
+#                               `chatctl build` links handlers against glibc 2.17
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +17,8 @@ python="${PYTHON:-python3}"
 MINISTACK_VERSION=1.5.33
 CFN_LINT_VERSION=1.58.0
 CHECKOV_VERSION=3.3.30
+ZIG_VERSION=0.17.1
+ZIGBUILD_VERSION=0.24.1
 
 # venv NAME REQUIREMENT... : create $tools/NAME and install the pinned packages
 # unless a marker file says this exact set is already there.
@@ -37,5 +41,15 @@ mkdir -p "$tools"
 venv ministack "ministack==$MINISTACK_VERSION"
 if [[ "${1:-}" != "--emulator-only" ]]; then
   venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
+  # Zig links the handlers against an old glibc; chatctl finds it here
+  # (python-zig, which cargo-zigbuild runs) or on PATH.
+  venv zig "ziglang==$ZIG_VERSION"
+  if [[ "$(cargo-zigbuild --version 2>/dev/null)" != "cargo-zigbuild $ZIGBUILD_VERSION" ]]; then
+    echo "setup: installing cargo-zigbuild $ZIGBUILD_VERSION"
+    cargo install --quiet --locked cargo-zigbuild --version "$ZIGBUILD_VERSION"
+  else
+    echo "setup: cargo-zigbuild $ZIGBUILD_VERSION already installed"
+  fi
+  rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
 fi
 echo "setup: done (tools in $tools)"

@@ -41,7 +41,7 @@ async fn execute(cli: &Cli, ui: &Ui) -> Result<Report> {
         Command::Completions(args) => commands::completions::run(args),
         Command::Local(_) => not_implemented("local", 8),
         Command::Template(args) => commands::template::run(&project()?, args, ui),
-        Command::Build(_) => project().and_then(|_| not_implemented("build", 5)),
+        Command::Build(args) => commands::build::run(&project()?, args, ui),
         Command::Launch(_) => project().and_then(|_| not_implemented("launch", 6)),
         Command::Output(_) => project().and_then(|_| not_implemented("output", 6)),
         Command::Status => project().and_then(|_| not_implemented("status", 6)),

@@ -139,6 +139,7 @@ impl Default for DataPolicy {
 #[serde(rename_all = "snake_case")]
 pub enum Architecture {
     #[default]
+    #[value(name = "x86_64")]
     X86_64,
     Arm64,
 }

@@ -3,12 +3,14 @@
 
 pub mod app;
 pub mod aws;
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod output;
+pub mod progress;
 pub mod template;
 pub mod ui;
 

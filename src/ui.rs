@@ -28,6 +28,11 @@ impl Ui {
         self.progress_bars
     }
 
+    /// Only errors are shown (-q).
+    pub fn is_quiet(&self) -> bool {
+        self.verbosity < 0
+    }
+
     /// Whether chatctl may ask a question and wait for an answer.
     pub fn interactive(&self) -> bool {
         self.interactive

@@ -118,7 +118,6 @@ fn usage_errors_exit_2() {
 #[test]
 fn commands_not_yet_built_fail_with_exit_1_and_say_so() {
     for subcommand in [
-        "build",
         "launch",
         "update-code",
         "update-site",

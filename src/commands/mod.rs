@@ -1,5 +1,6 @@
 //! One module per command. Each takes the parsed arguments and returns a
 //! `Report`; printing is `app::run`'s job.
 
+pub mod build;
 pub mod completions;
 pub mod template;

@@ -1,0 +1,206 @@
+//! Cargo: the workspace layout (`cargo metadata`) and the one `cargo
+//! zigbuild` invocation that builds every handler, so shared dependencies
+//! compile once.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The Cargo workspace the handler crates belong to.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub target_dir: PathBuf,
+    /// Binary packages by their manifest directory.
+    pub packages: BTreeMap<PathBuf, Package>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    /// The binary target that becomes `bootstrap`.
+    pub bin: String,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    workspace_root: PathBuf,
+    target_directory: PathBuf,
+    packages: Vec<MetadataPackage>,
+}
+
+#[derive(Deserialize)]
+struct MetadataPackage {
+    name: String,
+    manifest_path: PathBuf,
+    targets: Vec<MetadataTarget>,
+}
+
+#[derive(Deserialize)]
+struct MetadataTarget {
+    name: String,
+    kind: Vec<String>,
+}
+
+/// Reads the workspace that contains `crate_dir`.
+pub fn metadata(crate_dir: &Path) -> Result<Workspace> {
+    let output = Command::new("cargo")
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(crate_dir.join("Cargo.toml"))
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Error::Usage(format!("cannot run cargo: {e}; install Rust with rustup")))?;
+    if !output.status.success() {
+        return Err(Error::Failed(format!(
+            "cargo metadata failed for {}",
+            crate_dir.display()
+        )));
+    }
+    let metadata: Metadata = serde_json::from_slice(&output.stdout)
+        .map_err(|e| Error::Failed(format!("cannot read cargo metadata: {e}")))?;
+    let mut packages = BTreeMap::new();
+    for package in metadata.packages {
+        let bins: Vec<&MetadataTarget> = package
+            .targets
+            .iter()
+            .filter(|t| t.kind.iter().any(|k| k == "bin"))
+            .collect();
+        let Some(bin) = bins
+            .iter()
+            .find(|t| t.name == package.name)
+            .or_else(|| bins.first())
+        else {
+            continue;
+        };
+        let dir = package
+            .manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        packages.insert(
+            dir,
+            Package {
+                name: package.name.clone(),
+                bin: bin.name.clone(),
+            },
+        );
+    }
+    Ok(Workspace {
+        root: metadata.workspace_root,
+        target_dir: metadata.target_directory,
+        packages,
+    })
+}
+
+/// Runs one `cargo zigbuild` for `packages` and returns each package's
+/// executable. Compiler diagnostics go to stderr as cargo renders them;
+/// `on_line` receives cargo's stderr lines when `capture_stderr` is set (so a
+/// progress display can print them), `on_built` each finished package.
+pub struct ZigBuild<'a> {
+    pub workspace: &'a Workspace,
+    pub packages: &'a [Package],
+    pub target: &'a str,
+    pub path_env: &'a std::ffi::OsStr,
+    pub capture_stderr: bool,
+    /// Passes `--quiet`: only diagnostics, no "Compiling" lines.
+    pub quiet: bool,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    reason: String,
+    #[serde(default)]
+    target: Option<MetadataTarget>,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+    #[serde(default)]
+    success: Option<bool>,
+}
+
+impl ZigBuild<'_> {
+    pub fn run(
+        &self,
+        on_line: &(dyn Fn(&str) + Sync),
+        on_built: &mut dyn FnMut(&str),
+    ) -> Result<BTreeMap<String, PathBuf>> {
+        let mut command = Command::new("cargo");
+        command
+            .arg("zigbuild")
+            .arg("--manifest-path")
+            .arg(self.workspace.root.join("Cargo.toml"))
+            .args(["--profile", "lambda", "--target", self.target])
+            .arg("--message-format=json-render-diagnostics")
+            .env("PATH", self.path_env)
+            .stdout(Stdio::piped());
+        for package in self.packages {
+            command.args(["-p", &package.name]);
+        }
+        if self.quiet {
+            command.arg("--quiet");
+        }
+        if self.capture_stderr {
+            // cargo sees a pipe, but a person reads the lines on a terminal.
+            command.arg("--color=always");
+        }
+        if self.capture_stderr {
+            command.stderr(Stdio::piped());
+        } else {
+            command.stderr(Stdio::inherit());
+        }
+        let mut child = command
+            .spawn()
+            .map_err(|e| Error::Failed(format!("cannot run cargo zigbuild: {e}")))?;
+
+        let stderr = child.stderr.take();
+        let mut executables = BTreeMap::new();
+        let mut success = false;
+        std::thread::scope(|scope| {
+            if let Some(stderr) = stderr {
+                scope.spawn(move || {
+                    for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                        on_line(&line);
+                    }
+                });
+            }
+            if let Some(stdout) = child.stdout.take() {
+                for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                    let Ok(message) = serde_json::from_str::<Message>(&line) else {
+                        continue;
+                    };
+                    match (message.reason.as_str(), message.target, message.executable) {
+                        ("compiler-artifact", Some(target), Some(executable)) => {
+                            if let Some(package) =
+                                self.packages.iter().find(|p| p.bin == target.name)
+                            {
+                                on_built(&package.name);
+                                executables.insert(package.name.clone(), executable);
+                            }
+                        }
+                        ("build-finished", _, _) => success = message.success.unwrap_or(false),
+                        _ => {}
+                    }
+                }
+            }
+        });
+        let status = child
+            .wait()
+            .map_err(|e| Error::Failed(format!("cargo zigbuild did not finish: {e}")))?;
+        if !status.success() || !success {
+            return Err(Error::Failed(
+                "the handlers did not compile: cargo's messages above say why".to_string(),
+            ));
+        }
+        Ok(executables)
+    }
+}

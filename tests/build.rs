@@ -1,0 +1,333 @@
+//! `chatctl build`: real cargo-zigbuild builds of the handler crates,
+//! reproducible zips, the ELF checks, and the zips running on the emulator's
+//! Lambda.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use aws_credential_types::Credentials;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Architecture as LambdaArchitecture, FunctionCode, Runtime};
+use chatctl::aws::{Aws, AwsOptions};
+use chatctl::build::elf::{self, GlibcVersion, AL2023_GLIBC};
+use chatctl::build::Manifest;
+use chatctl::config::Architecture;
+use predicates::prelude::*;
+use support::Emulator;
+
+/// Tests that rebuild or read the repository's x86_64 zips take turns: one of
+/// them deletes a zip to prove it comes back byte for byte.
+static X86_64_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn x86_64_build_lock() -> std::sync::MutexGuard<'static, ()> {
+    X86_64_BUILD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+const HANDLERS: &[&str] = &[
+    "connect",
+    "disconnect",
+    "fanout",
+    "http",
+    "ingest",
+    "message",
+];
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chatctl() -> Command {
+    let mut command = Command::cargo_bin("chatctl").expect("the chatctl binary is built");
+    command
+        .env_remove("CHATCTL_STAGE")
+        .env_remove("CHATCTL_OUTPUT");
+    command
+}
+
+/// Runs `chatctl build` on the repository's handlers and returns the JSON report.
+fn build(args: &[&str]) -> serde_json::Value {
+    let assert = chatctl()
+        .arg("--config")
+        .arg(repo().join("examples/chatctl.yaml"))
+        .args(["--output", "json", "build"])
+        .args(args)
+        .env("CI", "true")
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "progress control characters reached a CI log:\n{stderr:?}"
+    );
+    serde_json::from_slice(&assert.get_output().stdout).expect("one JSON document")
+}
+
+fn zip_path(report: &serde_json::Value, handler: &str) -> PathBuf {
+    PathBuf::from(
+        report["handlers"][handler]["zip"]
+            .as_str()
+            .expect("zip path"),
+    )
+}
+
+fn unzip_bootstrap(zip: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let file = std::fs::File::open(zip).expect("open zip");
+    let mut archive = zip::ZipArchive::new(file).expect("a zip");
+    assert_eq!(
+        archive.len(),
+        1,
+        "{} holds more than bootstrap",
+        zip.display()
+    );
+    let mut entry = archive.by_name("bootstrap").expect("bootstrap at the root");
+    assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    let mut binary = Vec::new();
+    entry.read_to_end(&mut binary).expect("unzip");
+    binary
+}
+
+#[test]
+fn every_handler_builds_into_a_checked_reproducible_zip() {
+    let _turn = x86_64_build_lock();
+    let first = build(&["--arch", "x86_64"]);
+    assert_eq!(first["architecture"], "x86_64");
+    let manifest_path = PathBuf::from(first["manifest"].as_str().expect("manifest"));
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(&manifest_path).expect("read manifest"))
+            .expect("parse manifest");
+    for handler in HANDLERS {
+        let zip = zip_path(&first, handler);
+        let bytes = std::fs::read(&zip).expect("read zip");
+        let entry = &manifest.handlers[*handler];
+        assert_eq!(entry.size, bytes.len() as u64);
+        assert_eq!(entry.sha256, chatctl::build::package::sha256_hex(&bytes));
+        assert_eq!(
+            entry.code_sha256,
+            chatctl::build::package::sha256_base64(&bytes)
+        );
+        let binary = unzip_bootstrap(&zip);
+        let info = elf::inspect(&binary).expect("an ELF binary");
+        assert_eq!(info.architecture, Some(Architecture::X86_64));
+        let (glibc, _) = info.newest_glibc.expect("links glibc");
+        assert!(
+            glibc <= GlibcVersion(2, 17),
+            "{handler} needs glibc {glibc}"
+        );
+    }
+
+    // Nothing changed: the same zips, untouched.
+    let second = build(&[]);
+    for handler in HANDLERS {
+        assert_eq!(
+            second["handlers"][handler]["sha256"],
+            first["handlers"][handler]["sha256"]
+        );
+        assert_eq!(
+            second["handlers"][handler]["rewritten"], false,
+            "{handler} was re-zipped"
+        );
+    }
+
+    // Recompile one crate from scratch and re-zip: byte-identical.
+    let connect = zip_path(&first, "connect");
+    let before = std::fs::read(&connect).expect("read zip");
+    std::fs::remove_file(&manifest_path).expect("remove manifest");
+    std::fs::remove_file(&connect).expect("remove zip");
+    let main_rs = repo().join("handlers/connect/src/main.rs");
+    let source = std::fs::read(&main_rs).expect("read main.rs");
+    std::fs::write(&main_rs, &source).expect("touch main.rs"); // new mtime: cargo recompiles
+    let third = build(&["connect"]);
+    assert_eq!(third["handlers"]["connect"]["rewritten"], true);
+    assert_eq!(
+        std::fs::read(&connect).expect("read zip"),
+        before,
+        "the rebuilt zip differs"
+    );
+    assert_eq!(
+        third["handlers"].as_object().map(|h| h.len()),
+        Some(1),
+        "only connect was built"
+    );
+}
+
+#[test]
+fn arm64_builds_are_aarch64_binaries_and_refused_as_x86_64() {
+    let report = build(&["--arch", "arm64", "message"]);
+    assert_eq!(report["architecture"], "arm64");
+    let binary = unzip_bootstrap(&zip_path(&report, "message"));
+    assert_eq!(
+        elf::inspect(&binary).expect("ELF").architecture,
+        Some(Architecture::Arm64)
+    );
+    let refusal =
+        elf::check(&binary, Architecture::X86_64, AL2023_GLIBC).expect_err("wrong architecture");
+    assert!(refusal.contains("built for arm64"), "{refusal}");
+}
+
+#[test]
+fn a_binary_needing_a_newer_glibc_than_al2023_is_refused_naming_the_symbol() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let binary = dir.path().join("needs-new-glibc");
+    let status = Process::new("gcc")
+        .arg(repo().join("tests/fixtures/needs_glibc_2_36.c"))
+        .arg("-o")
+        .arg(&binary)
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "gcc failed");
+    let data = std::fs::read(&binary).expect("read binary");
+    let refusal =
+        elf::check(&data, Architecture::X86_64, AL2023_GLIBC).expect_err("too new a glibc");
+    assert!(refusal.contains("arc4random@GLIBC_2.36"), "{refusal}");
+    assert!(refusal.contains("2.34"), "{refusal}");
+}
+
+/// PATH with the project's Zig first: a scratch workspace has no .chatctl/tools.
+fn path_with_zig() -> std::ffi::OsString {
+    let inherited = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::iter::once(repo().join(".chatctl/tools/zig/bin"))
+        .chain(std::env::split_paths(&inherited));
+    std::env::join_paths(dirs).expect("PATH")
+}
+
+/// A throwaway workspace with one handler crate, built into its own target directory.
+fn scratch_workspace(main_rs: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    std::fs::write(root.join("chatctl.yaml"), "app: scratch\n").expect("config");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"handlers/*\"]\nresolver = \"2\"\n\n[profile.lambda]\ninherits = \"release\"\n",
+    )
+    .expect("workspace manifest");
+    let src = root.join("handlers/broken/src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(
+        root.join("handlers/broken/Cargo.toml"),
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("crate manifest");
+    std::fs::write(src.join("main.rs"), main_rs).expect("main.rs");
+    dir
+}
+
+#[test]
+fn a_compile_error_shows_cargos_diagnostics_and_exits_1() {
+    let dir = scratch_workspace("fn main() {\n    let count: u32 = \"not a number\";\n}\n");
+    chatctl()
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", dir.path().join("target"))
+        .env("PATH", path_with_zig())
+        .arg("build")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("mismatched types"))
+        .stderr(predicate::str::contains("handlers/broken/src/main.rs"))
+        .stderr(predicate::str::contains("did not compile"));
+}
+
+#[test]
+fn missing_zig_is_reported_with_the_command_that_installs_it() {
+    let dir = scratch_workspace("fn main() {}\n");
+    let cargo_bin = Path::new(&std::env::var("HOME").expect("HOME")).join(".cargo/bin");
+    chatctl()
+        .current_dir(dir.path())
+        .env(
+            "PATH",
+            std::env::join_paths([
+                cargo_bin.as_path(),
+                Path::new("/usr/bin"),
+                Path::new("/bin"),
+            ])
+            .expect("PATH"),
+        )
+        .arg("build")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pip install ziglang"));
+}
+
+#[test]
+fn an_unknown_handler_name_is_a_usage_error() {
+    chatctl()
+        .arg("--config")
+        .arg(repo().join("examples/chatctl.yaml"))
+        .args(["build", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("there is no handler `nope`"));
+}
+
+/// Every built zip is deployed as a provided.al2023 function on the emulator,
+/// which runs `bootstrap` on this host, and answers an invocation through the
+/// Lambda runtime API.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_zip_runs_on_the_emulators_lambda() {
+    let zips: Vec<(String, Vec<u8>)> = {
+        let _turn = x86_64_build_lock();
+        let report = build(&[]);
+        HANDLERS
+            .iter()
+            .map(|h| {
+                let zip = std::fs::read(zip_path(&report, h)).expect("read zip");
+                let code_sha256 = report["handlers"][h]["code_sha256"]
+                    .as_str()
+                    .expect("sha")
+                    .to_string();
+                assert_eq!(code_sha256, chatctl::build::package::sha256_base64(&zip));
+                (code_sha256, zip)
+            })
+            .collect()
+    };
+    let emulator = Emulator::start();
+    let aws = Aws::load(&AwsOptions {
+        region: Some("us-east-1".to_string()),
+        endpoint_url: Some(emulator.endpoint()),
+        credentials: Some(Credentials::new("test", "test", None, None, "tests")),
+        ..AwsOptions::default()
+    })
+    .await;
+    let lambda = aws.lambda();
+    for (handler, (code_sha256, zip)) in HANDLERS.iter().zip(zips) {
+        let created = lambda
+            .create_function()
+            .function_name(format!("chat-{handler}"))
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .architectures(LambdaArchitecture::X8664)
+            .role("arn:aws:iam::000000000000:role/chat")
+            .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .send()
+            .await
+            .expect("create_function");
+        assert_eq!(
+            created.code_sha256(),
+            Some(code_sha256.as_str()),
+            "Lambda's CodeSha256 is the manifest's"
+        );
+        let invoked = lambda
+            .invoke()
+            .function_name(format!("chat-{handler}"))
+            .payload(Blob::new(r#"{"sample": true}"#))
+            .send()
+            .await
+            .expect("invoke");
+        let payload =
+            String::from_utf8_lossy(invoked.payload().map(|p| p.as_ref()).unwrap_or_default())
+                .to_string();
+        // The handlers' behaviour lands with issue 4; until then each binary
+        // must start, take the event from the runtime API and report its
+        // error through it.
+        assert!(
+            payload.contains("not implemented yet"),
+            "{handler} did not answer through the runtime API: {payload}\n{}",
+            emulator.log()
+        );
+    }
+}
