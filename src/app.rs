@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use crate::aws::{Aws, AwsOptions};
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::config::Project;
@@ -42,13 +43,43 @@ async fn execute(cli: &Cli, ui: &Ui) -> Result<Report> {
         Command::Local(_) => not_implemented("local", 8),
         Command::Template(args) => commands::template::run(&project()?, args, ui),
         Command::Build(args) => commands::build::run(&project()?, args, ui),
-        Command::Launch(_) => project().and_then(|_| not_implemented("launch", 6)),
-        Command::Output(_) => project().and_then(|_| not_implemented("output", 6)),
-        Command::Status => project().and_then(|_| not_implemented("status", 6)),
-        Command::Delete(_) => project().and_then(|_| not_implemented("delete", 6)),
+        Command::Launch(args) => {
+            let project = project()?;
+            let aws = connect(cli, &project).await;
+            commands::launch::run(&project, &aws, args, ui).await
+        }
+        Command::Output(args) => {
+            let project = project()?;
+            commands::output::run(&project, &connect(cli, &project).await, args).await
+        }
+        Command::Status => {
+            let project = project()?;
+            commands::status::run(&project, &connect(cli, &project).await).await
+        }
+        Command::Delete(args) => {
+            let project = project()?;
+            let aws = connect(cli, &project).await;
+            commands::delete::run(&project, &aws, args, cli.global.yes, ui).await
+        }
         Command::UpdateCode(_) => project().and_then(|_| not_implemented("update-code", 7)),
         Command::UpdateSite(_) => project().and_then(|_| not_implemented("update-site", 7)),
     }
+}
+
+/// AWS clients for a project: `--region`/`AWS_REGION` win over the
+/// configuration's region, which wins over the profile's.
+async fn connect(cli: &Cli, project: &Project) -> Aws {
+    Aws::load(&AwsOptions {
+        profile: cli.global.profile.clone(),
+        region: cli
+            .global
+            .region
+            .clone()
+            .or_else(|| project.config.region.clone()),
+        endpoint_url: cli.global.endpoint_url.clone(),
+        credentials: None,
+    })
+    .await
 }
 
 fn not_implemented(command: &'static str, issue: u32) -> Result<Report> {

@@ -4,9 +4,24 @@
 //! SSO, web identity for CI OIDC, instance and container roles), so every way
 //! people authenticate works without chatctl knowing about it.
 
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::error::{Error, Result};
 
 /// Where and as whom to reach AWS; each field left `None` falls back to aws-config's chain.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +39,14 @@ pub struct AwsOptions {
 pub struct Aws {
     config: SdkConfig,
     custom_endpoint: bool,
+    call_log: Option<CallLog>,
+}
+
+/// Who chatctl acts as, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub region: String,
 }
 
 impl Aws {
@@ -49,6 +72,7 @@ impl Aws {
         Aws {
             config,
             custom_endpoint,
+            call_log: CallLog::from_env(),
         }
     }
 
@@ -60,24 +84,147 @@ impl Aws {
         &self.config
     }
 
+    /// Whether requests go to a custom endpoint (an emulator) rather than AWS.
+    pub fn custom_endpoint(&self) -> Option<&str> {
+        self.config.endpoint_url()
+    }
+
+    /// Resolves region, credentials and account before any other call, so a
+    /// missing piece is reported first and plainly (exit 2).
+    pub async fn identity(&self) -> Result<Identity> {
+        let region = self.region().map(str::to_string).ok_or_else(|| {
+            Error::Usage(
+                "no AWS region: set `region` in the configuration, pass --region, or set AWS_REGION"
+                    .to_string(),
+            )
+        })?;
+        let provider = self
+            .config
+            .credentials_provider()
+            .ok_or_else(no_credentials)?;
+        provider.provide_credentials().await.map_err(|e| {
+            Error::Usage(format!(
+                "no AWS credentials: {}; configure a profile (aws configure, aws sso login), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use OIDC in CI",
+                DisplayErrorContext(&e)
+            ))
+        })?;
+        let caller =
+            self.sts().get_caller_identity().send().await.map_err(|e| {
+                aws_error("checking the AWS credentials (sts:GetCallerIdentity)", e)
+            })?;
+        let account = caller
+            .account()
+            .ok_or_else(|| Error::Failed("sts:GetCallerIdentity returned no account".to_string()))?
+            .to_string();
+        Ok(Identity { account, region })
+    }
+
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
-        aws_sdk_cloudformation::Client::new(&self.config)
+        let mut config = aws_sdk_cloudformation::config::Builder::from(&self.config);
+        if let Some(log) = &self.call_log {
+            config = config.interceptor(log.clone());
+        }
+        aws_sdk_cloudformation::Client::from_conf(config.build())
     }
 
     /// Path-style addressing with a custom endpoint: emulators and VPC
     /// endpoints do not serve `BUCKET.host` names.
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(&self.config)
-            .force_path_style(self.custom_endpoint)
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+        let mut config =
+            aws_sdk_s3::config::Builder::from(&self.config).force_path_style(self.custom_endpoint);
+        if let Some(log) = &self.call_log {
+            config = config.interceptor(log.clone());
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
     }
 
     pub fn lambda(&self) -> aws_sdk_lambda::Client {
-        aws_sdk_lambda::Client::new(&self.config)
+        let mut config = aws_sdk_lambda::config::Builder::from(&self.config);
+        if let Some(log) = &self.call_log {
+            config = config.interceptor(log.clone());
+        }
+        aws_sdk_lambda::Client::from_conf(config.build())
     }
 
     pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
-        aws_sdk_cloudfront::Client::new(&self.config)
+        let mut config = aws_sdk_cloudfront::config::Builder::from(&self.config);
+        if let Some(log) = &self.call_log {
+            config = config.interceptor(log.clone());
+        }
+        aws_sdk_cloudfront::Client::from_conf(config.build())
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&self.config);
+        if let Some(log) = &self.call_log {
+            config = config.interceptor(log.clone());
+        }
+        aws_sdk_dynamodb::Client::from_conf(config.build())
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        let mut config = aws_sdk_sts::config::Builder::from(&self.config);
+        if let Some(log) = &self.call_log {
+            config = config.interceptor(log.clone());
+        }
+        aws_sdk_sts::Client::from_conf(config.build())
+    }
+}
+
+fn no_credentials() -> Error {
+    Error::Usage(
+        "no AWS credentials: configure a profile (aws configure, aws sso login), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use OIDC in CI".to_string(),
+    )
+}
+
+/// An AWS call that failed, as one line: what chatctl was doing and what AWS said.
+pub fn aws_error<E, R>(doing: &str, error: SdkError<E, R>) -> Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    Error::Failed(format!("{doing}: {}", DisplayErrorContext(&error)))
+}
+
+/// Records every AWS operation chatctl starts, one `service operation` line
+/// each, to the file named by `CHATCTL_AWS_CALL_LOG`. A debugging aid that
+/// also lets tests prove a command made no write.
+#[derive(Debug, Clone)]
+struct CallLog {
+    file: Arc<Mutex<std::fs::File>>,
+}
+
+impl CallLog {
+    fn from_env() -> Option<CallLog> {
+        let path = PathBuf::from(std::env::var_os("CHATCTL_AWS_CALL_LOG")?);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()?;
+        Some(CallLog {
+            file: Arc::new(Mutex::new(file)),
+        })
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "chatctl-call-log"
+    }
+
+    // Not `read_before_execution`: client interceptors run that before the
+    // operation has stored its `Metadata`.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            writeln!(file, "{} {}", metadata.service(), metadata.name())?;
+        }
+        Ok(())
     }
 }

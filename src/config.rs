@@ -32,6 +32,10 @@ pub struct Config {
     /// Directory of the static web site, relative to this file.
     #[serde(default = "default_site_dir")]
     pub site_dir: PathBuf,
+    /// A fixed name for the site bucket (`{stage}` is replaced by the stage).
+    /// Left to CloudFormation when absent, which is what most projects want.
+    #[serde(default)]
+    pub site_bucket_name: Option<BucketNamePattern>,
     /// Directory holding the handler crates, relative to this file.
     #[serde(default = "default_handlers_dir")]
     pub handlers_dir: PathBuf,
@@ -294,6 +298,34 @@ checked!(
         }
     }
 );
+
+checked!(
+    /// An S3 bucket name, possibly with `{stage}` in it: 3 to 63 characters
+    /// of a-z, 0-9, '.' and '-', starting and ending with a letter or digit.
+    BucketNamePattern(String as "String"),
+    |s| {
+        let name = s.replace("{stage}", "stage");
+        let ok = (3..=63).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && !name.contains("..");
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{s}` is not a valid S3 bucket name: 3 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"
+            ))
+        }
+    }
+);
+
+impl BucketNamePattern {
+    /// The name for one stage.
+    pub fn for_stage(&self, stage: &Name) -> String {
+        self.0.replace("{stage}", &stage.0)
+    }
+}
 
 checked!(
     /// An ACM certificate ARN in us-east-1, the only region CloudFront takes certificates from.

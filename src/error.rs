@@ -51,6 +51,10 @@ pub enum Error {
     #[error("{0}")]
     Failed(String),
 
+    /// A deployment failed and CloudFormation rolled it back.
+    #[error("{0}")]
+    RolledBack(String),
+
     #[error("cannot write {path}: {source}", path = .path.display())]
     Write {
         path: PathBuf,
@@ -76,6 +80,7 @@ impl Error {
             Error::NotImplemented { .. } | Error::Failed(_) | Error::Write { .. } => {
                 ExitStatus::Failed
             }
+            Error::RolledBack(_) => ExitStatus::RolledBack,
         }
     }
 
@@ -88,6 +93,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::NotImplemented { .. } => "not_implemented",
             Error::Failed(_) => "failed",
+            Error::RolledBack(_) => "rolled_back",
             Error::Write { .. } => "write_failed",
         }
     }

@@ -7,10 +7,12 @@ pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod error;
 pub mod handlers;
 pub mod output;
 pub mod progress;
+pub mod site;
 pub mod template;
 pub mod ui;
 

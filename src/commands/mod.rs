@@ -3,4 +3,8 @@
 
 pub mod build;
 pub mod completions;
+pub mod delete;
+pub mod launch;
+pub mod output;
+pub mod status;
 pub mod template;

@@ -213,6 +213,9 @@ fn apply_configuration(template: &mut Value, project: &Project) {
         resources[*table]["UpdateReplacePolicy"] = json!(data_policy);
     }
     resources["WebSocketStage"]["Properties"]["StageName"] = json!(project.stage.0);
+    if let Some(name) = &config.site_bucket_name {
+        resources["SiteBucket"]["Properties"]["BucketName"] = json!(name.for_stage(&project.stage));
+    }
 
     let chat = &config.chat;
     let limits = [

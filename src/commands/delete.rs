@@ -1,0 +1,152 @@
+//! `chatctl delete [--yes] [--purge-data]`.
+
+use std::io::{BufRead, Write};
+
+use serde_json::json;
+
+use crate::aws::{aws_error, Aws};
+use crate::cli::DeleteArgs;
+use crate::config::Project;
+use crate::deploy::{artifacts, stack};
+use crate::error::{Error, Result};
+use crate::output::Report;
+use crate::site;
+use crate::ui::Ui;
+
+pub async fn run(
+    project: &Project,
+    aws: &Aws,
+    args: &DeleteArgs,
+    yes: bool,
+    ui: &Ui,
+) -> Result<Report> {
+    let name = project.stack_name();
+    confirm(&name, args.purge_data, yes, ui)?;
+    let identity = aws.identity().await?;
+    let cfn = aws.cloudformation();
+    let s3 = aws.s3();
+    let found = stack::describe(&cfn, &name).await?;
+    let outputs = found.as_ref().map(stack::outputs).unwrap_or_default();
+    let tables: Vec<String> = ["MessagesTableName", "ConnectionsTableName"]
+        .iter()
+        .filter_map(|k| outputs.get(*k).cloned())
+        .collect();
+
+    let mut site_objects = 0;
+    if found.is_some() {
+        // CloudFormation cannot delete a bucket that holds objects (or versions).
+        if let Some(bucket) = outputs.get("SiteBucketName") {
+            site_objects = site::empty_bucket(&s3, bucket).await?;
+            ui.info(format!(
+                "emptied the site bucket {bucket} ({site_objects} objects and versions)"
+            ));
+        }
+        let after = stack::newest_event_id(&cfn, &name).await?;
+        cfn.delete_stack()
+            .stack_name(&name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("deleting stack {name}"), e))?;
+        let (status, events) = stack::wait(&cfn, &name, after.as_deref(), 1, ui).await?;
+        if status.as_str() != "DELETE_COMPLETE" {
+            let cause =
+                stack::first_failure(&events, &name).unwrap_or_else(|| status.as_str().to_string());
+            return Err(Error::Failed(format!(
+                "stack {name} was not deleted: {cause}"
+            )));
+        }
+        ui.info(format!("deleted stack {name}"));
+    } else {
+        ui.info(format!("stack {name} does not exist"));
+    }
+
+    let bucket = artifacts::bucket_name(&identity, &name);
+    let artifact_bucket_deleted = if artifacts::exists(&s3, &bucket, &identity).await? {
+        site::empty_bucket(&s3, &bucket).await?;
+        s3.delete_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("deleting the artifact bucket {bucket}"), e))?;
+        ui.info(format!("deleted the artifact bucket {bucket}"));
+        true
+    } else {
+        false
+    };
+
+    let dynamodb = aws.dynamodb();
+    let mut kept = Vec::new();
+    let mut purged = Vec::new();
+    for table in &tables {
+        let still_there = dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .is_ok();
+        if !still_there {
+            continue;
+        }
+        if args.purge_data {
+            dynamodb
+                .delete_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("deleting table {table}"), e))?;
+            purged.push(table.clone());
+        } else {
+            kept.push(table.clone());
+        }
+    }
+    let mut text = format!("deleted {name}\n");
+    if !kept.is_empty() {
+        text.push_str("kept the chat history tables (pass --purge-data to delete them too):\n");
+        for table in &kept {
+            text.push_str(&format!(
+                "  {table}    remove with: aws dynamodb delete-table --table-name {table}\n"
+            ));
+        }
+    }
+    for table in &purged {
+        text.push_str(&format!("deleted table {table}\n"));
+    }
+    Ok(Report::new(
+        text,
+        json!({
+            "stack": name,
+            "stack_existed": found.is_some(),
+            "site_objects_removed": site_objects,
+            "artifact_bucket_deleted": artifact_bucket_deleted,
+            "tables_kept": kept,
+            "tables_deleted": purged,
+        }),
+    ))
+}
+
+/// Asks at a terminal; without one, `--yes` is required.
+fn confirm(stack: &str, purge: bool, yes: bool, ui: &Ui) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !ui.interactive() {
+        return Err(Error::Usage(format!(
+            "refusing to delete stack {stack} without confirmation: no terminal to ask at; pass --yes"
+        )));
+    }
+    let what = if purge { " and every chat message" } else { "" };
+    eprint!("Delete stack {stack}{what}? Type the stack name to confirm: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Failed(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == stack {
+        Ok(())
+    } else {
+        Err(Error::Failed(
+            "not confirmed: nothing was deleted".to_string(),
+        ))
+    }
+}

@@ -1,0 +1,36 @@
+//! `chatctl launch`.
+
+use crate::aws::Aws;
+use crate::cli::LaunchArgs;
+use crate::config::Project;
+use crate::deploy::{self, changeset, LaunchOptions};
+use crate::error::Result;
+use crate::output::Report;
+use crate::ui::Ui;
+
+pub async fn run(project: &Project, aws: &Aws, args: &LaunchArgs, ui: &Ui) -> Result<Report> {
+    let options = LaunchOptions {
+        preview: args.preview,
+        allow_replace: args.allow_replace,
+        wait: args.wait,
+    };
+    let result = deploy::launch(project, aws, ui, &options).await?;
+    let json = serde_json::to_value(&result).unwrap_or_default();
+    if result.preview_only {
+        let text = format!(
+            "preview of {} (nothing was deployed):\n{}",
+            result.stack,
+            changeset::summary(&result.changes)
+        );
+        return Ok(Report::new(text, json));
+    }
+    let mut text = String::new();
+    if result.up_to_date() {
+        text.push_str(&format!(
+            "{} is up to date: nothing was changed\n",
+            result.stack
+        ));
+    }
+    text.push_str(&super::output::outputs_table(&result.outputs));
+    Ok(Report::new(text, json))
+}

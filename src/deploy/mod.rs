@@ -1,0 +1,397 @@
+//! `chatctl launch`: build, upload, deploy, sync the site, invalidate, and
+//! print the URLs, idempotently: a second launch with nothing changed makes
+//! no AWS write at all.
+
+pub mod artifacts;
+pub mod changeset;
+pub mod stack;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, StackStatus, TemplateStage};
+use aws_sdk_cloudfront::client::Waiters;
+use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+use serde_json::{json, Value};
+
+use crate::aws::{aws_error, Aws, Identity};
+use crate::build;
+use crate::config::Project;
+use crate::error::{Error, Result};
+use crate::handlers;
+use crate::site::{self, SyncReport};
+use crate::template::{self, Template};
+use crate::ui::Ui;
+use changeset::TemplateSource;
+
+/// CloudFormation's limit for an inline template body, in bytes.
+const INLINE_TEMPLATE_LIMIT: usize = 51_200;
+/// More changed paths than this become one `/*` invalidation.
+const MAX_INVALIDATION_PATHS: usize = 15;
+
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    pub preview: bool,
+    pub allow_replace: bool,
+    pub wait: bool,
+}
+
+/// What a launch did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LaunchResult {
+    pub stack: String,
+    pub uploaded_zips: Vec<String>,
+    pub changes: Vec<changeset::Change>,
+    pub stack_updated: bool,
+    pub site: SyncReport,
+    pub invalidated: Vec<String>,
+    pub outputs: BTreeMap<String, String>,
+    pub preview_only: bool,
+}
+
+impl LaunchResult {
+    /// Nothing was written anywhere.
+    pub fn up_to_date(&self) -> bool {
+        self.uploaded_zips.is_empty()
+            && !self.stack_updated
+            && self.site.uploaded.is_empty()
+            && self.site.deleted.is_empty()
+            && self.invalidated.is_empty()
+    }
+}
+
+pub async fn launch(
+    project: &Project,
+    aws: &Aws,
+    ui: &Ui,
+    options: &LaunchOptions,
+) -> Result<LaunchResult> {
+    let identity = aws.identity().await?;
+    let stack_name = project.stack_name();
+    ui.info(format!(
+        "launching {stack_name} in account {} ({})",
+        identity.account, identity.region
+    ));
+
+    let architecture = project.config.architecture;
+    let built = tokio::task::block_in_place(|| build::build(project, &[], architecture, ui))?;
+    let crates = handlers::discover(&project.handlers_dir())?;
+
+    let s3 = aws.s3();
+    let bucket = artifacts::bucket_name(&identity, &stack_name);
+    if artifacts::ensure_bucket(&s3, &bucket, &identity).await? {
+        ui.info(format!("created the artifact bucket {bucket}"));
+    }
+    let mut result = LaunchResult {
+        stack: stack_name.clone(),
+        ..LaunchResult::default()
+    };
+    let mut parameters = vec![parameter("ArtifactBucket", &bucket)];
+    for handler in &crates {
+        let zip = built.manifest.handlers.get(&handler.name).ok_or_else(|| {
+            Error::Failed(format!("the build produced no zip for {}", handler.name))
+        })?;
+        let key = zip.artifact_key(&handler.name);
+        if !artifacts::object_exists(&s3, &bucket, &key).await? {
+            let body = std::fs::read(&zip.zip)
+                .map_err(|e| Error::Failed(format!("cannot read {}: {e}", zip.zip.display())))?;
+            artifacts::upload(&s3, &bucket, &key, body).await?;
+            ui.info(format!("uploaded {} ({} bytes)", key, zip.size));
+            result.uploaded_zips.push(key.clone());
+        }
+        parameters.push(parameter(&Template::code_key_parameter(handler), &key));
+    }
+
+    let template = template::generate(project, &crates)?;
+    let cfn = aws.cloudformation();
+    let existing = prepare_stack(&cfn, &stack_name, ui).await?;
+    let up_to_date = match &existing {
+        Some(stack) => deployed_matches(&cfn, &stack_name, stack, &template, &parameters).await?,
+        None => false,
+    };
+    if up_to_date {
+        ui.info(format!("stack {stack_name} is up to date"));
+    } else {
+        let body = serde_json::to_string(template.as_json())
+            .map_err(|e| Error::Failed(format!("cannot encode the template: {e}")))?;
+        let source = template_source(aws, &s3, &bucket, &identity, body).await?;
+        let kind = if existing.is_some() {
+            ChangeSetType::Update
+        } else {
+            ChangeSetType::Create
+        };
+        match changeset::create(&cfn, &stack_name, kind.clone(), &source, parameters).await? {
+            None => ui.info(format!("stack {stack_name}: the change set has no changes")),
+            Some(change_set) => {
+                ui.info(changeset::summary(&change_set.changes).trim_end());
+                result.changes = change_set.changes.clone();
+                let risks = changeset::data_risks(&change_set.changes);
+                if !risks.is_empty() && !options.allow_replace {
+                    changeset::delete(&cfn, &stack_name, &change_set.id).await;
+                    let names: Vec<String> = risks
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} ({}, {})",
+                                c.logical_id,
+                                c.resource_type,
+                                if c.action == "Remove" {
+                                    "removed"
+                                } else {
+                                    "replaced"
+                                }
+                            )
+                        })
+                        .collect();
+                    return Err(Error::Failed(format!(
+                        "refusing to deploy: this change would replace or remove {}, losing its data; nothing was changed. Re-run with --allow-replace if that is intended",
+                        names.join(", ")
+                    )));
+                }
+                if options.preview {
+                    changeset::delete(&cfn, &stack_name, &change_set.id).await;
+                    result.preview_only = true;
+                    return Ok(result);
+                }
+                let after = stack::newest_event_id(&cfn, &stack_name).await?;
+                changeset::execute(&cfn, &stack_name, &change_set.id).await?;
+                result.stack_updated = true;
+                let total = change_set.changes.len().max(1) as u64;
+                let (status, events) =
+                    stack::wait(&cfn, &stack_name, after.as_deref(), total, ui).await?;
+                let succeeded = matches!(
+                    status,
+                    StackStatus::CreateComplete | StackStatus::UpdateComplete
+                );
+                if !succeeded {
+                    let mut cause = stack::first_failure(&events, &stack_name)
+                        .unwrap_or_else(|| "CloudFormation gave no reason".to_string());
+                    if cause.contains("DescribeEvents") {
+                        let findings = stack::validation_failures(&cfn, &stack_name).await;
+                        if !findings.is_empty() {
+                            cause = findings.join("; ");
+                        }
+                    }
+                    return Err(Error::RolledBack(format!(
+                        "deployment of {stack_name} failed and was rolled back ({}): {cause}",
+                        status.as_str()
+                    )));
+                }
+            }
+        }
+    }
+
+    let deployed = stack::describe(&cfn, &stack_name)
+        .await?
+        .ok_or_else(|| Error::Failed(format!("stack {stack_name} vanished after deployment")))?;
+    result.outputs = stack::outputs(&deployed);
+    let site_bucket = output(&result.outputs, "SiteBucketName")?;
+    let config_json = site_config(project, &result.outputs);
+    result.site = site::sync(&s3, &site_bucket, &project.site_dir(), &config_json).await?;
+    if !result.site.uploaded.is_empty() || !result.site.deleted.is_empty() {
+        ui.info(format!(
+            "site: {} uploaded, {} deleted, {} unchanged",
+            result.site.uploaded.len(),
+            result.site.deleted.len(),
+            result.site.unchanged
+        ));
+    }
+    let paths = result.site.changed_paths();
+    if !paths.is_empty() {
+        let distribution = output(&result.outputs, "DistributionId")?;
+        result.invalidated = invalidate(aws, &distribution, paths, options.wait, ui).await?;
+    }
+    Ok(result)
+}
+
+fn parameter(key: &str, value: &str) -> Parameter {
+    Parameter::builder()
+        .parameter_key(key)
+        .parameter_value(value)
+        .build()
+}
+
+pub fn output(outputs: &BTreeMap<String, String>, key: &str) -> Result<String> {
+    outputs.get(key).cloned().ok_or_else(|| {
+        Error::Failed(format!(
+            "the stack has no `{key}` output: was it deployed by another version of chatctl?"
+        ))
+    })
+}
+
+/// Makes the stack ready for a change set: `None` when it must be created.
+async fn prepare_stack(
+    cfn: &aws_sdk_cloudformation::Client,
+    name: &str,
+    ui: &Ui,
+) -> Result<Option<aws_sdk_cloudformation::types::Stack>> {
+    let Some(existing) = stack::describe(cfn, name).await? else {
+        return Ok(None);
+    };
+    let status = stack::status(&existing);
+    match status {
+        // A create change set that was never executed: the stack has no resources.
+        StackStatus::ReviewInProgress => Ok(None),
+        StackStatus::DeleteComplete => Ok(None),
+        StackStatus::RollbackComplete | StackStatus::RollbackFailed => {
+            ui.info(format!(
+                "stack {name} is in {} after a failed first deployment: it holds no resources and can only be deleted; deleting it and creating it again",
+                status.as_str()
+            ));
+            cfn.delete_stack()
+                .stack_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("deleting the failed stack {name}"), e))?;
+            let after = stack::newest_event_id(cfn, name).await?;
+            stack::wait(cfn, name, after.as_deref(), 1, ui).await?;
+            Ok(None)
+        }
+        StackStatus::UpdateRollbackFailed => Err(Error::Failed(format!(
+            "stack {name} is in UPDATE_ROLLBACK_FAILED: finish the rollback first with `aws cloudformation continue-update-rollback --stack-name {name}` (add --resources-to-skip for resources that cannot roll back), then launch again"
+        ))),
+        ref s if stack::in_progress(s) => Err(Error::Failed(format!(
+            "stack {name} is busy ({}): another deployment is running; wait for it (`chatctl status`) and launch again",
+            s.as_str()
+        ))),
+        _ => Ok(Some(existing)),
+    }
+}
+
+/// Whether the deployed template and parameters are exactly these, so no
+/// change set is needed (creating one is already a write).
+async fn deployed_matches(
+    cfn: &aws_sdk_cloudformation::Client,
+    name: &str,
+    stack: &aws_sdk_cloudformation::types::Stack,
+    template: &Template,
+    parameters: &[Parameter],
+) -> Result<bool> {
+    let status = stack::status(stack);
+    if !matches!(
+        status,
+        StackStatus::CreateComplete | StackStatus::UpdateComplete
+    ) {
+        return Ok(false);
+    }
+    let deployed: BTreeMap<&str, &str> = stack
+        .parameters()
+        .iter()
+        .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
+        .collect();
+    let wanted: BTreeMap<&str, &str> = parameters
+        .iter()
+        .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
+        .collect();
+    if deployed != wanted {
+        return Ok(false);
+    }
+    let body = cfn
+        .get_template()
+        .stack_name(name)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading the template of stack {name}"), e))?;
+    let deployed_template: Option<Value> = body
+        .template_body()
+        .and_then(|text| serde_json::from_str(text).ok());
+    Ok(deployed_template.as_ref() == Some(template.as_json()))
+}
+
+/// Inline when small enough, otherwise uploaded to the artifact bucket.
+async fn template_source(
+    aws: &Aws,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    identity: &Identity,
+    body: String,
+) -> Result<TemplateSource> {
+    if body.len() <= INLINE_TEMPLATE_LIMIT {
+        return Ok(TemplateSource::Body(body));
+    }
+    let key = format!(
+        "templates/{}.json",
+        build::package::sha256_hex(body.as_bytes())
+    );
+    artifacts::upload(s3, bucket, &key, body.into_bytes()).await?;
+    let url = match aws.custom_endpoint() {
+        Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
+        None => format!(
+            "https://{bucket}.s3.{}.amazonaws.com/{key}",
+            identity.region
+        ),
+    };
+    Ok(TemplateSource::Url(url))
+}
+
+/// `config.json` for the site: endpoints from the stack, limits from the configuration.
+pub fn site_config(project: &Project, outputs: &BTreeMap<String, String>) -> Vec<u8> {
+    let chat = &project.config.chat;
+    let config = json!({
+        "websocketUrl": outputs.get("WebSocketUrl"),
+        "httpApiUrl": outputs.get("HttpApiUrl"),
+        "apiPath": "/api",
+        "defaultRoom": "general",
+        "maxMessageBytes": chat.max_message_bytes.0,
+        "historyLength": chat.history_length.0,
+        "rateLimit": {"messages": chat.rate_limit.messages.0, "perSeconds": chat.rate_limit.per_seconds.0},
+    });
+    let mut text = serde_json::to_vec_pretty(&config).unwrap_or_default();
+    text.push(b'\n');
+    text
+}
+
+/// Invalidates exactly the changed paths (one wildcard when there are many).
+pub async fn invalidate(
+    aws: &Aws,
+    distribution: &str,
+    mut paths: Vec<String>,
+    wait: bool,
+    ui: &Ui,
+) -> Result<Vec<String>> {
+    if paths.len() > MAX_INVALIDATION_PATHS {
+        paths = vec!["/*".to_string()];
+    }
+    let cloudfront = aws.cloudfront();
+    let reference = build::package::sha256_hex(
+        format!("{distribution}{paths:?}{:?}", std::time::SystemTime::now()).as_bytes(),
+    );
+    let batch = InvalidationBatch::builder()
+        .caller_reference(reference)
+        .paths(
+            Paths::builder()
+                .quantity(paths.len() as i32)
+                .set_items(Some(paths.clone()))
+                .build()
+                .map_err(|e| Error::Failed(format!("cannot build the invalidation: {e}")))?,
+        )
+        .build()
+        .map_err(|e| Error::Failed(format!("cannot build the invalidation: {e}")))?;
+    let created = cloudfront
+        .create_invalidation()
+        .distribution_id(distribution)
+        .invalidation_batch(batch)
+        .send()
+        .await
+        .map_err(|e| {
+            aws_error(
+                &format!("invalidating CloudFront distribution {distribution}"),
+                e,
+            )
+        })?;
+    ui.info(format!("invalidated {} path(s) on CloudFront", paths.len()));
+    if wait {
+        if let Some(id) = created.invalidation().map(|i| i.id()) {
+            cloudfront
+                .wait_until_invalidation_completed()
+                .distribution_id(distribution)
+                .id(id)
+                .wait(Duration::from_secs(15 * 60))
+                .await
+                .map_err(|e| Error::Failed(format!("waiting for invalidation {id}: {e}")))?;
+            ui.info("the invalidation completed");
+        }
+    }
+    Ok(paths)
+}

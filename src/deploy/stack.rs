@@ -1,0 +1,283 @@
+//! The stack as CloudFormation sees it: state, outputs, and waiting for an
+//! operation while its events stream to the user.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStatus};
+use aws_sdk_cloudformation::Client;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::aws::aws_error;
+use crate::error::{Error, Result};
+use crate::ui::Ui;
+
+/// Reads the stack; `None` when it does not exist.
+pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Stack>> {
+    match cfn.describe_stacks().stack_name(name).send().await {
+        Ok(out) => Ok(out.stacks().first().cloned()),
+        Err(e) => {
+            let text = format!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            );
+            if text.contains("does not exist") {
+                Ok(None)
+            } else {
+                Err(aws_error(&format!("reading stack {name}"), e))
+            }
+        }
+    }
+}
+
+/// The stack's outputs by key.
+pub fn outputs(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+        .collect()
+}
+
+pub fn status(stack: &Stack) -> StackStatus {
+    stack
+        .stack_status()
+        .cloned()
+        .unwrap_or_else(|| StackStatus::from("UNKNOWN"))
+}
+
+pub fn in_progress(status: &StackStatus) -> bool {
+    status.as_str().ends_with("_IN_PROGRESS")
+}
+
+/// The id of the newest event, so a wait shows only what happens after it.
+pub async fn newest_event_id(cfn: &Client, name: &str) -> Result<Option<String>> {
+    match cfn.describe_stack_events().stack_name(name).send().await {
+        Ok(out) => Ok(out
+            .stack_events()
+            .first()
+            .and_then(|e| e.event_id())
+            .map(str::to_string)),
+        Err(_) => Ok(None), // a stack that does not exist yet has no events
+    }
+}
+
+/// How long chatctl waits for one stack operation before giving up waiting
+/// (the operation itself goes on in CloudFormation).
+const WAIT_LIMIT: Duration = Duration::from_secs(60 * 60);
+
+/// Waits until the stack leaves `*_IN_PROGRESS`, printing each new event once,
+/// oldest first, with a bar of finished resources out of `total` on a
+/// terminal. Returns the final status and the events seen, oldest first.
+pub async fn wait(
+    cfn: &Client,
+    name: &str,
+    after_event: Option<&str>,
+    total: u64,
+    ui: &Ui,
+) -> Result<(StackStatus, Vec<StackEvent>)> {
+    let bar = if ui.progress_bars() {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {pos}/{len} resources {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Some(bar)
+    } else {
+        None
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut events = Vec::new();
+    let deadline = Instant::now() + WAIT_LIMIT;
+    let mut transient_errors = 0;
+    loop {
+        let fresh = match new_events(cfn, name, after_event, &seen).await {
+            Ok(fresh) => {
+                transient_errors = 0;
+                fresh
+            }
+            Err(e) if transient_errors < 5 => {
+                transient_errors += 1;
+                ui.detail(format!("reading stack events failed, retrying: {e}"));
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for event in fresh {
+            if let Some(id) = event.event_id() {
+                seen.insert(id.to_string());
+            }
+            let line = describe_event(&event);
+            let finished = event
+                .resource_status()
+                .is_some_and(|s| s.as_str().ends_with("_COMPLETE"))
+                && event.logical_resource_id() != Some(name);
+            match &bar {
+                Some(bar) => {
+                    bar.println(&line);
+                    if finished {
+                        bar.inc(1);
+                    }
+                }
+                None => ui.info(&line),
+            }
+            events.push(event);
+        }
+        let stack = describe(cfn, name).await?;
+        let status = match &stack {
+            Some(stack) => status(stack),
+            None => StackStatus::DeleteComplete,
+        };
+        if !in_progress(&status) {
+            // One last read, so the final events are shown too.
+            if let Ok(rest) = new_events(cfn, name, after_event, &seen).await {
+                for event in rest {
+                    match &bar {
+                        Some(bar) => bar.println(describe_event(&event)),
+                        None => ui.info(describe_event(&event)),
+                    }
+                    events.push(event);
+                }
+            }
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            return Ok((status, events));
+        }
+        if let Some(bar) = &bar {
+            bar.set_message(status.as_str().to_string());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Failed(format!(
+                "stack {name} is still {} after {} minutes; it goes on in CloudFormation: check `chatctl status`",
+                status.as_str(),
+                WAIT_LIMIT.as_secs() / 60
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(if ui.progress_bars() {
+            500
+        } else {
+            1000
+        }))
+        .await;
+    }
+}
+
+/// Events newer than `after_event` not yet seen, oldest first.
+async fn new_events(
+    cfn: &Client,
+    name: &str,
+    after_event: Option<&str>,
+    seen: &HashSet<String>,
+) -> Result<Vec<StackEvent>> {
+    let mut fresh = Vec::new();
+    let mut pages = cfn
+        .describe_stack_events()
+        .stack_name(name)
+        .into_paginator()
+        .send();
+    'pages: while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                let text = format!(
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                );
+                if text.contains("does not exist") {
+                    break; // deleted: nothing more to read
+                }
+                return Err(aws_error(&format!("reading events of stack {name}"), e));
+            }
+        };
+        for event in page.stack_events() {
+            let id = event.event_id().unwrap_or_default();
+            if Some(id) == after_event || seen.contains(id) {
+                break 'pages; // newest first: everything from here on is known
+            }
+            fresh.push(event.clone());
+        }
+    }
+    fresh.reverse();
+    Ok(fresh)
+}
+
+fn describe_event(event: &StackEvent) -> String {
+    let status = event.resource_status().map(|s| s.as_str()).unwrap_or("?");
+    let mut line = format!(
+        "  {status:<28} {:<40} {}",
+        event.resource_type().unwrap_or(""),
+        event.logical_resource_id().unwrap_or("")
+    );
+    if let Some(reason) = event
+        .resource_status_reason()
+        .filter(|_| status.ends_with("FAILED"))
+    {
+        line.push_str(&format!(": {reason}"));
+    }
+    line
+}
+
+/// The first resource that failed, as `LogicalId (Type): reason`.
+pub fn first_failure(events: &[StackEvent], stack: &str) -> Option<String> {
+    let failed = |e: &&StackEvent| {
+        matches!(
+            e.resource_status(),
+            Some(
+                ResourceStatus::CreateFailed
+                    | ResourceStatus::UpdateFailed
+                    | ResourceStatus::DeleteFailed
+            )
+        )
+    };
+    let event = events
+        .iter()
+        .filter(failed)
+        .find(|e| e.logical_resource_id() != Some(stack))
+        .or_else(|| events.iter().find(failed))?;
+    Some(format!(
+        "{} ({}): {}",
+        event.logical_resource_id().unwrap_or("?"),
+        event.resource_type().unwrap_or("?"),
+        event.resource_status_reason().unwrap_or("no reason given")
+    ))
+}
+
+/// The findings of CloudFormation's pre-deployment validation, for a stack
+/// event that only says "Validation failed ... Call DescribeEvents".
+pub async fn validation_failures(cfn: &Client, name: &str) -> Vec<String> {
+    let filter = aws_sdk_cloudformation::types::EventFilter::builder()
+        .failed_events(true)
+        .build();
+    let Ok(out) = cfn
+        .describe_events()
+        .stack_name(name)
+        .filters(filter)
+        .send()
+        .await
+    else {
+        return Vec::new();
+    };
+    out.operation_events()
+        .iter()
+        .filter(|e| e.logical_resource_id() != Some(name))
+        .map(|e| {
+            let reason = e
+                .validation_status_reason()
+                .or(e.resource_status_reason())
+                .unwrap_or("no reason given");
+            let check = e
+                .validation_name()
+                .map(|v| format!(" [{v}]"))
+                .unwrap_or_default();
+            format!(
+                "{} ({}){check}: {reason}",
+                e.logical_resource_id().unwrap_or("?"),
+                e.resource_type().unwrap_or("?")
+            )
+        })
+        .collect()
+}

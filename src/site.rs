@@ -1,0 +1,365 @@
+//! The static site in S3: upload what changed (by content, not by time),
+//! delete what was removed locally, and write `config.json` from the stack's
+//! outputs so no URL is ever pasted into code by hand.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::Client;
+use base64::Engine;
+use md5::{Digest, Md5};
+use tokio::sync::Semaphore;
+
+use crate::aws::aws_error;
+use crate::error::{Error, Result};
+
+/// Uploads in flight at once.
+const PARALLEL_UPLOADS: usize = 16;
+/// The largest object one PutObject can write.
+const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+/// Prefix the fan-out function writes room snapshots under; never deleted by a sync.
+pub const ROOMS_PREFIX: &str = "rooms/";
+pub const CONFIG_KEY: &str = "config.json";
+
+/// A local site file.
+#[derive(Debug, Clone)]
+struct LocalFile {
+    key: String,
+    path: PathBuf,
+    size: u64,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    pub uploaded: Vec<String>,
+    pub deleted: Vec<String>,
+    pub unchanged: usize,
+}
+
+impl SyncReport {
+    /// CloudFront paths to invalidate: each changed key, and the directory
+    /// URL of a changed index.html.
+    pub fn changed_paths(&self) -> Vec<String> {
+        let mut paths = Vec::new();
+        for key in self.uploaded.iter().chain(&self.deleted) {
+            paths.push(format!("/{key}"));
+            if let Some(dir) = key.strip_suffix("index.html") {
+                paths.push(format!("/{dir}"));
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
+/// Lists the site directory; refuses a missing or empty one, and files one PUT cannot hold.
+fn local_files(dir: &Path) -> Result<Vec<LocalFile>> {
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "the site directory {} does not exist: set `site_dir` in the configuration",
+            dir.display()
+        )));
+    }
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current)
+            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", current.display())))?;
+        for entry in entries {
+            let entry = entry
+                .map_err(|e| Error::Failed(format!("cannot read {}: {e}", current.display())))?;
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            let meta = entry
+                .metadata()
+                .map_err(|e| Error::Failed(format!("cannot read {}: {e}", path.display())))?;
+            if hidden {
+                continue;
+            } else if meta.is_dir() {
+                pending.push(path);
+            } else if meta.is_file() {
+                let relative = path.strip_prefix(dir).unwrap_or(&path);
+                let key = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                if meta.len() > MAX_SINGLE_PUT {
+                    return Err(Error::Usage(format!(
+                        "{} is {} bytes: a site file can be at most 5 GiB; nothing was uploaded",
+                        path.display(),
+                        meta.len()
+                    )));
+                }
+                files.push(LocalFile {
+                    key,
+                    path,
+                    size: meta.len(),
+                });
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::Usage(format!(
+            "the site directory {} is empty: it should hold at least index.html",
+            dir.display()
+        )));
+    }
+    files.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(files)
+}
+
+/// Every object's ETag (the MD5 of a single-part upload), by key.
+async fn remote_etags(s3: &Client, bucket: &str) -> Result<BTreeMap<String, String>> {
+    let mut etags = BTreeMap::new();
+    let mut pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error(&format!("listing the site bucket {bucket}"), e))?;
+        for object in page.contents() {
+            if let (Some(key), Some(etag)) = (object.key(), object.e_tag()) {
+                etags.insert(key.to_string(), etag.trim_matches('"').to_string());
+            }
+        }
+    }
+    Ok(etags)
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Content-Type by extension; text types say UTF-8.
+pub fn content_type(key: &str) -> String {
+    let mime = mime_guess::from_path(key).first_or_octet_stream();
+    if mime.type_() == mime_guess::mime::TEXT
+        || mime.subtype() == mime_guess::mime::JSON
+        || mime.subtype() == mime_guess::mime::JAVASCRIPT
+    {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    }
+}
+
+/// HTML and config.json revalidate on every load (they name everything
+/// else); fingerprinted assets (`app.3f9a1c2b.js`) never change; the rest
+/// may be cached briefly.
+pub fn cache_control(key: &str) -> &'static str {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let fingerprinted = name
+        .split('.')
+        .any(|part| part.len() >= 8 && part.chars().all(|c| c.is_ascii_hexdigit()));
+    if key.ends_with(".html") || key == CONFIG_KEY || key.ends_with(".json") {
+        "no-cache"
+    } else if fingerprinted {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=300"
+    }
+}
+
+/// Puts one object with its type, caching and an MD5 S3 verifies.
+pub async fn put(s3: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+    let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&body));
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type(key))
+        .cache_control(cache_control(key))
+        .content_md5(md5)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("uploading s3://{bucket}/{key}"), e))?;
+    Ok(())
+}
+
+/// Makes the bucket hold exactly the site directory (plus config.json and
+/// the room snapshots), uploading only files whose content differs.
+pub async fn sync(s3: &Client, bucket: &str, dir: &Path, config_json: &[u8]) -> Result<SyncReport> {
+    let files = local_files(dir)?;
+    let remote = remote_etags(s3, bucket).await?;
+    let mut report = SyncReport::default();
+
+    let semaphore = Arc::new(Semaphore::new(PARALLEL_UPLOADS));
+    let mut uploads = tokio::task::JoinSet::new();
+    let mut queue = |key: String, body: Vec<u8>| {
+        let (s3, bucket, semaphore) = (s3.clone(), bucket.to_string(), semaphore.clone());
+        uploads.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            put(&s3, &bucket, &key, body).await.map(|()| key)
+        });
+    };
+    for file in &files {
+        if file.key == CONFIG_KEY {
+            continue; // written from the stack's outputs below
+        }
+        let body = std::fs::read(&file.path)
+            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", file.path.display())))?;
+        debug_assert_eq!(body.len() as u64, file.size);
+        if remote.get(&file.key) == Some(&md5_hex(&body)) {
+            report.unchanged += 1;
+        } else {
+            queue(file.key.clone(), body);
+        }
+    }
+    if remote.get(CONFIG_KEY) == Some(&md5_hex(config_json)) {
+        report.unchanged += 1;
+    } else {
+        queue(CONFIG_KEY.to_string(), config_json.to_vec());
+    }
+    while let Some(done) = uploads.join_next().await {
+        let key = done.map_err(|e| Error::Failed(format!("an upload task failed: {e}")))??;
+        report.uploaded.push(key);
+    }
+    report.uploaded.sort();
+
+    let local: std::collections::HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    let stale: Vec<String> = remote
+        .keys()
+        .filter(|key| !local.contains(key.as_str()))
+        .filter(|key| !key.starts_with(ROOMS_PREFIX) && key.as_str() != CONFIG_KEY)
+        .cloned()
+        .collect();
+    for chunk in stale.chunks(1000) {
+        let objects = chunk
+            .iter()
+            .map(|key| ObjectIdentifier::builder().key(key).build())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Failed(format!("cannot name objects to delete: {e}")))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| Error::Failed(format!("cannot build a delete request: {e}")))?;
+        s3.delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("deleting removed files from {bucket}"), e))?;
+        report.deleted.extend(chunk.iter().cloned());
+    }
+    Ok(report)
+}
+
+/// Removes every object version and delete marker, so the bucket can be deleted.
+pub async fn empty_bucket(s3: &Client, bucket: &str) -> Result<usize> {
+    let mut removed = 0;
+    loop {
+        let listed = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("listing the versions in {bucket}"), e))?;
+        let mut objects = Vec::new();
+        for version in listed.versions() {
+            if let Some(key) = version.key() {
+                objects.push((key.to_string(), version.version_id().map(str::to_string)));
+            }
+        }
+        for marker in listed.delete_markers() {
+            if let Some(key) = marker.key() {
+                objects.push((key.to_string(), marker.version_id().map(str::to_string)));
+            }
+        }
+        if objects.is_empty() {
+            // Unversioned listings may still hold objects.
+            let plain = s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("listing {bucket}"), e))?;
+            objects.extend(
+                plain
+                    .contents()
+                    .iter()
+                    .filter_map(|o| Some((o.key()?.to_string(), None))),
+            );
+            if objects.is_empty() {
+                return Ok(removed);
+            }
+        }
+        for chunk in objects.chunks(1000) {
+            let identifiers = chunk
+                .iter()
+                .map(|(key, version)| {
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .set_version_id(version.clone())
+                        .build()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::Failed(format!("cannot name objects to delete: {e}")))?;
+            let delete = Delete::builder()
+                .set_objects(Some(identifiers))
+                .quiet(true)
+                .build()
+                .map_err(|e| Error::Failed(format!("cannot build a delete request: {e}")))?;
+            s3.delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("emptying {bucket}"), e))?;
+            removed += chunk.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caching_and_types_by_file() {
+        assert_eq!(cache_control("index.html"), "no-cache");
+        assert_eq!(cache_control("config.json"), "no-cache");
+        assert_eq!(
+            cache_control("assets/app.3f9a1c2b.js"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(cache_control("style.css"), "public, max-age=300");
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("app.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("logo.png"), "image/png");
+        assert_eq!(
+            content_type("config.json"),
+            "application/json; charset=utf-8"
+        );
+    }
+
+    #[test]
+    fn changed_paths_include_directory_urls() {
+        let report = SyncReport {
+            uploaded: vec![
+                "index.html".into(),
+                "docs/index.html".into(),
+                "app.js".into(),
+            ],
+            deleted: vec!["old.css".into()],
+            unchanged: 3,
+        };
+        assert_eq!(
+            report.changed_paths(),
+            vec![
+                "/",
+                "/app.js",
+                "/docs/",
+                "/docs/index.html",
+                "/index.html",
+                "/old.css"
+            ]
+        );
+    }
+}

@@ -1,0 +1,510 @@
+//! End to end on the emulator: `launch`, a second launch that writes
+//! nothing, a one-handler-one-file change, `output`, `status`, `delete`, and
+//! a failing deployment that rolls back.
+//!
+//! The tests share one copy of the handler workspace (so cargo builds it
+//! once) and take turns: a build overwrites the binaries they all package.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use aws_credential_types::Credentials;
+use chatctl::aws::{Aws, AwsOptions};
+use serde_json::Value;
+use support::Emulator;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An async lock: the guard is held across awaits. Runtime-agnostic, so each
+/// test's own runtime can wait on it.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Copies `from` into `to`, writing only files whose bytes differ, so cargo's
+/// fingerprints (which use modification times) survive between test runs.
+fn mirror(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            mirror(&entry.path(), &target);
+        } else {
+            let bytes = std::fs::read(entry.path()).expect("read");
+            if std::fs::read(&target).ok().as_deref() != Some(&bytes[..]) {
+                std::fs::write(&target, bytes).expect("write");
+            }
+        }
+    }
+}
+
+/// The shared handler workspace: the repository's handler crates in a
+/// workspace of their own, with the same lock file and lambda profile.
+fn workspace() -> &'static Path {
+    static WORKSPACE: OnceLock<PathBuf> = OnceLock::new();
+    WORKSPACE.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("launch-workspace");
+        mirror(&repo().join("handlers"), &root.join("handlers"));
+        let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
+        let profile = &manifest[manifest.find("[profile.lambda]").expect("lambda profile")..];
+        let profile = &profile[..profile.find("\n\n").unwrap_or(profile.len())];
+        let wanted =
+            format!("[workspace]\nmembers = [\"handlers/*\"]\nresolver = \"2\"\n\n{profile}\n");
+        if std::fs::read_to_string(root.join("Cargo.toml")).ok() != Some(wanted.clone()) {
+            std::fs::write(root.join("Cargo.toml"), wanted).expect("write Cargo.toml");
+        }
+        if !root.join("Cargo.lock").exists() {
+            std::fs::copy(repo().join("Cargo.lock"), root.join("Cargo.lock"))
+                .expect("copy Cargo.lock");
+        }
+        root
+    })
+}
+
+/// A project: a configuration and a site of its own, the shared handlers.
+struct Project {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Project {
+    fn new(extra_config: &str) -> Project {
+        let dir = tempfile::tempdir().expect("tmp");
+        mirror(&repo().join("static"), &dir.path().join("site"));
+        std::fs::write(dir.path().join("site/style.css"), "body { margin: 0; }\n").expect("css");
+        std::fs::write(dir.path().join("site/app.js"), "console.log('chat');\n").expect("js");
+        let config = dir.path().join("chatctl.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "app: e2e\nsite_dir: site\nhandlers_dir: {}\n{extra_config}",
+                workspace().join("handlers").display()
+            ),
+        )
+        .expect("config");
+        Project { dir, config }
+    }
+
+    fn site(&self) -> PathBuf {
+        self.dir.path().join("site")
+    }
+}
+
+/// chatctl against one emulator, with dummy credentials and no terminal.
+fn chatctl(emulator: &Emulator, project: &Project) -> Command {
+    let mut command = Command::cargo_bin("chatctl").expect("chatctl is built");
+    let inherited = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(
+        std::iter::once(repo().join(".chatctl/tools/zig/bin"))
+            .chain(std::env::split_paths(&inherited)),
+    )
+    .expect("PATH");
+    command
+        .env_remove("CHATCTL_STAGE")
+        .env_remove("CHATCTL_OUTPUT")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("CARGO_TARGET_DIR", workspace().join("target"))
+        .env("PATH", path)
+        .env("CI", "true")
+        .arg("--config")
+        .arg(&project.config);
+    command
+}
+
+/// Runs a command and returns its one JSON document, asserting the exit code.
+fn json_of(command: &mut Command, code: i32) -> (Value, String) {
+    let output = command
+        .arg("--output")
+        .arg("json")
+        .output()
+        .expect("run chatctl");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(code), "stderr:\n{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "control characters in a CI log"
+    );
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    (json, stderr)
+}
+
+/// The AWS operations a command performed, through chatctl's call log.
+fn calls_of(command: &mut Command, dir: &Path, name: &str) -> impl FnOnce() -> Vec<String> {
+    let log = dir.join(format!("{name}.calls"));
+    command.env("CHATCTL_AWS_CALL_LOG", &log);
+    move || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+fn count(calls: &[String], call: &str) -> usize {
+    calls.iter().filter(|c| c.as_str() == call).count()
+}
+
+async fn aws(emulator: &Emulator) -> Aws {
+    Aws::load(&AwsOptions {
+        region: Some("us-east-1".to_string()),
+        endpoint_url: Some(emulator.endpoint()),
+        credentials: Some(Credentials::new("test", "test", None, None, "tests")),
+        ..AwsOptions::default()
+    })
+    .await
+}
+
+/// Each function's deployed CodeSha256, by output key.
+async fn code_hashes(aws: &Aws, outputs: &Value) -> BTreeMap<String, String> {
+    let mut hashes = BTreeMap::new();
+    for (key, name) in outputs.as_object().expect("outputs") {
+        if key.ends_with("FunctionName") {
+            let config = aws
+                .lambda()
+                .get_function_configuration()
+                .function_name(name.as_str().expect("name"))
+                .send()
+                .await
+                .expect("get_function_configuration");
+            hashes.insert(
+                key.clone(),
+                config.code_sha256().unwrap_or_default().to_string(),
+            );
+        }
+    }
+    hashes
+}
+
+async fn bucket_names(aws: &Aws) -> Vec<String> {
+    let listed = aws.s3().list_buckets().send().await.expect("list_buckets");
+    listed
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn launch_twice_change_one_handler_and_one_file_then_delete() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    let aws = aws(&emulator).await;
+    let logs = project.dir.path();
+
+    // 1. A new stack.
+    let (first, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let outputs = first["outputs"].clone();
+    assert!(first["stack_updated"].as_bool().unwrap_or(false));
+    assert_eq!(first["uploaded_zips"].as_array().map(Vec::len), Some(6));
+    let site_bucket = outputs["SiteBucketName"]
+        .as_str()
+        .expect("bucket")
+        .to_string();
+    let config_json = aws
+        .s3()
+        .get_object()
+        .bucket(&site_bucket)
+        .key("config.json")
+        .send()
+        .await
+        .expect("config.json");
+    let config_json: Value =
+        serde_json::from_slice(&config_json.body.collect().await.expect("body").into_bytes())
+            .expect("JSON");
+    assert_eq!(config_json["websocketUrl"], outputs["WebSocketUrl"]);
+    assert_eq!(config_json["maxMessageBytes"], 2000);
+    let style = aws
+        .s3()
+        .head_object()
+        .bucket(&site_bucket)
+        .key("style.css")
+        .send()
+        .await
+        .expect("style.css uploaded");
+    assert_eq!(style.content_type(), Some("text/css; charset=utf-8"));
+    let index = aws
+        .s3()
+        .head_object()
+        .bucket(&site_bucket)
+        .key("index.html")
+        .send()
+        .await
+        .expect("index.html");
+    assert_eq!(index.cache_control(), Some("no-cache"));
+    let hashes_before = code_hashes(&aws, &outputs).await;
+
+    // 2. Nothing changed: no write of any kind.
+    let mut again = chatctl(&emulator, &project);
+    again.arg("launch");
+    let calls = calls_of(&mut again, logs, "second");
+    let output = again.output().expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("up to date"));
+    let calls = calls();
+    assert!(!calls.is_empty(), "the call log recorded nothing");
+    let writes: Vec<&String> = calls
+        .iter()
+        .filter(|c| {
+            let operation = c.split(' ').nth(1).unwrap_or("");
+            !["Describe", "Get", "List", "Head"]
+                .iter()
+                .any(|read| operation.starts_with(read))
+        })
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "a launch with nothing changed wrote: {writes:?}"
+    );
+
+    // 3. One handler and one site file change.
+    let main_rs = workspace().join("handlers/connect/src/main.rs");
+    let original = std::fs::read_to_string(&main_rs).expect("main.rs");
+    let changed = original.replacen(
+        "async fn main() -> Result<(), Error> {",
+        "async fn main() -> Result<(), Error> {\n    eprintln!(\"connect, changed by a test\");",
+        1,
+    );
+    assert_ne!(changed, original);
+    std::fs::write(&main_rs, &changed).expect("change connect");
+    std::fs::write(project.site().join("style.css"), "body { margin: 1rem; }\n")
+        .expect("change css");
+    let mut third = chatctl(&emulator, &project);
+    third.arg("launch");
+    let calls = calls_of(&mut third, logs, "third");
+    let result = json_of(&mut third, 0);
+    std::fs::write(&main_rs, &original).expect("restore connect");
+    let (third, _) = result;
+    let calls = calls();
+    assert_eq!(
+        count(&calls, "S3 PutObject"),
+        2,
+        "one zip and one site file: {calls:?}"
+    );
+    assert_eq!(count(&calls, "CloudFormation ExecuteChangeSet"), 1);
+    assert_eq!(count(&calls, "CloudFront CreateInvalidation"), 1);
+    let zips = third["uploaded_zips"].as_array().expect("zips");
+    assert_eq!(zips.len(), 1);
+    assert!(
+        zips[0]
+            .as_str()
+            .is_some_and(|k| k.starts_with("handlers/connect/")),
+        "{zips:?}"
+    );
+    assert_eq!(third["site"]["uploaded"], serde_json::json!(["style.css"]));
+    assert_eq!(third["invalidated"], serde_json::json!(["/style.css"]));
+    assert!(third["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .any(|c| c["logical_id"] == "ConnectFunction"));
+    let hashes_after = code_hashes(&aws, &outputs).await;
+    for (key, before) in &hashes_before {
+        let after = &hashes_after[key];
+        if key == "ConnectFunctionName" {
+            assert_ne!(before, after, "connect's code did not change");
+        } else {
+            assert_eq!(before, after, "{key}'s code changed");
+        }
+    }
+
+    // 4. Outputs in every format.
+    let text = chatctl(&emulator, &project)
+        .arg("output")
+        .output()
+        .expect("output");
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    assert!(
+        text.starts_with("SiteUrl "),
+        "the site URL comes first:\n{text}"
+    );
+    let env = chatctl(&emulator, &project)
+        .args(["output", "--format", "env"])
+        .output()
+        .expect("output env");
+    let env = String::from_utf8_lossy(&env.stdout).to_string();
+    let lines: Vec<&str> = env.lines().collect();
+    assert_eq!(
+        lines.len(),
+        outputs.as_object().map(|o| o.len()).unwrap_or(0)
+    );
+    assert!(lines.iter().all(|l| l
+        .split_once('=')
+        .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())));
+    assert_eq!(
+        lines[0],
+        format!("SiteUrl={}", outputs["SiteUrl"].as_str().unwrap_or(""))
+    );
+    let (json, _) = json_of(chatctl(&emulator, &project).arg("output"), 0);
+    assert_eq!(json, outputs);
+    let single = chatctl(&emulator, &project)
+        .args(["output", "WebSocketUrl"])
+        .output()
+        .expect("output key");
+    assert_eq!(
+        String::from_utf8_lossy(&single.stdout).trim(),
+        outputs["WebSocketUrl"].as_str().unwrap_or("")
+    );
+
+    // 5. Status: deployed, and the code matches the local build.
+    let (status, _) = json_of(chatctl(&emulator, &project).arg("status"), 0);
+    assert!(
+        status["status"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("_COMPLETE")),
+        "{status}"
+    );
+    assert!(status["events"].as_array().is_some_and(|e| !e.is_empty()));
+    // connect was restored after its deployment, so it differs from the next build only once rebuilt;
+    // every other handler matches.
+    assert_eq!(status["code"]["message"]["matches"], true, "{status}");
+
+    // 6. Delete: no stack, no bucket; the chat tables stay.
+    chatctl(&emulator, &project).arg("delete").assert().code(2);
+    let (deleted, _) = json_of(chatctl(&emulator, &project).args(["delete", "--yes"]), 0);
+    assert_eq!(
+        deleted["tables_kept"].as_array().map(Vec::len),
+        Some(2),
+        "{deleted}"
+    );
+    let stacks = aws
+        .cloudformation()
+        .describe_stacks()
+        .stack_name("e2e-dev")
+        .send()
+        .await;
+    assert!(
+        stacks.is_err()
+            || stacks.is_ok_and(|s| s
+                .stacks()
+                .iter()
+                .all(|s| s.stack_status().map(|x| x.as_str()) == Some("DELETE_COMPLETE")))
+    );
+    let buckets = bucket_names(&aws).await;
+    assert!(buckets.is_empty(), "buckets left behind: {buckets:?}");
+    for table in ["MessagesTableName", "ConnectionsTableName"] {
+        let name = outputs[table].as_str().expect("table");
+        aws.dynamodb()
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name} was not kept: {e:?}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_with_purge_data_removes_the_tables_too() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("stage: purge\n");
+    let aws = aws(&emulator).await;
+    let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let (deleted, _) = json_of(
+        chatctl(&emulator, &project).args(["delete", "--yes", "--purge-data"]),
+        0,
+    );
+    assert_eq!(
+        deleted["tables_deleted"].as_array().map(Vec::len),
+        Some(2),
+        "{deleted}"
+    );
+    for table in ["MessagesTableName", "ConnectionsTableName"] {
+        let name = launched["outputs"][table].as_str().expect("table");
+        assert!(
+            aws.dynamodb()
+                .describe_table()
+                .table_name(name)
+                .send()
+                .await
+                .is_err(),
+            "{name} still exists"
+        );
+    }
+    assert!(bucket_names(&aws).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_deployment_exits_3_naming_the_resource_and_the_next_launch_recovers() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("site_bucket_name: e2e-site-{stage}\n");
+    let aws = aws(&emulator).await;
+    // Someone else's bucket already has the name.
+    aws.s3()
+        .create_bucket()
+        .bucket("e2e-site-dev")
+        .send()
+        .await
+        .expect("create clashing bucket");
+
+    let (failure, stderr) = json_of(chatctl(&emulator, &project).arg("launch"), 3);
+    assert_eq!(failure["error"]["kind"], "rolled_back");
+    let message = failure["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("SiteBucket (AWS::S3::Bucket)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("e2e-site-dev") && message.contains("already exists"),
+        "{message}"
+    );
+    assert!(
+        stderr.contains("ROLLBACK"),
+        "the rollback events were not shown:\n{stderr}"
+    );
+
+    // The clash is resolved; the stack left in ROLLBACK_COMPLETE is replaced.
+    aws.s3()
+        .delete_bucket()
+        .bucket("e2e-site-dev")
+        .send()
+        .await
+        .expect("remove clashing bucket");
+    let (recovered, stderr) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    assert!(
+        stderr.contains("ROLLBACK_COMPLETE")
+            && stderr.contains("deleting it and creating it again"),
+        "{stderr}"
+    );
+    assert_eq!(recovered["outputs"]["SiteBucketName"], "e2e-site-dev");
+}
+
+#[test]
+fn no_credentials_exit_2_before_anything_happens() {
+    let project = Project::new("");
+    let home = tempfile::tempdir().expect("home");
+    Command::cargo_bin("chatctl")
+        .expect("chatctl")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .arg("--config")
+        .arg(&project.config)
+        .arg("launch")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no AWS credentials"));
+}
