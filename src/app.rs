@@ -61,8 +61,16 @@ async fn execute(cli: &Cli, ui: &Ui) -> Result<Report> {
             let aws = connect(cli, &project).await;
             commands::delete::run(&project, &aws, args, cli.global.yes, ui).await
         }
-        Command::UpdateCode(_) => project().and_then(|_| not_implemented("update-code", 7)),
-        Command::UpdateSite(_) => project().and_then(|_| not_implemented("update-site", 7)),
+        Command::UpdateCode(args) => {
+            let project = project()?;
+            let aws = connect(cli, &project).await;
+            commands::update::code(&project, &aws, args, ui).await
+        }
+        Command::UpdateSite(args) => {
+            let project = project()?;
+            let aws = connect(cli, &project).await;
+            commands::update::site(&project, &aws, args, ui).await
+        }
     }
 }
 

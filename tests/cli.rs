@@ -1,7 +1,5 @@
 //! The real `chatctl` binary: help, exit codes, JSON output, configuration errors.
 
-use std::path::Path;
-
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -41,13 +39,6 @@ fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let path = dir.path().join("chatctl.yaml");
     std::fs::write(&path, text).expect("write config");
     (dir, path)
-}
-
-fn examples_config() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/chatctl.yaml"
-    ))
 }
 
 #[test]
@@ -117,29 +108,18 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn commands_not_yet_built_fail_with_exit_1_and_say_so() {
-    for subcommand in ["update-code", "update-site"] {
-        chatctl()
-            .arg("--config")
-            .arg(examples_config())
-            .arg(subcommand)
-            .assert()
-            .code(1)
-            .stdout("")
-            .stderr(predicate::str::contains("not implemented yet"));
-    }
     chatctl()
         .args(["local", "status"])
         .assert()
         .code(1)
+        .stdout("")
         .stderr(predicate::str::contains("not implemented yet"));
 }
 
 #[test]
 fn json_output_is_exactly_one_document_on_stdout_even_for_errors() {
     let assert = chatctl()
-        .arg("--config")
-        .arg(examples_config())
-        .args(["--output", "json", "update-site"])
+        .args(["--output", "json", "local", "status"])
         .assert()
         .code(1);
     let stdout = &assert.get_output().stdout;
@@ -267,15 +247,22 @@ fn the_stage_comes_from_the_flag_or_chatctl_stage_and_must_be_listed() {
         .stderr(predicate::str::contains(
             "--stage: `Not Valid` is not a valid name",
         ));
-    // A listed stage passes configuration checks and reaches the command.
-    chatctl()
+    // A listed stage passes the checks and names the deployment.
+    let (_dir, path) = project_with_handlers(CHAT_HANDLERS);
+    std::fs::write(&path, "app: chat\nstages: [dev, prod]\n").expect("config");
+    let assert = chatctl()
         .arg("--config")
         .arg(&path)
         .env("CHATCTL_STAGE", "prod")
-        .arg("update-site")
+        .args(["template", "--format", "json"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not implemented yet"));
+        .success();
+    let template: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).expect("JSON template");
+    assert_eq!(
+        template["Resources"]["WebSocketStage"]["Properties"]["StageName"],
+        "prod"
+    );
 }
 
 #[test]

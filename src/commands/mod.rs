@@ -8,3 +8,4 @@ pub mod launch;
 pub mod output;
 pub mod status;
 pub mod template;
+pub mod update;

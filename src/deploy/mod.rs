@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod changeset;
+pub mod code;
 pub mod stack;
 
 use std::collections::BTreeMap;
@@ -185,23 +186,58 @@ pub async fn launch(
         .await?
         .ok_or_else(|| Error::Failed(format!("stack {stack_name} vanished after deployment")))?;
     result.outputs = stack::outputs(&deployed);
-    let site_bucket = output(&result.outputs, "SiteBucketName")?;
-    let config_json = site_config(project, &result.outputs);
-    result.site = site::sync(&s3, &site_bucket, &project.site_dir(), &config_json).await?;
-    if !result.site.uploaded.is_empty() || !result.site.deleted.is_empty() {
+    (result.site, result.invalidated) =
+        publish_site(project, aws, &result.outputs, options.wait, ui).await?;
+    Ok(result)
+}
+
+/// Syncs the site and `config.json`, then invalidates what changed: the end
+/// of `launch`, and all of `update-site`.
+pub async fn publish_site(
+    project: &Project,
+    aws: &Aws,
+    outputs: &BTreeMap<String, String>,
+    wait: bool,
+    ui: &Ui,
+) -> Result<(SyncReport, Vec<String>)> {
+    let site_bucket = output(outputs, "SiteBucketName")?;
+    let config_json = site_config(project, outputs);
+    let report = site::sync(&aws.s3(), &site_bucket, &project.site_dir(), &config_json).await?;
+    if !report.uploaded.is_empty() || !report.deleted.is_empty() {
         ui.info(format!(
             "site: {} uploaded, {} deleted, {} unchanged",
-            result.site.uploaded.len(),
-            result.site.deleted.len(),
-            result.site.unchanged
+            report.uploaded.len(),
+            report.deleted.len(),
+            report.unchanged
         ));
     }
-    let paths = result.site.changed_paths();
-    if !paths.is_empty() {
-        let distribution = output(&result.outputs, "DistributionId")?;
-        result.invalidated = invalidate(aws, &distribution, paths, options.wait, ui).await?;
+    let paths = report.changed_paths();
+    let invalidated = if paths.is_empty() {
+        Vec::new()
+    } else {
+        let distribution = output(outputs, "DistributionId")?;
+        invalidate(aws, &distribution, paths, wait, ui).await?
+    };
+    Ok((report, invalidated))
+}
+
+/// The outputs of a deployed stack; refuses when there is none yet.
+pub async fn deployed_outputs(aws: &Aws, project: &Project) -> Result<BTreeMap<String, String>> {
+    let name = project.stack_name();
+    let found = stack::describe(&aws.cloudformation(), &name).await?;
+    match found {
+        Some(stack)
+            if !matches!(
+                stack::status(&stack),
+                StackStatus::ReviewInProgress | StackStatus::RollbackComplete
+            ) =>
+        {
+            Ok(stack::outputs(&stack))
+        }
+        _ => Err(Error::Failed(format!(
+            "stack {name} is not deployed yet: run `chatctl launch` first"
+        ))),
     }
-    Ok(result)
 }
 
 fn parameter(key: &str, value: &str) -> Parameter {

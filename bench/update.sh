@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Benchmark of the inner loop on the emulator, after a launch:
+#   update-code with nothing changed, with one handler changed, and
+#   update-site with one file changed in a 1,000-file site.
+# chatctl's own time is reported apart from cargo's (build_ms in its JSON).
+#
+# Goals (issue 7): nothing changed under 1 s in all; one site file under 1 s;
+# chatctl's part of a one-handler update under 1 s plus the emulator's update.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh >/dev/null
+cargo build --quiet --bin chatctl
+target="$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+chatctl="$target/debug/chatctl"
+
+work="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+endpoint="http://127.0.0.1:$port"
+(cd "$work" && GATEWAY_PORT=$port BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL=$endpoint \
+  setsid "$root/.chatctl/tools/ministack/bin/ministack" >"$work/ministack.log" 2>&1 & echo $! >"$work/pid")
+cleanup() { kill -- -"$(cat "$work/pid")" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do curl -fs "$endpoint/_ministack/health" >/dev/null && break; sleep 0.1; done
+
+# A workspace copy of the handlers (one is changed below), and a 1,000-file site.
+mkdir -p "$work/project/site/assets"
+cp -r handlers "$work/project/handlers"
+cp Cargo.lock "$work/project/Cargo.lock"
+python3 - "$work/project/Cargo.toml" <<'PY'
+import sys
+manifest = open("Cargo.toml").read()
+profile = manifest[manifest.index("[profile.lambda]"):]
+profile = profile[:profile.index("\n\n")]
+open(sys.argv[1], "w").write('[workspace]\nmembers = ["handlers/*"]\nresolver = "2"\n\n' + profile + "\n")
+PY
+cp static/* "$work/project/site/"
+for i in $(seq 1 999); do printf 'asset %d\n' "$i" >"$work/project/site/assets/file-$i.txt"; done
+printf 'app: bench\nsite_dir: site\nhandlers_dir: handlers\n' >"$work/project/chatctl.yaml"
+
+export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 CI=true
+export CARGO_TARGET_DIR="$target/bench-workspace"
+run() { "$chatctl" -q --config "$work/project/chatctl.yaml" --output json "$@"; }
+millis() { local s e; s=$(date +%s%N); "$@" >"$work/last.json"; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+field() { python3 -c "import json,sys; print(json.load(open('$work/last.json'))['$1'])"; }
+
+run launch >/dev/null
+
+nothing=$(millis run update-code)
+nothing_build=$(field build_ms)
+
+sed -i 's/async fn main() -> Result<(), Error> {/async fn main() -> Result<(), Error> {\n    eprintln!("changed for the benchmark {}", std::process::id());/' "$work/project/handlers/connect/src/main.rs"
+one=$(millis run update-code connect)
+one_build=$(field build_ms)
+one_deploy=$(field deploy_ms)
+
+printf 'changed\n' >>"$work/project/site/assets/file-500.txt"
+site=$(millis run update-site)
+site_again=$(millis run update-site)
+
+echo "## chatctl update-code / update-site on the emulator ($(nproc) cores, $(date -u +%Y-%m-%d))"
+echo
+echo "| measurement | whole command | cargo + packaging | chatctl's own part | goal |"
+echo "| --- | ---: | ---: | ---: | --- |"
+echo "| update-code, nothing changed | ${nothing} ms | ${nothing_build} ms | $((nothing - nothing_build)) ms | whole under 1000 ms |"
+echo "| update-code, one handler changed | ${one} ms | ${one_build} ms | $((one - one_build)) ms (AWS part ${one_deploy} ms) | chatctl under 1000 ms + the emulator's update |"
+echo "| update-site, 1 of 1,000 files changed | ${site} ms | | ${site} ms | under 1000 ms |"
+echo "| update-site, nothing changed | ${site_again} ms | | ${site_again} ms | |"

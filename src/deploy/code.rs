@@ -1,0 +1,186 @@
+//! `update-code`: new handler code straight into Lambda, without
+//! CloudFormation, for the seconds-long inner loop.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::types::{Architecture as LambdaArchitecture, LastUpdateStatus};
+
+use crate::aws::{aws_error, Aws};
+use crate::build::{self, BuiltHandler};
+use crate::config::{Architecture, Project};
+use crate::deploy::{artifacts, deployed_outputs};
+use crate::error::{Error, Result};
+use crate::handlers;
+use crate::ui::Ui;
+
+/// What happened to one function.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CodeUpdate {
+    pub handler: String,
+    pub function: String,
+    pub updated: bool,
+    pub code_sha256: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CodeResult {
+    pub functions: Vec<CodeUpdate>,
+    /// Time spent in cargo and packaging.
+    pub build_ms: u128,
+    /// Time spent talking to AWS, waits included.
+    pub deploy_ms: u128,
+}
+
+/// How long one function may take to finish updating.
+const UPDATE_WAIT: Duration = Duration::from_secs(5 * 60);
+
+pub async fn update_code(
+    project: &Project,
+    aws: &Aws,
+    names: &[String],
+    ui: &Ui,
+) -> Result<CodeResult> {
+    let identity = aws.identity().await?;
+    let outputs = deployed_outputs(aws, project).await?;
+    let architecture = project.config.architecture;
+
+    let started = Instant::now();
+    let built = tokio::task::block_in_place(|| build::build(project, names, architecture, ui))?;
+    let build_ms = started.elapsed().as_millis();
+
+    let started = Instant::now();
+    let crates = handlers::discover(&project.handlers_dir())?;
+    let bucket = artifacts::bucket_name(&identity, &project.stack_name());
+    let mut jobs = tokio::task::JoinSet::new();
+    for handler in crates.iter().filter(|c| built.built.contains_key(&c.name)) {
+        let key = format!("{}FunctionName", handler.logical_name());
+        let function = outputs.get(&key).cloned().ok_or_else(|| {
+            Error::Failed(format!(
+                "the stack has no function for handler {} (output {key}): run `chatctl launch` to add it",
+                handler.name
+            ))
+        })?;
+        let zip = built
+            .manifest
+            .handlers
+            .get(&handler.name)
+            .cloned()
+            .ok_or_else(|| {
+                Error::Failed(format!("the build produced no zip for {}", handler.name))
+            })?;
+        let (aws, bucket, name, ui) = (
+            aws.clone(),
+            bucket.clone(),
+            handler.name.clone(),
+            ui.clone(),
+        );
+        jobs.spawn(async move {
+            update_one(&aws, &bucket, &name, &function, &zip, architecture, &ui).await
+        });
+    }
+    let mut functions = Vec::new();
+    let mut failures = Vec::new();
+    while let Some(done) = jobs.join_next().await {
+        match done.map_err(|e| Error::Failed(format!("an update task failed: {e}")))? {
+            Ok(update) => functions.push(update),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(Error::Failed(failures.join("\n")));
+    }
+    functions.sort_by(|a, b| a.handler.cmp(&b.handler));
+    Ok(CodeResult {
+        functions,
+        build_ms,
+        deploy_ms: started.elapsed().as_millis(),
+    })
+}
+
+async fn update_one(
+    aws: &Aws,
+    bucket: &str,
+    handler: &str,
+    function: &str,
+    zip: &BuiltHandler,
+    architecture: Architecture,
+    ui: &Ui,
+) -> Result<CodeUpdate> {
+    let lambda = aws.lambda();
+    let deployed = lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading function {function}"), e))?;
+    let deployed_arch = match deployed.architectures().first() {
+        Some(LambdaArchitecture::Arm64) => Architecture::Arm64,
+        _ => Architecture::X86_64,
+    };
+    if deployed_arch != architecture {
+        return Err(Error::Failed(format!(
+            "function {function} ({handler}) runs on {deployed_arch}, but the build is for {architecture}: run `chatctl launch` to change the architecture"
+        )));
+    }
+    let unchanged = CodeUpdate {
+        handler: handler.to_string(),
+        function: function.to_string(),
+        updated: false,
+        code_sha256: zip.code_sha256.clone(),
+    };
+    if deployed.code_sha256() == Some(zip.code_sha256.as_str()) {
+        return Ok(unchanged);
+    }
+    // The same content key launch uses: a later launch deploys this very zip
+    // instead of rolling the function back.
+    let key = zip.artifact_key(handler);
+    let s3 = aws.s3();
+    if !artifacts::object_exists(&s3, bucket, &key).await? {
+        let body = std::fs::read(&zip.zip)
+            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", zip.zip.display())))?;
+        artifacts::upload(&s3, bucket, &key, body).await?;
+    }
+    lambda
+        .update_function_code()
+        .function_name(function)
+        .s3_bucket(bucket)
+        .s3_key(&key)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("updating the code of {function}"), e))?;
+
+    let deadline = Instant::now() + UPDATE_WAIT;
+    loop {
+        let state = lambda
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await;
+        if let Ok(state) = state {
+            match state.last_update_status() {
+                Some(LastUpdateStatus::Successful) | None => break,
+                Some(LastUpdateStatus::Failed) => {
+                    return Err(Error::Failed(format!(
+                        "the code update of {function} ({handler}) failed: {}",
+                        state
+                            .last_update_status_reason()
+                            .unwrap_or("Lambda gave no reason")
+                    )))
+                }
+                _ => {}
+            }
+        } // a transient read error: try again until the deadline
+        if Instant::now() > deadline {
+            return Err(Error::Failed(format!(
+                "{function} was still updating after {} minutes",
+                UPDATE_WAIT.as_secs() / 60
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    ui.info(format!("updated {handler} ({function})"));
+    Ok(CodeUpdate {
+        updated: true,
+        ..unchanged
+    })
+}

@@ -1,0 +1,199 @@
+//! A chatctl project for end-to-end tests: the repository's handler crates
+//! in a workspace of their own (built once, shared by the tests), a site and
+//! a configuration of each test's own, and chatctl run against an emulator.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use aws_credential_types::Credentials;
+use chatctl::aws::{Aws, AwsOptions};
+use serde_json::Value;
+
+use super::Emulator;
+
+/// Tests that build the shared workspace take turns: a build overwrites the
+/// binaries every test packages, and some tests change a handler for a
+/// while. An async lock, held across awaits, usable from each test's runtime.
+pub static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies `from` into `to`, writing only files whose bytes differ, so cargo's
+/// fingerprints (which use modification times) survive between test runs.
+pub fn mirror(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            mirror(&entry.path(), &target);
+        } else {
+            let bytes = std::fs::read(entry.path()).expect("read");
+            if std::fs::read(&target).ok().as_deref() != Some(&bytes[..]) {
+                std::fs::write(&target, bytes).expect("write");
+            }
+        }
+    }
+}
+
+/// The shared handler workspace: the repository's handler crates in a
+/// workspace of their own, with the same lock file and lambda profile.
+pub fn workspace() -> &'static Path {
+    static WORKSPACE: OnceLock<PathBuf> = OnceLock::new();
+    WORKSPACE.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("launch-workspace");
+        mirror(&repo().join("handlers"), &root.join("handlers"));
+        let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
+        let profile = &manifest[manifest.find("[profile.lambda]").expect("lambda profile")..];
+        let profile = &profile[..profile.find("\n\n").unwrap_or(profile.len())];
+        let wanted =
+            format!("[workspace]\nmembers = [\"handlers/*\"]\nresolver = \"2\"\n\n{profile}\n");
+        if std::fs::read_to_string(root.join("Cargo.toml")).ok() != Some(wanted.clone()) {
+            std::fs::write(root.join("Cargo.toml"), wanted).expect("write Cargo.toml");
+        }
+        if !root.join("Cargo.lock").exists() {
+            std::fs::copy(repo().join("Cargo.lock"), root.join("Cargo.lock"))
+                .expect("copy Cargo.lock");
+        }
+        root
+    })
+}
+
+/// A project: a configuration and a site of its own, the shared handlers.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Project {
+    pub fn new(extra_config: &str) -> Project {
+        let dir = tempfile::tempdir().expect("tmp");
+        mirror(&repo().join("static"), &dir.path().join("site"));
+        std::fs::write(dir.path().join("site/style.css"), "body { margin: 0; }\n").expect("css");
+        std::fs::write(dir.path().join("site/app.js"), "console.log('chat');\n").expect("js");
+        let config = dir.path().join("chatctl.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "app: e2e\nsite_dir: site\nhandlers_dir: {}\n{extra_config}",
+                workspace().join("handlers").display()
+            ),
+        )
+        .expect("config");
+        Project { dir, config }
+    }
+
+    pub fn site(&self) -> PathBuf {
+        self.dir.path().join("site")
+    }
+}
+
+/// chatctl against one emulator, with dummy credentials and no terminal.
+pub fn chatctl(emulator: &Emulator, project: &Project) -> Command {
+    let mut command = Command::cargo_bin("chatctl").expect("chatctl is built");
+    let inherited = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(
+        std::iter::once(repo().join(".chatctl/tools/zig/bin"))
+            .chain(std::env::split_paths(&inherited)),
+    )
+    .expect("PATH");
+    command
+        .env_remove("CHATCTL_STAGE")
+        .env_remove("CHATCTL_OUTPUT")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("CARGO_TARGET_DIR", workspace().join("target"))
+        .env("PATH", path)
+        .env("CI", "true")
+        .arg("--config")
+        .arg(&project.config);
+    command
+}
+
+/// Runs a command and returns its one JSON document, asserting the exit code.
+pub fn json_of(command: &mut Command, code: i32) -> (Value, String) {
+    let output = command
+        .arg("--output")
+        .arg("json")
+        .output()
+        .expect("run chatctl");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(code), "stderr:\n{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "control characters in a CI log"
+    );
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    (json, stderr)
+}
+
+/// The AWS operations a command performed, through chatctl's call log.
+pub fn calls_of(command: &mut Command, dir: &Path, name: &str) -> impl FnOnce() -> Vec<String> {
+    let log = dir.join(format!("{name}.calls"));
+    command.env("CHATCTL_AWS_CALL_LOG", &log);
+    move || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+pub fn count(calls: &[String], call: &str) -> usize {
+    calls.iter().filter(|c| c.as_str() == call).count()
+}
+
+pub async fn aws(emulator: &Emulator) -> Aws {
+    Aws::load(&AwsOptions {
+        region: Some("us-east-1".to_string()),
+        endpoint_url: Some(emulator.endpoint()),
+        credentials: Some(Credentials::new("test", "test", None, None, "tests")),
+        ..AwsOptions::default()
+    })
+    .await
+}
+
+/// Each function's deployed CodeSha256, by output key.
+pub async fn code_hashes(aws: &Aws, outputs: &Value) -> BTreeMap<String, String> {
+    let mut hashes = BTreeMap::new();
+    for (key, name) in outputs.as_object().expect("outputs") {
+        if key.ends_with("FunctionName") {
+            let config = aws
+                .lambda()
+                .get_function_configuration()
+                .function_name(name.as_str().expect("name"))
+                .send()
+                .await
+                .expect("get_function_configuration");
+            hashes.insert(
+                key.clone(),
+                config.code_sha256().unwrap_or_default().to_string(),
+            );
+        }
+    }
+    hashes
+}
+
+pub async fn bucket_names(aws: &Aws) -> Vec<String> {
+    let listed = aws.s3().list_buckets().send().await.expect("list_buckets");
+    listed
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_string))
+        .collect()
+}

@@ -1,0 +1,177 @@
+//! `update-code` and `update-site` on the emulator, after a launch.
+
+mod support;
+
+use std::path::PathBuf;
+
+use aws_sdk_lambda::primitives::Blob;
+use serde_json::Value;
+use support::project::{
+    aws, calls_of, chatctl, code_hashes, count, json_of, workspace, Project, TURN,
+};
+use support::Emulator;
+
+/// Replaces a file for the length of a test, restoring it even on panic.
+struct Swap {
+    path: PathBuf,
+    original: String,
+}
+
+impl Swap {
+    fn new(path: PathBuf, content: &str) -> Swap {
+        let original = std::fs::read_to_string(&path).expect("read original");
+        std::fs::write(&path, content).expect("write replacement");
+        Swap { path, original }
+    }
+}
+
+impl Drop for Swap {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.path, &self.original);
+    }
+}
+
+/// connect, changed so an invocation shows it: it answers `{"version": 2}`.
+const CONNECT_V2: &str = r#"use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::{json, Value};
+
+async fn answer(_event: LambdaEvent<Value>) -> Result<Value, Error> {
+    Ok(json!({ "version": 2 }))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::run(service_fn(answer)).await
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_code_and_update_site_change_exactly_what_changed() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    let aws = aws(&emulator).await;
+    let logs = project.dir.path();
+
+    // Before a launch there is nothing to update.
+    let (refused, _) = json_of(chatctl(&emulator, &project).arg("update-code"), 1);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("run `chatctl launch` first")),
+        "{refused}"
+    );
+    json_of(chatctl(&emulator, &project).arg("update-site"), 1);
+
+    let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let outputs = launched["outputs"].clone();
+    let before = code_hashes(&aws, &outputs).await;
+
+    // One handler changed: one UpdateFunctionCode, and the new behaviour runs.
+    let crate_dir = workspace().join("handlers/connect");
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).expect("Cargo.toml");
+    let _manifest = Swap::new(
+        crate_dir.join("Cargo.toml"),
+        &format!("{manifest}serde_json = \"1\"\n"),
+    );
+    let _main = Swap::new(crate_dir.join("src/main.rs"), CONNECT_V2);
+    let mut update = chatctl(&emulator, &project);
+    update.arg("update-code");
+    let calls = calls_of(&mut update, logs, "update-code");
+    let (updated, _) = json_of(&mut update, 0);
+    let calls = calls();
+    assert_eq!(count(&calls, "Lambda UpdateFunctionCode"), 1, "{calls:?}");
+    assert_eq!(count(&calls, "CloudFormation CreateChangeSet"), 0);
+    let changed: Vec<&Value> = updated["functions"]
+        .as_array()
+        .expect("functions")
+        .iter()
+        .filter(|f| f["updated"] == true)
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0]["handler"], "connect");
+    assert!(updated["build_ms"].is_u64() && updated["deploy_ms"].is_u64());
+    let connect = outputs["ConnectFunctionName"].as_str().expect("connect");
+    let invoked = aws
+        .lambda()
+        .invoke()
+        .function_name(connect)
+        .payload(Blob::new("{}"))
+        .send()
+        .await
+        .expect("invoke");
+    let payload: Value =
+        serde_json::from_slice(invoked.payload().map(|p| p.as_ref()).unwrap_or_default())
+            .expect("JSON payload");
+    assert_eq!(
+        payload,
+        serde_json::json!({ "version": 2 }),
+        "{}",
+        emulator.log()
+    );
+    let after = code_hashes(&aws, &outputs).await;
+    for (key, hash) in &before {
+        assert_eq!(key == "ConnectFunctionName", after[key] != *hash, "{key}");
+    }
+
+    // Nothing changed since: no update at all.
+    let mut again = chatctl(&emulator, &project);
+    again.arg("update-code");
+    let calls = calls_of(&mut again, logs, "update-code-again");
+    let (unchanged, _) = json_of(&mut again, 0);
+    assert_eq!(count(&calls(), "Lambda UpdateFunctionCode"), 0);
+    assert!(unchanged["functions"]
+        .as_array()
+        .expect("functions")
+        .iter()
+        .all(|f| f["updated"] == false));
+
+    // A later launch deploys the same zip: connect is not rolled back.
+    json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    assert_eq!(
+        code_hashes(&aws, &outputs).await,
+        after,
+        "launch rolled back update-code's change"
+    );
+
+    // One site file changed: one PUT, one invalidation path; then nothing.
+    std::fs::write(project.site().join("style.css"), "body { color: #222; }\n")
+        .expect("change css");
+    let mut site = chatctl(&emulator, &project);
+    site.arg("update-site");
+    let calls = calls_of(&mut site, logs, "update-site");
+    let (synced, _) = json_of(&mut site, 0);
+    let calls = calls();
+    assert_eq!(count(&calls, "S3 PutObject"), 1, "{calls:?}");
+    assert_eq!(count(&calls, "CloudFront CreateInvalidation"), 1);
+    assert_eq!(synced["invalidated"], serde_json::json!(["/style.css"]));
+    let mut site = chatctl(&emulator, &project);
+    site.arg("update-site");
+    let calls = calls_of(&mut site, logs, "update-site-again");
+    let (synced, _) = json_of(&mut site, 0);
+    let calls = calls();
+    assert_eq!(
+        count(&calls, "S3 PutObject") + count(&calls, "CloudFront CreateInvalidation"),
+        0,
+        "{calls:?}"
+    );
+    assert_eq!(synced["invalidated"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_code_refuses_a_build_for_another_architecture() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    json_of(chatctl(&emulator, &Project::new("")).arg("launch"), 0);
+    // The same stack, configured for the other architecture.
+    let arm64 = Project::new("architecture: arm64\n");
+    let (refused, _) = json_of(
+        chatctl(&emulator, &arm64).args(["update-code", "message"]),
+        1,
+    );
+    let message = refused["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("runs on x86_64, but the build is for arm64"),
+        "{message}"
+    );
+}
