@@ -17,9 +17,11 @@ chatctl="$target/debug/chatctl"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 endpoint="http://127.0.0.1:$port"
-(cd "$work" && GATEWAY_PORT=$port BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL=$endpoint \
-  setsid "$root/.chatctl/tools/ministack/bin/ministack" >"$work/ministack.log" 2>&1 & echo $! >"$work/pid")
-cleanup() { kill -- -"$(cat "$work/pid")" 2>/dev/null || true; rm -rf "$work"; }
+GATEWAY_PORT=$port BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL=$endpoint TMPDIR="$work" \
+  setsid "$root/.chatctl/tools/ministack/bin/ministack" >"$work/ministack.log" 2>&1 </dev/null &
+emulator=$!
+# The emulator leads its own process group, with a process per warm function.
+cleanup() { kill -- -"$emulator" 2>/dev/null || kill "$emulator" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 for _ in $(seq 1 100); do curl -fs "$endpoint/_ministack/health" >/dev/null && break; sleep 0.1; done
 
@@ -40,6 +42,7 @@ printf 'app: bench\nsite_dir: site\nhandlers_dir: handlers\n' >"$work/project/ch
 
 export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 CI=true
 export CARGO_TARGET_DIR="$target/bench-workspace"
+export PATH="$root/.chatctl/tools/zig/bin:$PATH" # the copied workspace has no tools of its own
 run() { "$chatctl" -q --config "$work/project/chatctl.yaml" --output json "$@"; }
 millis() { local s e; s=$(date +%s%N); "$@" >"$work/last.json"; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
 field() { python3 -c "import json,sys; print(json.load(open('$work/last.json'))['$1'])"; }
