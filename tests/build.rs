@@ -264,9 +264,57 @@ fn an_unknown_handler_name_is_a_usage_error() {
         .stderr(predicate::str::contains("there is no handler `nope`"));
 }
 
+/// A sample event for each handler that needs no table or bucket, and a
+/// part of the correct answer: each binary must decode its event type and
+/// apply the chat's rules.
+fn sample(handler: &str) -> (serde_json::Value, &'static str) {
+    use serde_json::json;
+    let websocket = |route: &str, query: serde_json::Value, connection: Option<&str>| {
+        json!({
+            "requestContext": {"routeKey": route, "eventType": "CONNECT", "connectionId": connection, "stage": "dev", "apiId": "abc", "domainName": "abc.execute-api.localhost"},
+            "queryStringParameters": query,
+            "isBase64Encoded": false
+        })
+    };
+    match handler {
+        "connect" => (
+            websocket(
+                "$connect",
+                json!({"room": "Not A Room", "name": "ada"}),
+                Some("c1"),
+            ),
+            r#"\"field\":\"room\""#,
+        ),
+        "disconnect" => (
+            websocket("$disconnect", serde_json::Value::Null, None),
+            "disconnected",
+        ),
+        "message" => (
+            websocket("send", serde_json::Value::Null, None),
+            "no connection id",
+        ),
+        "fanout" => (json!({"Records": []}), r#""batchItemFailures":[]"#),
+        "http" => (
+            json!({
+                "version": "2.0", "routeKey": "GET /api/rooms/{room}/messages", "rawPath": "/api/rooms/BAD!/messages", "rawQueryString": "",
+                "headers": {}, "isBase64Encoded": false,
+                "requestContext": {"http": {"method": "GET", "path": "/api/rooms/BAD!/messages", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"}, "stage": "$default", "timeEpoch": 0}
+            }),
+            r#"\"field\":\"room\""#,
+        ),
+        "ingest" => (
+            json!({"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:000000000000:t:s",
+                "Sns": {"Type": "Notification", "MessageId": "m1", "TopicArn": "arn:aws:sns:us-east-1:000000000000:t", "Subject": null,
+                    "Message": "no room attribute", "Timestamp": "2026-01-01T00:00:00.000Z", "SignatureVersion": "1", "Signature": "x",
+                    "SigningCertUrl": "https://example.com", "UnsubscribeUrl": "https://example.com", "MessageAttributes": {}}}]}),
+            "null",
+        ),
+        other => panic!("no sample event for {other}"),
+    }
+}
+
 /// Every built zip is deployed as a provided.al2023 function on the emulator,
-/// which runs `bootstrap` on this host, and answers an invocation through the
-/// Lambda runtime API.
+/// which runs `bootstrap` on this host, and answers a sample event correctly.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_zip_runs_on_the_emulators_lambda() {
     let zips: Vec<(String, Vec<u8>)> = {
@@ -311,22 +359,21 @@ async fn every_zip_runs_on_the_emulators_lambda() {
             Some(code_sha256.as_str()),
             "Lambda's CodeSha256 is the manifest's"
         );
+        let (event, expected) = sample(handler);
         let invoked = lambda
             .invoke()
             .function_name(format!("chat-{handler}"))
-            .payload(Blob::new(r#"{"sample": true}"#))
+            .payload(Blob::new(event.to_string()))
             .send()
             .await
             .expect("invoke");
         let payload =
             String::from_utf8_lossy(invoked.payload().map(|p| p.as_ref()).unwrap_or_default())
                 .to_string();
-        // The handlers' behaviour lands with issue 4; until then each binary
-        // must start, take the event from the runtime API and report its
-        // error through it.
         assert!(
-            payload.contains("not implemented yet"),
-            "{handler} did not answer through the runtime API: {payload}\n{}",
+            invoked.function_error().is_none() && payload.contains(expected),
+            "{handler} answered {payload:?} ({:?}), expected it to contain {expected:?}\n{}",
+            invoked.function_error(),
             emulator.log()
         );
     }

@@ -55,6 +55,12 @@ impl Emulator {
             .env("BIND_HOST", "127.0.0.1")
             // Lambda processes inherit this, so handlers' SDK clients reach the emulator.
             .env("AWS_ENDPOINT_URL", &endpoint)
+            // The handlers' API Gateway management endpoint on the emulator
+            // (handlers/chat-core/src/settings.rs).
+            .env(
+                "EXECUTE_API_ENDPOINT_OVERRIDE",
+                format!("{endpoint}/_aws/execute-api"),
+            )
             .env("TMPDIR", workdir.path())
             .stdin(Stdio::null())
             .stdout(log)
@@ -144,6 +150,29 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+/// A minimal HTTP/1.1 request on 127.0.0.1; the raw response.
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> Option<String> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
     stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;

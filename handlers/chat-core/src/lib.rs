@@ -1,115 +1,34 @@
-//! The chat's domain: the input rules every handler enforces.
-//!
-//! Every entry point (WebSocket, HTTP, SNS) validates through these functions,
-//! so a rule changes in one place.
+//! The chat's domain, shared by its Lambda handlers: the rules every entry
+//! point enforces, the message model, DynamoDB storage, the WebSocket frames,
+//! HTML rendering and the fan-out. Each function crate is a thin `main` over
+//! one of the `handle_*` modules here, so the logic is tested in one place.
 
-use lambda_runtime::{Error as LambdaError, LambdaEvent};
-use serde_json::Value;
+pub mod clients;
+pub mod connect;
+pub mod fanout;
+pub mod frames;
+pub mod http;
+pub mod ingest;
+pub mod message;
+pub mod model;
+pub mod render;
+pub mod settings;
+pub mod store;
+pub mod validate;
 
-/// Default upper bound of a message's text, in bytes of UTF-8.
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 2_000;
+pub use clients::Clients;
+pub use settings::Settings;
+pub use validate::{validate_name, validate_room, validate_text, ValidationError};
 
-/// A rejected input, naming the field that was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ValidationError {
-    #[error("room: must be 1 to 32 characters of a-z, 0-9 and '-'")]
-    Room,
-    #[error("name: must be 1 to 32 printable characters")]
-    Name,
-    #[error("text: must be 1 to {max} bytes of text")]
-    Text { max: usize },
+/// Sets up JSON logs (Lambda's `LogFormat: JSON`) once per process.
+pub fn init_logging() {
+    lambda_runtime::tracing::init_default_subscriber();
 }
 
-impl ValidationError {
-    /// The name of the offending field, for structured error frames.
-    pub fn field(&self) -> &'static str {
-        match self {
-            ValidationError::Room => "room",
-            ValidationError::Name => "name",
-            ValidationError::Text { .. } => "text",
-        }
-    }
-}
-
-/// Room names are `[a-z0-9-]{1,32}`: they become S3 keys and URL path segments.
-pub fn validate_room(room: &str) -> Result<&str, ValidationError> {
-    let valid_chars = room
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if (1..=32).contains(&room.len()) && valid_chars {
-        Ok(room)
-    } else {
-        Err(ValidationError::Room)
-    }
-}
-
-/// Display names are 1 to 32 printable characters (no control characters).
-pub fn validate_name(name: &str) -> Result<&str, ValidationError> {
-    let count = name.chars().count();
-    let printable = name.chars().all(|c| !c.is_control());
-    if (1..=32).contains(&count) && printable && !name.trim().is_empty() {
-        Ok(name)
-    } else {
-        Err(ValidationError::Name)
-    }
-}
-
-/// Message text is 1 to `max_bytes` bytes; Rust strings are valid UTF-8 already.
-pub fn validate_text(text: &str, max_bytes: usize) -> Result<&str, ValidationError> {
-    if text.trim().is_empty() || text.len() > max_bytes {
-        Err(ValidationError::Text { max: max_bytes })
-    } else {
-        Ok(text)
-    }
-}
-
-/// The handler used by function crates whose behaviour has not landed yet
-/// (issue 4): it fails every invocation loudly instead of pretending success.
-pub async fn not_implemented(event: LambdaEvent<Value>) -> Result<Value, LambdaError> {
-    Err(format!(
-        "this chat handler is not implemented yet (request {})",
-        event.context.request_id
-    )
-    .into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rooms() {
-        assert!(validate_room("general").is_ok());
-        assert!(validate_room("team-42").is_ok());
-        assert_eq!(validate_room(""), Err(ValidationError::Room));
-        assert_eq!(validate_room("General"), Err(ValidationError::Room));
-        assert_eq!(validate_room("a/b"), Err(ValidationError::Room));
-        assert_eq!(validate_room(&"a".repeat(33)), Err(ValidationError::Room));
-        assert!(validate_room(&"a".repeat(32)).is_ok());
-    }
-
-    #[test]
-    fn names() {
-        assert!(validate_name("Ada Lovelace").is_ok());
-        assert!(validate_name("Zoë 🚀").is_ok());
-        assert_eq!(validate_name(""), Err(ValidationError::Name));
-        assert_eq!(validate_name("   "), Err(ValidationError::Name));
-        assert_eq!(validate_name("a\u{7}b"), Err(ValidationError::Name));
-        assert!(validate_name(&"é".repeat(32)).is_ok());
-        assert_eq!(validate_name(&"é".repeat(33)), Err(ValidationError::Name));
-    }
-
-    #[test]
-    fn texts() {
-        assert!(validate_text("hi", 2).is_ok());
-        assert_eq!(
-            validate_text("hi!", 2),
-            Err(ValidationError::Text { max: 2 })
-        );
-        assert_eq!(
-            validate_text(" \n", 10),
-            Err(ValidationError::Text { max: 10 })
-        );
-        assert_eq!(ValidationError::Text { max: 2 }.field(), "text");
-    }
+/// Seconds since the Unix epoch.
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
 }

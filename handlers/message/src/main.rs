@@ -1,9 +1,14 @@
-//! The `message` function. Its behaviour lands with issue 4; until then every
-//! invocation fails with a clear error rather than a silent success.
+//! The `message` Lambda function: a thin binary over `chat_core::message::handle`.
 
 use lambda_runtime::{service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::run(service_fn(chat_core::not_implemented)).await
+    chat_core::init_logging();
+    // Loaded once per process, not per invocation.
+    let clients = chat_core::Clients::load(chat_core::Settings::from_env()).await;
+    lambda_runtime::run(service_fn(|event| {
+        chat_core::message::handle(&clients, event)
+    }))
+    .await
 }

@@ -1,0 +1,128 @@
+//! `$connect` and `$disconnect`.
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::encodings::Body;
+use lambda_runtime::{Error, LambdaEvent};
+use sha2::{Digest, Sha256};
+
+use crate::clients::Clients;
+use crate::model::Connection;
+use crate::store::Store;
+use crate::validate::{validate_name, validate_room};
+
+/// API Gateway closes WebSocket connections after two hours; the item goes a little later.
+const CONNECTION_TTL_SECONDS: i64 = 3 * 3600;
+
+/// SHA-256 hex of an author token: what messages store, never the token.
+pub fn author_key(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A token a client may bring back after reconnecting: 22 to 128 URL-safe characters.
+pub fn valid_token(token: &str) -> bool {
+    (22..=128).contains(&token.len())
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// 128 random bits, hex.
+pub fn new_token() -> Result<String, Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+pub fn response(status: i64, body: &str) -> ApiGatewayProxyResponse {
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = status;
+    response.body = Some(Body::Text(body.to_string()));
+    response
+}
+
+fn refuse(field: &str, message: &str) -> ApiGatewayProxyResponse {
+    tracing::info!(field, message, "connection refused");
+    response(
+        400,
+        &serde_json::json!({ "error": { "field": field, "message": message } }).to_string(),
+    )
+}
+
+/// Validates `room` and `name` and stores the connection with its author token.
+pub async fn handle_connect(
+    clients: &Clients,
+    event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
+) -> Result<ApiGatewayProxyResponse, Error> {
+    let request = event.payload;
+    let query = &request.query_string_parameters;
+    let Some(connection_id) = request.request_context.connection_id.clone() else {
+        return Ok(refuse("connection_id", "the request has no connection id"));
+    };
+    let room = query.first("room").unwrap_or_default();
+    if let Err(e) = validate_room(room) {
+        return Ok(refuse(e.field(), &e.to_string()));
+    }
+    let name = query.first("name").unwrap_or_default();
+    if let Err(e) = validate_name(name) {
+        return Ok(refuse(e.field(), &e.to_string()));
+    }
+    let token = match query.first("token") {
+        Some(token) if valid_token(token) => token.to_string(),
+        Some(_) => {
+            return Ok(refuse(
+                "token",
+                "token: must be 22 to 128 characters of A-Z, a-z, 0-9, '-' and '_'",
+            ))
+        }
+        None => new_token()?,
+    };
+    let now = crate::now_seconds();
+    let connection = Connection {
+        connection_id,
+        room: room.to_string(),
+        name: name.to_string(),
+        author: author_key(&token),
+        token,
+        expires_at: now + CONNECTION_TTL_SECONDS,
+        window_start: 0,
+        window_count: 0,
+    };
+    Store::new(clients.dynamodb.clone(), clients.settings.clone())
+        .put_connection(&connection)
+        .await?;
+    tracing::info!(room, "connected");
+    Ok(response(200, "connected"))
+}
+
+/// Removes the connection.
+pub async fn handle_disconnect(
+    clients: &Clients,
+    event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
+) -> Result<ApiGatewayProxyResponse, Error> {
+    if let Some(connection_id) = event.payload.request_context.connection_id.as_deref() {
+        Store::new(clients.dynamodb.clone(), clients.settings.clone())
+            .delete_connection(connection_id)
+            .await?;
+    }
+    Ok(response(200, "disconnected"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        let token = new_token().expect("token");
+        assert_eq!(token.len(), 32);
+        assert!(valid_token(&token));
+        assert_ne!(token, new_token().expect("token"));
+        assert!(!valid_token("short"));
+        assert!(!valid_token(&"a/".repeat(20)));
+        assert_eq!(author_key("t").len(), 64);
+        assert_ne!(author_key("t"), author_key("u"));
+    }
+}

@@ -1,0 +1,214 @@
+//! The Messages stream: every insert, edit and delete is pushed to each
+//! connection in the room (concurrently, with a fixed bound), connections
+//! that are gone are pruned, and the room's snapshot is rewritten.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use aws_sdk_s3::primitives::ByteStream;
+use futures::stream::{self, StreamExt};
+use lambda_runtime::{Error, LambdaEvent};
+
+use crate::clients::Clients;
+use crate::frames::Frame;
+use crate::model::{Message, PublicMessage};
+use crate::render;
+use crate::store::Store;
+
+/// Posts in flight at once, per invocation.
+pub const FANOUT_CONCURRENCY: usize = 32;
+
+/// The frame a stream record becomes, with its room.
+pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), String> {
+    let image = |item: &serde_dynamo::Item| -> Result<Message, String> {
+        serde_dynamo::from_item(item.clone()).map_err(|e| format!("unreadable image: {e}"))
+    };
+    match record.event_name.as_str() {
+        "INSERT" => {
+            let message = image(&record.change.new_image)?;
+            Ok((
+                message.room.clone(),
+                Frame::Message {
+                    message: PublicMessage::from(&message),
+                },
+            ))
+        }
+        "MODIFY" => {
+            let message = image(&record.change.new_image)?;
+            Ok((
+                message.room.clone(),
+                Frame::Edited {
+                    message: PublicMessage::from(&message),
+                },
+            ))
+        }
+        "REMOVE" => {
+            let message = image(&record.change.old_image)?;
+            Ok((
+                message.room.clone(),
+                Frame::Deleted {
+                    room: message.room,
+                    id: message.id,
+                },
+            ))
+        }
+        other => Err(format!("unknown stream event {other}")),
+    }
+}
+
+/// Delivery counts of one room, for logs and benchmarks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub delivered: usize,
+    pub pruned: usize,
+    pub failed: usize,
+}
+
+/// Sends `frames` to every connection in `room`; a 410 Gone prunes the connection.
+pub async fn broadcast(
+    clients: &Clients,
+    store: &Store,
+    room: &str,
+    frames: &[Frame],
+) -> Result<Delivery, String> {
+    let connections = store
+        .connections_in_room(room)
+        .await
+        .map_err(|e| e.to_string())?;
+    let payloads: Vec<String> = frames.iter().map(Frame::to_json).collect();
+    let outcomes: Vec<Delivery> = stream::iter(connections)
+        .map(|connection_id| {
+            let payloads = &payloads;
+            async move {
+                let mut outcome = Delivery::default();
+                for payload in payloads {
+                    let sent = clients
+                        .management
+                        .post_to_connection()
+                        .connection_id(&connection_id)
+                        .data(Blob::new(payload.clone()))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(_) => outcome.delivered += 1,
+                        Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => {
+                            if let Err(e) = store.delete_connection(&connection_id).await {
+                                tracing::warn!(error = %e, "could not prune a gone connection");
+                            }
+                            outcome.pruned += 1;
+                            break; // the rest would be gone too
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e), "delivery failed");
+                            outcome.failed += 1;
+                        }
+                    }
+                }
+                outcome
+            }
+        })
+        .buffer_unordered(FANOUT_CONCURRENCY)
+        .collect()
+        .await;
+    Ok(outcomes
+        .into_iter()
+        .fold(Delivery::default(), |sum, o| Delivery {
+            delivered: sum.delivered + o.delivered,
+            pruned: sum.pruned + o.pruned,
+            failed: sum.failed + o.failed,
+        }))
+}
+
+/// Rewrites `rooms/ROOM.json` and `rooms/ROOM.html`.
+pub async fn write_snapshot(clients: &Clients, store: &Store, room: &str) -> Result<(), String> {
+    let settings = &clients.settings;
+    let page = store
+        .history(room, settings.history_length, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let oldest_first: Vec<Message> = page.messages.into_iter().rev().collect();
+    let files = [
+        (
+            format!("rooms/{room}.json"),
+            render::snapshot_json(room, &oldest_first),
+            "application/json; charset=utf-8",
+        ),
+        (
+            format!("rooms/{room}.html"),
+            render::snapshot_html(room, &oldest_first, settings.max_message_bytes),
+            "text/html; charset=utf-8",
+        ),
+    ];
+    for (key, body, content_type) in files {
+        clients
+            .s3
+            .put_object()
+            .bucket(&settings.site_bucket)
+            .key(&key)
+            .content_type(content_type)
+            .cache_control("no-cache")
+            .body(ByteStream::from(body.into_bytes()))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "writing {key}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+    }
+    Ok(())
+}
+
+pub async fn handle(
+    clients: &Clients,
+    event: LambdaEvent<Event>,
+) -> Result<DynamoDbEventResponse, Error> {
+    let store = Store::new(clients.dynamodb.clone(), clients.settings.clone());
+    let mut failures = Vec::new();
+    // Rooms in order of first appearance; frames in stream order.
+    let mut rooms: BTreeMap<String, (Vec<Frame>, Vec<String>)> = BTreeMap::new();
+    for record in &event.payload.records {
+        let sequence = record.change.sequence_number.clone().unwrap_or_default();
+        match frame_of(record) {
+            Ok((room, frame)) => {
+                let entry = rooms.entry(room).or_default();
+                entry.0.push(frame);
+                entry.1.push(sequence);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, sequence, "unreadable stream record");
+                failures.push(sequence);
+            }
+        }
+    }
+    for (room, (frames, sequences)) in &rooms {
+        match broadcast(clients, &store, room, frames).await {
+            Ok(delivery) => tracing::info!(
+                room,
+                delivered = delivery.delivered,
+                pruned = delivery.pruned,
+                failed = delivery.failed,
+                "fanned out"
+            ),
+            Err(e) => tracing::error!(room, error = %e, "fan-out failed"),
+        }
+        // A snapshot that could not be written is retried with its records.
+        if let Err(e) = write_snapshot(clients, &store, room).await {
+            tracing::error!(room, error = %e, "snapshot not written");
+            failures.extend(sequences.iter().cloned());
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|sequence| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence);
+            failure
+        })
+        .collect();
+    Ok(response)
+}

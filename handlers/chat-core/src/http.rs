@@ -1,0 +1,224 @@
+//! The HTTP API: `GET` and `POST /api/rooms/{room}/messages`. A form post
+//! answers 303 to the room's page, so the chat works with JavaScript off.
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use base64::Engine;
+use lambda_runtime::{Error, LambdaEvent};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::clients::Clients;
+use crate::model::{Message, PublicMessage};
+use crate::store::Store;
+use crate::validate::{validate_name, validate_room, validate_text, ValidationError};
+
+/// The largest request body accepted, in bytes.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize)]
+struct Post {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    text: String,
+}
+
+fn respond(status: i64, content_type: &str, body: String) -> ApiGatewayV2httpResponse {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        headers.insert("content-type", value);
+    }
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    let mut response = ApiGatewayV2httpResponse::default();
+    response.status_code = status;
+    response.headers = headers;
+    response.body = Some(Body::Text(body));
+    response
+}
+
+fn json_response(status: i64, body: serde_json::Value) -> ApiGatewayV2httpResponse {
+    respond(status, "application/json; charset=utf-8", body.to_string())
+}
+
+fn bad_request(field: Option<&str>, message: &str) -> ApiGatewayV2httpResponse {
+    json_response(
+        400,
+        json!({ "error": { "field": field, "message": message } }),
+    )
+}
+
+fn invalid(e: ValidationError) -> ApiGatewayV2httpResponse {
+    bad_request(Some(e.field()), &e.to_string())
+}
+
+/// The room of `/api/rooms/{room}/messages`.
+fn room_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/rooms/")?.strip_suffix("/messages")
+}
+
+pub async fn handle(
+    clients: &Clients,
+    event: LambdaEvent<ApiGatewayV2httpRequest>,
+) -> Result<ApiGatewayV2httpResponse, Error> {
+    let request = event.payload;
+    let path = request.raw_path.clone().unwrap_or_default();
+    let Some(room) = request
+        .path_parameters
+        .get("room")
+        .map(String::as_str)
+        .or_else(|| room_of(&path))
+    else {
+        return Ok(json_response(
+            404,
+            json!({ "error": { "message": "not found" } }),
+        ));
+    };
+    let room = room.to_string();
+    if let Err(e) = validate_room(&room) {
+        return Ok(invalid(e));
+    }
+    let store = Store::new(clients.dynamodb.clone(), clients.settings.clone());
+    let method = request
+        .request_context
+        .http
+        .method
+        .as_str()
+        .to_ascii_uppercase();
+    match method.as_str() {
+        "GET" => {
+            let cursor = request
+                .query_string_parameters
+                .first("cursor")
+                .map(str::to_string);
+            let limit = request
+                .query_string_parameters
+                .first("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(clients.settings.history_length)
+                .clamp(1, 100);
+            let page = match store.history(&room, limit, cursor.as_deref()).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "history failed");
+                    return Ok(json_response(
+                        500,
+                        json!({ "error": { "message": "history is unavailable; try again" } }),
+                    ));
+                }
+            };
+            let messages: Vec<PublicMessage> = page
+                .messages
+                .iter()
+                .rev()
+                .map(PublicMessage::from)
+                .collect();
+            Ok(json_response(
+                200,
+                json!({ "room": room, "messages": messages, "next_cursor": page.next_cursor }),
+            ))
+        }
+        "POST" => post(clients, &store, &room, &request).await,
+        _ => Ok(json_response(
+            405,
+            json!({ "error": { "message": "use GET or POST" } }),
+        )),
+    }
+}
+
+async fn post(
+    clients: &Clients,
+    store: &Store,
+    room: &str,
+    request: &ApiGatewayV2httpRequest,
+) -> Result<ApiGatewayV2httpResponse, Error> {
+    let raw = request.body.clone().unwrap_or_default();
+    let body = if request.is_base64_encoded {
+        match base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()) {
+            Ok(bytes) => bytes,
+            Err(_) => return Ok(bad_request(None, "the body is not valid base64")),
+        }
+    } else {
+        raw.into_bytes()
+    };
+    if body.len() > MAX_BODY_BYTES {
+        return Ok(bad_request(None, "the body is too large"));
+    }
+    let content_type = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let parsed: Result<Post, String> = if is_form {
+        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    };
+    let post = match parsed {
+        Ok(post) => post,
+        Err(e) => return Ok(bad_request(None, &format!("unreadable body: {e}"))),
+    };
+    if let Err(e) = validate_name(&post.name) {
+        return Ok(invalid(e));
+    }
+    if let Err(e) = validate_text(&post.text, clients.settings.max_message_bytes) {
+        return Ok(invalid(e));
+    }
+    let now = crate::now_seconds();
+    let message = Message {
+        room: room.to_string(),
+        id: ulid::Ulid::new().to_string(),
+        name: post.name,
+        text: post.text,
+        created_at: now,
+        edited_at: None,
+        author: None,
+        expires_at: now + clients.settings.message_retention_days * 86_400,
+    };
+    if let Err(e) = store.put_message(&message).await {
+        tracing::error!(error = %e, "post failed");
+        return Ok(json_response(
+            500,
+            json!({ "error": { "message": "the message was not stored; try again" } }),
+        ));
+    }
+    if is_form {
+        let mut response = respond(303, "text/plain; charset=utf-8", "sent".to_string());
+        if let Ok(location) = HeaderValue::from_str(&format!("/rooms/{room}.html")) {
+            response.headers.insert("location", location);
+        }
+        return Ok(response);
+    }
+    Ok(json_response(
+        201,
+        json!({ "message": PublicMessage::from(&message) }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rooms_come_from_the_path() {
+        assert_eq!(room_of("/api/rooms/general/messages"), Some("general"));
+        assert_eq!(room_of("/api/rooms/general"), None);
+        assert_eq!(room_of("/other"), None);
+    }
+
+    #[test]
+    fn forms_and_json_parse_alike() {
+        let form: Post =
+            serde_urlencoded::from_bytes(b"name=Ada+L&text=hi%20%3Cthere%3E").expect("form");
+        assert_eq!(
+            (form.name.as_str(), form.text.as_str()),
+            ("Ada L", "hi <there>")
+        );
+        let json: Post = serde_json::from_slice(br#"{"name":"Ada","text":"hi"}"#).expect("json");
+        assert_eq!(json.text, "hi");
+        assert!(serde_json::from_slice::<Post>(&[0xff, 0xfe]).is_err());
+    }
+}

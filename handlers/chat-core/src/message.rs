@@ -1,0 +1,164 @@
+//! The WebSocket routes chosen by `action`: send, edit, delete, history.
+//! Replies and errors go to the caller only; everyone else learns of a
+//! change through the stream fan-out.
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use lambda_runtime::{Error, LambdaEvent};
+
+use crate::clients::Clients;
+use crate::connect::response;
+use crate::frames::{parse_request, Frame, Me, Request};
+use crate::model::{Message, PublicMessage};
+use crate::store::{Store, StoreError};
+use crate::validate::validate_text;
+
+pub async fn handle(
+    clients: &Clients,
+    event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
+) -> Result<ApiGatewayProxyResponse, Error> {
+    let request = event.payload;
+    let Some(connection_id) = request.request_context.connection_id.clone() else {
+        return Ok(response(400, "no connection id"));
+    };
+    let reply = match answer(clients, &connection_id, request.body.as_deref()).await {
+        Ok(reply) => reply,
+        Err(frame) => {
+            if let Frame::Error { code, message, .. } = &frame {
+                tracing::info!(code, message, "request refused");
+            }
+            Some(frame)
+        }
+    };
+    if let Some(frame) = reply {
+        post(clients, &connection_id, &frame).await;
+    }
+    // No body: replies travel as frames; a body would reach the client as an
+    // extra frame wherever the route has a route response.
+    let mut done = ApiGatewayProxyResponse::default();
+    done.status_code = 200;
+    Ok(done)
+}
+
+/// Sends one frame to one connection; a failure is logged, not retried.
+pub async fn post(clients: &Clients, connection_id: &str, frame: &Frame) {
+    let sent = clients
+        .management
+        .post_to_connection()
+        .connection_id(connection_id)
+        .data(Blob::new(frame.to_json()))
+        .send()
+        .await;
+    if let Err(e) = sent {
+        tracing::warn!(error = %aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e), "reply not delivered");
+    }
+}
+
+fn internal(e: StoreError) -> Frame {
+    tracing::error!(error = %e, "storage failed");
+    Frame::error("internal", None, "the chat could not store that; try again")
+}
+
+async fn answer(
+    clients: &Clients,
+    connection_id: &str,
+    body: Option<&str>,
+) -> Result<Option<Frame>, Frame> {
+    let request = parse_request(body)?;
+    let settings = &clients.settings;
+    let store = Store::new(clients.dynamodb.clone(), settings.clone());
+    let connection = store
+        .get_connection(connection_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            Frame::error(
+                "not_connected",
+                None,
+                "this connection is unknown; reconnect",
+            )
+        })?;
+    let now = crate::now_seconds();
+    match request {
+        Request::Send { text } => {
+            validate_text(&text, settings.max_message_bytes)
+                .map_err(|e| Frame::error("invalid", Some(e.field()), e.to_string()))?;
+            if !store
+                .take_rate_token(connection_id, now)
+                .await
+                .map_err(internal)?
+            {
+                return Err(Frame::error(
+                    "rate_limited",
+                    None,
+                    format!(
+                        "at most {} messages in {} seconds",
+                        settings.rate_limit_messages, settings.rate_limit_seconds
+                    ),
+                ));
+            }
+            let message = Message {
+                room: connection.room,
+                id: ulid::Ulid::new().to_string(),
+                name: connection.name,
+                text,
+                created_at: now,
+                edited_at: None,
+                author: Some(connection.author),
+                expires_at: now + settings.message_retention_days * 86_400,
+            };
+            store.put_message(&message).await.map_err(internal)?;
+            Ok(Some(Frame::Sent { id: message.id }))
+        }
+        Request::Edit { id, text } => {
+            validate_text(&text, settings.max_message_bytes)
+                .map_err(|e| Frame::error("invalid", Some(e.field()), e.to_string()))?;
+            match store
+                .edit_message(&connection.room, &id, &connection.author, &text, now)
+                .await
+            {
+                Ok(()) => Ok(None),
+                Err(StoreError::Forbidden) => Err(forbidden()),
+                Err(e) => Err(internal(e)),
+            }
+        }
+        Request::Delete { id } => match store
+            .delete_message(&connection.room, &id, &connection.author, now)
+            .await
+        {
+            Ok(()) => Ok(None),
+            Err(StoreError::Forbidden) => Err(forbidden()),
+            Err(e) => Err(internal(e)),
+        },
+        Request::History { cursor, limit } => {
+            let limit = limit.unwrap_or(settings.history_length).clamp(1, 100);
+            let page = store
+                .history(&connection.room, limit, cursor.as_deref())
+                .await
+                .map_err(internal)?;
+            let messages = page
+                .messages
+                .iter()
+                .rev()
+                .map(PublicMessage::from)
+                .collect();
+            Ok(Some(Frame::History {
+                room: connection.room,
+                messages,
+                next_cursor: page.next_cursor,
+                you: Some(Me {
+                    name: connection.name,
+                    token: connection.token,
+                }),
+            }))
+        }
+    }
+}
+
+fn forbidden() -> Frame {
+    Frame::error(
+        "forbidden",
+        Some("id"),
+        "only the author can change a message, within 15 minutes of sending it",
+    )
+}

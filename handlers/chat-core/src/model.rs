@@ -1,0 +1,65 @@
+//! What the tables hold.
+
+use serde::{Deserialize, Serialize};
+
+/// A chat message; `id` is a ULID, so ids sort by time and stay unique
+/// under concurrent sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub room: String,
+    pub id: String,
+    pub name: String,
+    pub text: String,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// SHA-256 of the author's token; absent for form posts and SNS, which cannot edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// DynamoDB TTL.
+    pub expires_at: i64,
+}
+
+/// What clients see of a message: never the author key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicMessage {
+    pub id: String,
+    pub room: String,
+    pub name: String,
+    pub text: String,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+}
+
+impl From<&Message> for PublicMessage {
+    fn from(m: &Message) -> Self {
+        PublicMessage {
+            id: m.id.clone(),
+            room: m.room.clone(),
+            name: m.name.clone(),
+            text: m.text.clone(),
+            created_at: m.created_at,
+            edited_at: m.edited_at,
+        }
+    }
+}
+
+/// An open WebSocket connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub connection_id: String,
+    pub room: String,
+    pub name: String,
+    /// SHA-256 of the connection's author token.
+    pub author: String,
+    /// The token itself, handed to the client with its history so it can
+    /// keep editing its messages after reconnecting.
+    pub token: String,
+    pub expires_at: i64,
+    #[serde(default)]
+    pub window_start: i64,
+    #[serde(default)]
+    pub window_count: u32,
+}

@@ -1,0 +1,127 @@
+//! The room snapshot: `rooms/ROOM.json` for polling clients and
+//! `rooms/ROOM.html`, the page a browser without JavaScript reads and posts from.
+
+use html_escape::{encode_double_quoted_attribute, encode_text};
+use serde_json::json;
+
+use crate::model::{Message, PublicMessage};
+
+/// JSON snapshot: the newest messages, oldest first.
+pub fn snapshot_json(room: &str, messages: &[Message]) -> String {
+    let public: Vec<PublicMessage> = messages.iter().map(PublicMessage::from).collect();
+    json!({ "room": room, "messages": public }).to_string()
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC.
+pub fn format_time(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
+
+/// The room page. Everything that came from a user is escaped.
+pub fn snapshot_html(room: &str, messages: &[Message], max_message_bytes: usize) -> String {
+    let room_text = encode_text(room);
+    let room_attr = encode_double_quoted_attribute(room);
+    let mut items = String::new();
+    for message in messages {
+        let edited = if message.edited_at.is_some() {
+            " <span class=\"edited\">(edited)</span>"
+        } else {
+            ""
+        };
+        items.push_str(&format!(
+            "      <li id=\"m-{id}\"><span class=\"name\">{name}</span> <time>{time}</time>{edited}\n        <p class=\"text\">{text}</p></li>\n",
+            id = encode_double_quoted_attribute(&message.id),
+            name = encode_text(&message.name),
+            time = format_time(message.created_at),
+            text = encode_text(&message.text),
+        ));
+    }
+    if items.is_empty() {
+        items.push_str("      <li class=\"empty\">No messages yet.</li>\n");
+    }
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>#{room_text} · Chat</title>
+  <link rel="stylesheet" href="/style.css">
+</head>
+<body>
+  <main>
+    <h1>#{room_text}</h1>
+    <ol class="messages" aria-live="polite">
+{items}    </ol>
+    <form class="post" method="post" action="/api/rooms/{room_attr}/messages">
+      <label>Name <input name="name" required maxlength="32" autocomplete="nickname"></label>
+      <label>Message <textarea name="text" required maxlength="{max_message_bytes}" rows="3"></textarea></label>
+      <button type="submit">Send</button>
+    </form>
+  </main>
+</body>
+</html>
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(name: &str, text: &str) -> Message {
+        Message {
+            room: "general".into(),
+            id: "01J0000000000000000000000".into(),
+            name: name.into(),
+            text: text.into(),
+            created_at: 1_764_000_000,
+            edited_at: None,
+            author: Some("secret-author-key".into()),
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn script_shows_as_text() {
+        let html = snapshot_html(
+            "general",
+            &[message("<b>eve</b>", "<script>alert(1)</script>")],
+            2000,
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("&lt;b&gt;eve&lt;/b&gt;"));
+        assert!(html.contains(r#"action="/api/rooms/general/messages""#));
+    }
+
+    #[test]
+    fn snapshots_never_leak_the_author_key() {
+        let m = message("ada", "hi");
+        assert!(!snapshot_json("general", std::slice::from_ref(&m)).contains("secret-author-key"));
+        assert!(!snapshot_html("general", &[m], 2000).contains("secret-author-key"));
+    }
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(format_time(0), "1970-01-01 00:00");
+        assert_eq!(format_time(1_764_000_000), "2025-11-24 16:00");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00");
+    }
+}

@@ -1,0 +1,284 @@
+//! DynamoDB storage of messages and connections.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+use crate::model::{Connection, Message};
+use crate::settings::Settings;
+
+/// Edits and deletions are allowed this long after sending.
+pub const EDIT_WINDOW_SECONDS: i64 = 15 * 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The caller may not change this message (not the author, or too late, or gone).
+    #[error("not allowed")]
+    Forbidden,
+    #[error("storage failed: {0}")]
+    Failed(String),
+}
+
+fn failed(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Failed(e.to_string())
+}
+
+fn is_condition_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+/// A page of history: newest first, and the cursor for the page before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub messages: Vec<Message>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    settings: Settings,
+}
+
+impl Store {
+    pub fn new(client: Client, settings: Settings) -> Store {
+        Store { client, settings }
+    }
+
+    pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(connection).map_err(failed)?;
+        self.client
+            .put_item()
+            .table_name(&self.settings.connections_table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    pub async fn get_connection(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<Connection>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.settings.connections_table)
+            .key("connection_id", s(connection_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        out.item
+            .map(|item| serde_dynamo::from_item(item).map_err(failed))
+            .transpose()
+    }
+
+    pub async fn delete_connection(&self, connection_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.settings.connections_table)
+            .key("connection_id", s(connection_id))
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// Counts one message against the connection's rate limit; false when
+    /// the limit is reached. A fixed window kept on the connection item,
+    /// changed only by conditional updates, so concurrent sends cannot
+    /// exceed it.
+    pub async fn take_rate_token(&self, connection_id: &str, now: i64) -> Result<bool, StoreError> {
+        let cutoff = now - self.settings.rate_limit_seconds;
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.settings.connections_table)
+            .key("connection_id", s(connection_id))
+            .update_expression("SET window_count = window_count + :one")
+            .condition_expression("window_start > :cutoff AND window_count < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":cutoff", n(cutoff))
+            .expression_attribute_values(":max", n(self.settings.rate_limit_messages as i64))
+            .send()
+            .await;
+        match counted {
+            Ok(_) => return Ok(true),
+            Err(e) if is_condition_failure(&e) => {}
+            Err(e) => return Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+        let restarted = self
+            .client
+            .update_item()
+            .table_name(&self.settings.connections_table)
+            .key("connection_id", s(connection_id))
+            .update_expression("SET window_start = :now, window_count = :one")
+            .condition_expression("attribute_exists(connection_id) AND window_start <= :cutoff")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":cutoff", n(cutoff))
+            .send()
+            .await;
+        match restarted {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    pub async fn put_message(&self, message: &Message) -> Result<(), StoreError> {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(message).map_err(failed)?;
+        self.client
+            .put_item()
+            .table_name(&self.settings.messages_table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// Changes the text of one's own message within the edit window.
+    pub async fn edit_message(
+        &self,
+        room: &str,
+        id: &str,
+        author: &str,
+        text: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.settings.messages_table)
+            .key("room", s(room))
+            .key("id", s(id))
+            .update_expression("SET #text = :text, edited_at = :now")
+            .condition_expression("author = :author AND created_at >= :cutoff")
+            .expression_attribute_names("#text", "text")
+            .expression_attribute_values(":text", s(text))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":author", s(author))
+            .expression_attribute_values(":cutoff", n(now - EDIT_WINDOW_SECONDS))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::Forbidden),
+            Err(e) => Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// Removes one's own message within the edit window.
+    pub async fn delete_message(
+        &self,
+        room: &str,
+        id: &str,
+        author: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.settings.messages_table)
+            .key("room", s(room))
+            .key("id", s(id))
+            .condition_expression("author = :author AND created_at >= :cutoff")
+            .expression_attribute_values(":author", s(author))
+            .expression_attribute_values(":cutoff", n(now - EDIT_WINDOW_SECONDS))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::Forbidden),
+            Err(e) => Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// The newest `limit` messages of a room older than `before` (a message id).
+    pub async fn history(
+        &self,
+        room: &str,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<Page, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.settings.messages_table)
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 100) as i32)
+            .expression_attribute_values(":room", s(room));
+        query = match before {
+            Some(cursor) => query
+                .key_condition_expression("room = :room AND id < :before")
+                .expression_attribute_values(":before", s(cursor)),
+            None => query.key_condition_expression("room = :room"),
+        };
+        let out = query
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        let messages: Vec<Message> =
+            serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(failed)?;
+        let next_cursor =
+            if out.last_evaluated_key.is_some() && messages.len() >= limit.clamp(1, 100) {
+                messages.last().map(|m| m.id.clone())
+            } else {
+                None
+            };
+        Ok(Page {
+            messages,
+            next_cursor,
+        })
+    }
+
+    /// Every connection in a room, through the `by-room` index.
+    pub async fn connections_in_room(&self, room: &str) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.settings.connections_table)
+                .index_name(&self.settings.connections_room_index)
+                .key_condition_expression("room = :room")
+                .expression_attribute_values(":room", s(room))
+                .projection_expression("connection_id")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            for item in out.items() {
+                if let Some(AttributeValue::S(id)) = item.get("connection_id") {
+                    ids.push(id.clone());
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(ids),
+            }
+        }
+    }
+}

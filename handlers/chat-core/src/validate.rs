@@ -1,0 +1,99 @@
+//! The input rules every entry point enforces; a rejection names the field.
+
+/// Default upper bound of a message's text, in bytes of UTF-8.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 2_000;
+
+/// A rejected input, naming the field that was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("room: must be 1 to 32 characters of a-z, 0-9 and '-'")]
+    Room,
+    #[error("name: must be 1 to 32 printable characters")]
+    Name,
+    #[error("text: must be 1 to {max} bytes of text")]
+    Text { max: usize },
+}
+
+impl ValidationError {
+    /// The name of the offending field, for structured error frames.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ValidationError::Room => "room",
+            ValidationError::Name => "name",
+            ValidationError::Text { .. } => "text",
+        }
+    }
+}
+
+/// Room names are `[a-z0-9-]{1,32}`: they become S3 keys and URL path segments.
+pub fn validate_room(room: &str) -> Result<&str, ValidationError> {
+    let valid_chars = room
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if (1..=32).contains(&room.len()) && valid_chars {
+        Ok(room)
+    } else {
+        Err(ValidationError::Room)
+    }
+}
+
+/// Display names are 1 to 32 printable characters (no control characters).
+pub fn validate_name(name: &str) -> Result<&str, ValidationError> {
+    let count = name.chars().count();
+    let printable = name.chars().all(|c| !c.is_control());
+    if (1..=32).contains(&count) && printable && !name.trim().is_empty() {
+        Ok(name)
+    } else {
+        Err(ValidationError::Name)
+    }
+}
+
+/// Message text is 1 to `max_bytes` bytes; Rust strings are valid UTF-8 already.
+pub fn validate_text(text: &str, max_bytes: usize) -> Result<&str, ValidationError> {
+    if text.trim().is_empty() || text.len() > max_bytes {
+        Err(ValidationError::Text { max: max_bytes })
+    } else {
+        Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rooms() {
+        assert!(validate_room("general").is_ok());
+        assert!(validate_room("team-42").is_ok());
+        assert_eq!(validate_room(""), Err(ValidationError::Room));
+        assert_eq!(validate_room("General"), Err(ValidationError::Room));
+        assert_eq!(validate_room("a/b"), Err(ValidationError::Room));
+        assert_eq!(validate_room(&"a".repeat(33)), Err(ValidationError::Room));
+        assert!(validate_room(&"a".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_name("Ada Lovelace").is_ok());
+        assert!(validate_name("Zoë 🚀").is_ok());
+        assert_eq!(validate_name(""), Err(ValidationError::Name));
+        assert_eq!(validate_name("   "), Err(ValidationError::Name));
+        assert_eq!(validate_name("a\u{7}b"), Err(ValidationError::Name));
+        assert!(validate_name(&"é".repeat(32)).is_ok());
+        assert_eq!(validate_name(&"é".repeat(33)), Err(ValidationError::Name));
+    }
+
+    #[test]
+    fn texts() {
+        assert!(validate_text("hi", 2).is_ok());
+        assert_eq!(
+            validate_text("hi!", 2),
+            Err(ValidationError::Text { max: 2 })
+        );
+        assert_eq!(
+            validate_text(" \n", 10),
+            Err(ValidationError::Text { max: 10 })
+        );
+        assert_eq!(ValidationError::Text { max: 2 }.field(), "text");
+    }
+}

@@ -1,0 +1,299 @@
+//! The chat itself, on the emulator: the real handler binaries deployed by
+//! `chatctl launch`, two WebSocket clients, the HTTP API, the SNS topic, the
+//! stream fan-out and its snapshots, and the rules the handlers enforce
+//! (edit authorisation, rate limit) against the emulator's real DynamoDB.
+
+mod support;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use support::project::{aws, chatctl, json_of, Project, TURN};
+use support::{http_get, http_request, Emulator};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a frame may take to arrive (the stream fan-out takes about a second).
+const FRAME_WAIT: Duration = Duration::from_secs(15);
+
+async fn open(emulator: &Emulator, outputs: &Value, query: &str) -> Socket {
+    let url = format!(
+        "ws://127.0.0.1:{}/_aws/execute-api/{}/{}?{query}",
+        emulator.port(),
+        outputs["WebSocketApiId"].as_str().expect("api id"),
+        outputs["WebSocketStageName"].as_str().expect("stage"),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("WebSocket connects");
+    socket
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket
+        .send(WsMessage::text(frame.to_string()))
+        .await
+        .expect("send frame");
+}
+
+/// The next frame whose `type` is `kind`, skipping others; panics after FRAME_WAIT.
+async fn expect(socket: &mut Socket, kind: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{kind}` frame within {FRAME_WAIT:?}"));
+        let Some(Ok(WsMessage::Text(text))) = next else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(text.as_str()).expect("frames are JSON");
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("chat:\n  rate_limit:\n    messages: 5\n    per_seconds: 60\n");
+    let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let outputs = launched["outputs"].clone();
+    let aws = aws(&emulator).await;
+
+    // A bad room is refused at connect.
+    let url = format!(
+        "ws://127.0.0.1:{}/_aws/execute-api/{}/{}?room=Not%20Valid&name=x",
+        emulator.port(),
+        outputs["WebSocketApiId"].as_str().unwrap_or(""),
+        outputs["WebSocketStageName"].as_str().unwrap_or("")
+    );
+    assert!(
+        tokio_tungstenite::connect_async(url).await.is_err(),
+        "an invalid room was accepted"
+    );
+
+    let mut alice = open(&emulator, &outputs, "room=general&name=alice").await;
+    let mut bob = open(&emulator, &outputs, "room=general&name=bob").await;
+    send(&mut alice, json!({"action": "history"})).await;
+    let history = expect(&mut alice, "history").await;
+    assert_eq!(history["you"]["name"], "alice");
+    assert!(history["you"]["token"]
+        .as_str()
+        .is_some_and(|t| t.len() >= 22));
+
+    // A message from one reaches the other.
+    send(
+        &mut alice,
+        json!({"action": "send", "text": "hello <script>alert(1)</script>"}),
+    )
+    .await;
+    let sent = expect(&mut alice, "sent").await;
+    let id = sent["id"].as_str().expect("id").to_string();
+    let received = expect(&mut bob, "message").await;
+    assert_eq!(received["message"]["id"], id.as_str());
+    assert_eq!(received["message"]["name"], "alice");
+    assert!(
+        received["message"].get("author").is_none(),
+        "the author key leaked"
+    );
+
+    // Only the author may edit or delete.
+    send(
+        &mut bob,
+        json!({"action": "edit", "id": id, "text": "bob was here"}),
+    )
+    .await;
+    let refused = expect(&mut bob, "error").await;
+    assert_eq!(refused["code"], "forbidden");
+    send(
+        &mut alice,
+        json!({"action": "edit", "id": id, "text": "hello, edited"}),
+    )
+    .await;
+    let edited = expect(&mut bob, "edited").await;
+    assert_eq!(edited["message"]["text"], "hello, edited");
+    assert!(edited["message"]["edited_at"].is_i64());
+
+    // Malformed frames get error frames, not silence.
+    send(&mut alice, json!({"action": "dance"})).await;
+    assert_eq!(expect(&mut alice, "error").await["code"], "unknown_action");
+    alice
+        .send(WsMessage::text("{not json"))
+        .await
+        .expect("send");
+    assert_eq!(expect(&mut alice, "error").await["code"], "bad_request");
+    send(
+        &mut alice,
+        json!({"action": "send", "text": "x".repeat(2001)}),
+    )
+    .await;
+    let too_long = expect(&mut alice, "error").await;
+    assert_eq!(
+        (too_long["code"].as_str(), too_long["field"].as_str()),
+        (Some("invalid"), Some("text"))
+    );
+
+    send(&mut alice, json!({"action": "delete", "id": id})).await;
+    let deleted = expect(&mut bob, "deleted").await;
+    assert_eq!(deleted["id"], id.as_str());
+
+    // A form post (no JavaScript) answers 303 to the room page and reaches the live clients.
+    let http_api = outputs["HttpApiId"].as_str().expect("http api");
+    let response = http_request(
+        emulator.port(),
+        "POST",
+        &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
+        "application/x-www-form-urlencoded",
+        "name=carol&text=%3Cb%3Eno+script+needed%3C%2Fb%3E",
+    )
+    .expect("HTTP API answers");
+    assert!(response.starts_with("HTTP/1.1 303"), "{response}");
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("location: /rooms/general.html"),
+        "{response}"
+    );
+    let posted = expect(&mut bob, "message").await;
+    assert_eq!(posted["message"]["name"], "carol");
+
+    // Bad HTTP input is a 400 naming the field.
+    let response = http_request(
+        emulator.port(),
+        "POST",
+        &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
+        "application/json",
+        r#"{"name":"","text":"hi"}"#,
+    )
+    .expect("HTTP API answers");
+    assert!(
+        response.starts_with("HTTP/1.1 400") && response.contains("\"field\":\"name\""),
+        "{response}"
+    );
+
+    // SNS: a bot's message enters the room named in its attribute.
+    let topic = outputs["ChatTopicArn"].as_str().expect("topic");
+    let publish = format!(
+        "Action=Publish&TopicArn={}&Message=deploy+finished&MessageAttributes.entry.1.Name=room&MessageAttributes.entry.1.Value.DataType=String&MessageAttributes.entry.1.Value.StringValue=general&MessageAttributes.entry.2.Name=name&MessageAttributes.entry.2.Value.DataType=String&MessageAttributes.entry.2.Value.StringValue=ci-bot",
+        topic.replace(':', "%3A")
+    );
+    let response = http_request(
+        emulator.port(),
+        "POST",
+        "/",
+        "application/x-www-form-urlencoded",
+        &publish,
+    )
+    .expect("SNS answers");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let from_sns = expect(&mut bob, "message").await;
+    assert_eq!(
+        (
+            from_sns["message"]["name"].as_str(),
+            from_sns["message"]["text"].as_str()
+        ),
+        (Some("ci-bot"), Some("deploy finished"))
+    );
+
+    // GET history in order, through the HTTP API.
+    let listed = http_get(
+        emulator.port(),
+        &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
+    )
+    .expect("GET");
+    let body = &listed[listed.find("\r\n\r\n").map(|i| i + 4).unwrap_or(0)..];
+    let page: Value = serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {listed}"));
+    let names: Vec<&str> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["carol", "ci-bot"],
+        "oldest first, the deleted message gone"
+    );
+
+    // The snapshot page shows the messages as text.
+    let bucket = outputs["SiteBucketName"].as_str().expect("bucket");
+    let html = aws
+        .s3()
+        .get_object()
+        .bucket(bucket)
+        .key("rooms/general.html")
+        .send()
+        .await
+        .expect("snapshot written");
+    assert_eq!(html.content_type(), Some("text/html; charset=utf-8"));
+    let html = String::from_utf8(html.body.collect().await.expect("body").to_vec()).expect("UTF-8");
+    assert!(
+        html.contains("&lt;b&gt;no script needed&lt;/b&gt;") && !html.contains("<b>no script"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<form class="post" method="post" action="/api/rooms/general/messages">"#)
+    );
+
+    // A connection that is gone (410) is pruned by the fan-out.
+    let connections = outputs["ConnectionsTableName"].as_str().expect("table");
+    let ghost = chat_core::model::Connection {
+        connection_id: "ghost-connection".into(),
+        room: "general".into(),
+        name: "ghost".into(),
+        author: "x".into(),
+        token: "x".into(),
+        expires_at: chat_core::now_seconds() + 600,
+        window_start: 0,
+        window_count: 0,
+    };
+    aws.dynamodb()
+        .put_item()
+        .table_name(connections)
+        .set_item(Some(serde_dynamo::to_item(&ghost).expect("item")))
+        .send()
+        .await
+        .expect("put ghost");
+    send(
+        &mut alice,
+        json!({"action": "send", "text": "anyone there?"}),
+    )
+    .await;
+    expect(&mut bob, "message").await;
+    let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+    loop {
+        let item = aws
+            .dynamodb()
+            .get_item()
+            .table_name(connections)
+            .key(
+                "connection_id",
+                aws_sdk_dynamodb::types::AttributeValue::S("ghost-connection".into()),
+            )
+            .send()
+            .await
+            .expect("get_item");
+        if item.item.is_none() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gone connection was not pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The rate limit: 5 in 60 s per connection; alice has sent 2 so far.
+    for text in ["three", "four", "five"] {
+        send(&mut alice, json!({"action": "send", "text": text})).await;
+        expect(&mut alice, "sent").await;
+    }
+    send(&mut alice, json!({"action": "send", "text": "six"})).await;
+    let limited = expect(&mut alice, "error").await;
+    assert_eq!(limited["code"], "rate_limited", "{limited}");
+}
