@@ -229,14 +229,32 @@ pub async fn sync(s3: &Client, bucket: &str, dir: &Path, config_json: &[u8]) -> 
         .filter(|key| !key.starts_with(ROOMS_PREFIX) && key.as_str() != CONFIG_KEY)
         .cloned()
         .collect();
-    for chunk in stale.chunks(1000) {
-        let objects = chunk
+    let objects: Vec<(String, Option<String>)> =
+        stale.iter().map(|key| (key.clone(), None)).collect();
+    delete_objects(s3, bucket, &objects).await?;
+    report.deleted = stale;
+    Ok(report)
+}
+
+/// Deletes objects (or object versions), 1,000 per request.
+async fn delete_objects(
+    s3: &Client,
+    bucket: &str,
+    objects: &[(String, Option<String>)],
+) -> Result<()> {
+    for chunk in objects.chunks(1000) {
+        let identifiers = chunk
             .iter()
-            .map(|key| ObjectIdentifier::builder().key(key).build())
+            .map(|(key, version)| {
+                ObjectIdentifier::builder()
+                    .key(key)
+                    .set_version_id(version.clone())
+                    .build()
+            })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::Failed(format!("cannot name objects to delete: {e}")))?;
         let delete = Delete::builder()
-            .set_objects(Some(objects))
+            .set_objects(Some(identifiers))
             .quiet(true)
             .build()
             .map_err(|e| Error::Failed(format!("cannot build a delete request: {e}")))?;
@@ -245,10 +263,9 @@ pub async fn sync(s3: &Client, bucket: &str, dir: &Path, config_json: &[u8]) -> 
             .delete(delete)
             .send()
             .await
-            .map_err(|e| aws_error(&format!("deleting removed files from {bucket}"), e))?;
-        report.deleted.extend(chunk.iter().cloned());
+            .map_err(|e| aws_error(&format!("deleting objects from {bucket}"), e))?;
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Removes every object version and delete marker, so the bucket can be deleted.
@@ -290,30 +307,8 @@ pub async fn empty_bucket(s3: &Client, bucket: &str) -> Result<usize> {
                 return Ok(removed);
             }
         }
-        for chunk in objects.chunks(1000) {
-            let identifiers = chunk
-                .iter()
-                .map(|(key, version)| {
-                    ObjectIdentifier::builder()
-                        .key(key)
-                        .set_version_id(version.clone())
-                        .build()
-                })
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| Error::Failed(format!("cannot name objects to delete: {e}")))?;
-            let delete = Delete::builder()
-                .set_objects(Some(identifiers))
-                .quiet(true)
-                .build()
-                .map_err(|e| Error::Failed(format!("cannot build a delete request: {e}")))?;
-            s3.delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("emptying {bucket}"), e))?;
-            removed += chunk.len();
-        }
+        delete_objects(s3, bucket, &objects).await?;
+        removed += objects.len();
     }
 }
 

@@ -104,7 +104,7 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
     std::fs::write(project.site().join("style.css"), "body { margin: 1rem; }\n")
         .expect("change css");
     let mut third = chatctl(&emulator, &project);
-    third.arg("launch");
+    third.args(["launch", "--wait"]);
     let calls = calls_of(&mut third, logs, "third");
     let result = json_of(&mut third, 0);
     std::fs::write(&main_rs, &original).expect("restore connect");
@@ -141,6 +141,35 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
             assert_eq!(before, after, "{key}'s code changed");
         }
     }
+
+    // A file removed locally is removed remotely; room snapshots never are.
+    aws.s3()
+        .put_object()
+        .bucket(&site_bucket)
+        .key("rooms/general.json")
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .expect("a snapshot the fan-out wrote");
+    std::fs::remove_file(project.site().join("app.js")).expect("remove app.js");
+    let (fourth, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    assert_eq!(fourth["site"]["deleted"], serde_json::json!(["app.js"]));
+    assert_eq!(fourth["invalidated"], serde_json::json!(["/app.js"]));
+    assert!(aws
+        .s3()
+        .head_object()
+        .bucket(&site_bucket)
+        .key("app.js")
+        .send()
+        .await
+        .is_err());
+    aws.s3()
+        .head_object()
+        .bucket(&site_bucket)
+        .key("rooms/general.json")
+        .send()
+        .await
+        .expect("the room snapshot survived the sync");
 
     // 4. Outputs in every format.
     let text = chatctl(&emulator, &project)
