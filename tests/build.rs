@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
-use aws_credential_types::Credentials;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture as LambdaArchitecture, FunctionCode, Runtime};
-use chatctl::aws::{Aws, AwsOptions};
 use chatctl::build::elf::{self, GlibcVersion, AL2023_GLIBC};
 use chatctl::build::Manifest;
 use chatctl::config::Architecture;
@@ -334,13 +332,7 @@ async fn every_zip_runs_on_the_emulators_lambda() {
             .collect()
     };
     let emulator = Emulator::start();
-    let aws = Aws::load(&AwsOptions {
-        region: Some("us-east-1".to_string()),
-        endpoint_url: Some(emulator.endpoint()),
-        credentials: Some(Credentials::new("test", "test", None, None, "tests")),
-        ..AwsOptions::default()
-    })
-    .await;
+    let aws = support::project::aws(&emulator).await;
     let lambda = aws.lambda();
     for (handler, (code_sha256, zip)) in HANDLERS.iter().zip(zips) {
         let created = lambda

@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
 use aws_sdk_cloudformation::types::{Parameter, StackStatus};
-use chatctl::aws::{Aws, AwsOptions};
 use chatctl::config::Project;
 use chatctl::handlers;
 use chatctl::template::{self, Template};
@@ -344,13 +342,7 @@ fn placeholder_zip() -> Vec<u8> {
 #[tokio::test]
 async fn the_generated_stack_deploys_on_the_emulator_and_every_output_reads_back() {
     let emulator = Emulator::start();
-    let aws = Aws::load(&AwsOptions {
-        region: Some("us-east-1".to_string()),
-        endpoint_url: Some(emulator.endpoint()),
-        credentials: Some(Credentials::new("test", "test", None, None, "tests")),
-        ..AwsOptions::default()
-    })
-    .await;
+    let aws = support::project::aws(&emulator).await;
     let (project, crates, template) = generate(&examples()[0], None);
 
     let s3 = aws.s3();
