@@ -32,3 +32,29 @@ pub fn now_seconds() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod sample_events {
+    //! The sample events the build test sends to each built binary decode
+    //! into the handlers' event types.
+
+    use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest};
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/events");
+
+    fn read(name: &str) -> String {
+        std::fs::read_to_string(format!("{FIXTURES}/{name}.json")).expect("fixture")
+    }
+
+    #[test]
+    fn every_sample_event_decodes() {
+        for name in ["connect", "disconnect", "message"] {
+            serde_json::from_str::<ApiGatewayWebsocketProxyRequest>(&read(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        serde_json::from_str::<ApiGatewayV2httpRequest>(&read("http")).expect("http");
+        serde_json::from_str::<aws_lambda_events::dynamodb::Event>(&read("fanout"))
+            .expect("fanout");
+        serde_json::from_str::<aws_lambda_events::sns::SnsEvent>(&read("ingest")).expect("ingest");
+    }
+}
