@@ -5,7 +5,6 @@ use aws_lambda_events::encodings::Body;
 use lambda_runtime::{Error, LambdaEvent};
 use sha2::{Digest, Sha256};
 
-use crate::clients::Clients;
 use crate::model::Connection;
 use crate::store::Store;
 use crate::validate::{validate_name, validate_room};
@@ -53,7 +52,7 @@ fn refuse(field: &str, message: &str) -> ApiGatewayProxyResponse {
 
 /// Validates `room` and `name` and stores the connection with its author token.
 pub async fn handle_connect(
-    clients: &Clients,
+    store: &Store,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, Error> {
     let request = event.payload;
@@ -90,22 +89,18 @@ pub async fn handle_connect(
         window_start: 0,
         window_count: 0,
     };
-    Store::new(clients.dynamodb.clone(), clients.settings.clone())
-        .put_connection(&connection)
-        .await?;
+    store.put_connection(&connection).await?;
     tracing::info!(room, "connected");
     Ok(response(200, "connected"))
 }
 
 /// Removes the connection.
 pub async fn handle_disconnect(
-    clients: &Clients,
+    store: &Store,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, Error> {
     if let Some(connection_id) = event.payload.request_context.connection_id.as_deref() {
-        Store::new(clients.dynamodb.clone(), clients.settings.clone())
-            .delete_connection(connection_id)
-            .await?;
+        store.delete_connection(connection_id).await?;
     }
     Ok(response(200, "disconnected"))
 }

@@ -11,11 +11,19 @@ use aws_sdk_s3::primitives::ByteStream;
 use futures::stream::{self, StreamExt};
 use lambda_runtime::{Error, LambdaEvent};
 
-use crate::clients::Clients;
 use crate::frames::Frame;
 use crate::model::{Message, PublicMessage};
 use crate::render;
 use crate::store::Store;
+
+/// What the fan-out reaches: the tables, the WebSocket connections and the
+/// site bucket that holds the room snapshots.
+#[derive(Debug, Clone)]
+pub struct Fanout {
+    pub store: Store,
+    pub management: aws_sdk_apigatewaymanagement::Client,
+    pub s3: aws_sdk_s3::Client,
+}
 
 /// Posts in flight at once, per invocation.
 pub const FANOUT_CONCURRENCY: usize = 32;
@@ -67,12 +75,8 @@ pub struct Delivery {
 }
 
 /// Sends `frames` to every connection in `room`; a 410 Gone prunes the connection.
-pub async fn broadcast(
-    clients: &Clients,
-    store: &Store,
-    room: &str,
-    frames: &[Frame],
-) -> Result<Delivery, String> {
+pub async fn broadcast(fanout: &Fanout, room: &str, frames: &[Frame]) -> Result<Delivery, String> {
+    let store = &fanout.store;
     let connections = store
         .connections_in_room(room)
         .await
@@ -84,7 +88,7 @@ pub async fn broadcast(
             async move {
                 let mut outcome = Delivery::default();
                 for payload in payloads {
-                    let sent = clients
+                    let sent = fanout
                         .management
                         .post_to_connection()
                         .connection_id(&connection_id)
@@ -122,9 +126,10 @@ pub async fn broadcast(
 }
 
 /// Rewrites `rooms/ROOM.json` and `rooms/ROOM.html`.
-pub async fn write_snapshot(clients: &Clients, store: &Store, room: &str) -> Result<(), String> {
-    let settings = &clients.settings;
-    let page = store
+pub async fn write_snapshot(fanout: &Fanout, room: &str) -> Result<(), String> {
+    let settings = fanout.store.settings();
+    let page = fanout
+        .store
         .history(room, settings.history_length, None)
         .await
         .map_err(|e| e.to_string())?;
@@ -142,7 +147,7 @@ pub async fn write_snapshot(clients: &Clients, store: &Store, room: &str) -> Res
         ),
     ];
     for (key, body, content_type) in files {
-        clients
+        fanout
             .s3
             .put_object()
             .bucket(&settings.site_bucket)
@@ -163,10 +168,9 @@ pub async fn write_snapshot(clients: &Clients, store: &Store, room: &str) -> Res
 }
 
 pub async fn handle(
-    clients: &Clients,
+    fanout: &Fanout,
     event: LambdaEvent<Event>,
 ) -> Result<DynamoDbEventResponse, Error> {
-    let store = Store::new(clients.dynamodb.clone(), clients.settings.clone());
     let mut failures = Vec::new();
     // Rooms in order of first appearance; frames in stream order.
     let mut rooms: BTreeMap<String, (Vec<Frame>, Vec<String>)> = BTreeMap::new();
@@ -185,7 +189,7 @@ pub async fn handle(
         }
     }
     for (room, (frames, sequences)) in &rooms {
-        match broadcast(clients, &store, room, frames).await {
+        match broadcast(fanout, room, frames).await {
             Ok(delivery) => tracing::info!(
                 room,
                 delivered = delivery.delivered,
@@ -196,7 +200,7 @@ pub async fn handle(
             Err(e) => tracing::error!(room, error = %e, "fan-out failed"),
         }
         // A snapshot that could not be written is retried with its records.
-        if let Err(e) = write_snapshot(clients, &store, room).await {
+        if let Err(e) = write_snapshot(fanout, room).await {
             tracing::error!(room, error = %e, "snapshot not written");
             failures.extend(sequences.iter().cloned());
         }

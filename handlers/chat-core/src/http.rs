@@ -9,7 +9,6 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::clients::Clients;
 use crate::model::{Message, PublicMessage};
 use crate::store::Store;
 use crate::validate::{validate_name, validate_room, validate_text, ValidationError};
@@ -59,7 +58,7 @@ fn room_of(path: &str) -> Option<&str> {
 }
 
 pub async fn handle(
-    clients: &Clients,
+    store: &Store,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
     let request = event.payload;
@@ -79,7 +78,6 @@ pub async fn handle(
     if let Err(e) = validate_room(&room) {
         return Ok(invalid(e));
     }
-    let store = Store::new(clients.dynamodb.clone(), clients.settings.clone());
     let method = request
         .request_context
         .http
@@ -96,7 +94,7 @@ pub async fn handle(
                 .query_string_parameters
                 .first("limit")
                 .and_then(|l| l.parse::<usize>().ok())
-                .unwrap_or(clients.settings.history_length)
+                .unwrap_or(store.settings().history_length)
                 .clamp(1, 100);
             let page = match store.history(&room, limit, cursor.as_deref()).await {
                 Ok(page) => page,
@@ -119,7 +117,7 @@ pub async fn handle(
                 json!({ "room": room, "messages": messages, "next_cursor": page.next_cursor }),
             ))
         }
-        "POST" => post(clients, &store, &room, &request).await,
+        "POST" => post(store, &room, &request).await,
         _ => Ok(json_response(
             405,
             json!({ "error": { "message": "use GET or POST" } }),
@@ -128,7 +126,6 @@ pub async fn handle(
 }
 
 async fn post(
-    clients: &Clients,
     store: &Store,
     room: &str,
     request: &ApiGatewayV2httpRequest,
@@ -164,7 +161,7 @@ async fn post(
     if let Err(e) = validate_name(&post.name) {
         return Ok(invalid(e));
     }
-    if let Err(e) = validate_text(&post.text, clients.settings.max_message_bytes) {
+    if let Err(e) = validate_text(&post.text, store.settings().max_message_bytes) {
         return Ok(invalid(e));
     }
     let now = crate::now_seconds();
@@ -176,7 +173,7 @@ async fn post(
         created_at: now,
         edited_at: None,
         author: None,
-        expires_at: now + clients.settings.message_retention_days * 86_400,
+        expires_at: now + store.settings().message_retention_days * 86_400,
     };
     if let Err(e) = store.put_message(&message).await {
         tracing::error!(error = %e, "post failed");

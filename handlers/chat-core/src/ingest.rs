@@ -5,7 +5,6 @@
 use aws_lambda_events::sns::SnsEvent;
 use lambda_runtime::{Error, LambdaEvent};
 
-use crate::clients::Clients;
 use crate::model::Message;
 use crate::store::Store;
 use crate::validate::{validate_name, validate_room, validate_text};
@@ -52,9 +51,8 @@ pub fn message_of(
     })
 }
 
-pub async fn handle(clients: &Clients, event: LambdaEvent<SnsEvent>) -> Result<(), Error> {
-    let store = Store::new(clients.dynamodb.clone(), clients.settings.clone());
-    let settings = &clients.settings;
+pub async fn handle(store: &Store, event: LambdaEvent<SnsEvent>) -> Result<(), Error> {
+    let settings = store.settings();
     for record in &event.payload.records {
         match message_of(
             record,

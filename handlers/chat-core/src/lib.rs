@@ -16,7 +16,6 @@ pub mod settings;
 pub mod store;
 pub mod validate;
 
-pub use clients::Clients;
 pub use settings::Settings;
 pub use validate::{validate_name, validate_room, validate_text, ValidationError};
 

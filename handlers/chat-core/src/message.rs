@@ -6,22 +6,23 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use lambda_runtime::{Error, LambdaEvent};
 
-use crate::clients::Clients;
 use crate::connect::response;
 use crate::frames::{parse_request, Frame, Me, Request};
 use crate::model::{Message, PublicMessage};
 use crate::store::{Store, StoreError};
 use crate::validate::validate_text;
+use aws_sdk_apigatewaymanagement::Client as Management;
 
 pub async fn handle(
-    clients: &Clients,
+    store: &Store,
+    management: &Management,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, Error> {
     let request = event.payload;
     let Some(connection_id) = request.request_context.connection_id.clone() else {
         return Ok(response(400, "no connection id"));
     };
-    let reply = match answer(clients, &connection_id, request.body.as_deref()).await {
+    let reply = match answer(store, &connection_id, request.body.as_deref()).await {
         Ok(reply) => reply,
         Err(frame) => {
             if let Frame::Error { code, message, .. } = &frame {
@@ -31,7 +32,7 @@ pub async fn handle(
         }
     };
     if let Some(frame) = reply {
-        post(clients, &connection_id, &frame).await;
+        post(management, &connection_id, &frame).await;
     }
     // No body: replies travel as frames; a body would reach the client as an
     // extra frame wherever the route has a route response.
@@ -41,9 +42,8 @@ pub async fn handle(
 }
 
 /// Sends one frame to one connection; a failure is logged, not retried.
-pub async fn post(clients: &Clients, connection_id: &str, frame: &Frame) {
-    let sent = clients
-        .management
+pub async fn post(management: &Management, connection_id: &str, frame: &Frame) {
+    let sent = management
         .post_to_connection()
         .connection_id(connection_id)
         .data(Blob::new(frame.to_json()))
@@ -60,13 +60,12 @@ fn internal(e: StoreError) -> Frame {
 }
 
 async fn answer(
-    clients: &Clients,
+    store: &Store,
     connection_id: &str,
     body: Option<&str>,
 ) -> Result<Option<Frame>, Frame> {
     let request = parse_request(body)?;
-    let settings = &clients.settings;
-    let store = Store::new(clients.dynamodb.clone(), settings.clone());
+    let settings = store.settings();
     let connection = store
         .get_connection(connection_id)
         .await

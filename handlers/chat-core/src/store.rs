@@ -60,6 +60,11 @@ impl Store {
         Store { client, settings }
     }
 
+    /// The function's settings, read once from its environment.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
         let item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(connection).map_err(failed)?;

@@ -1,14 +1,21 @@
 //! The `fanout` Lambda function: a thin binary over `chat_core::fanout::handle`.
 
+use chat_core::fanout::Fanout;
 use lambda_runtime::{service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_core::init_logging();
     // Loaded once per process, not per invocation.
-    let clients = chat_core::Clients::load(chat_core::Settings::from_env()).await;
+    let config = chat_core::clients::sdk_config().await;
+    let settings = chat_core::Settings::from_env();
+    let fanout = Fanout {
+        management: chat_core::clients::management(&config, &settings),
+        s3: chat_core::clients::s3(&config),
+        store: chat_core::clients::store(&config, settings),
+    };
     lambda_runtime::run(service_fn(|event| {
-        chat_core::fanout::handle(&clients, event)
+        chat_core::fanout::handle(&fanout, event)
     }))
     .await
 }

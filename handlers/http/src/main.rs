@@ -5,7 +5,8 @@ use lambda_runtime::{service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_core::init_logging();
-    // Loaded once per process, not per invocation.
-    let clients = chat_core::Clients::load(chat_core::Settings::from_env()).await;
-    lambda_runtime::run(service_fn(|event| chat_core::http::handle(&clients, event))).await
+    // Loaded once per process, not per invocation; DynamoDB is all it reaches.
+    let config = chat_core::clients::sdk_config().await;
+    let store = chat_core::clients::store(&config, chat_core::Settings::from_env());
+    lambda_runtime::run(service_fn(|event| chat_core::http::handle(&store, event))).await
 }

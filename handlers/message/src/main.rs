@@ -5,10 +5,14 @@ use lambda_runtime::{service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_core::init_logging();
-    // Loaded once per process, not per invocation.
-    let clients = chat_core::Clients::load(chat_core::Settings::from_env()).await;
+    // Loaded once per process, not per invocation: the tables, and the
+    // management API for replies to the caller.
+    let config = chat_core::clients::sdk_config().await;
+    let settings = chat_core::Settings::from_env();
+    let management = chat_core::clients::management(&config, &settings);
+    let store = chat_core::clients::store(&config, settings);
     lambda_runtime::run(service_fn(|event| {
-        chat_core::message::handle(&clients, event)
+        chat_core::message::handle(&store, &management, event)
     }))
     .await
 }

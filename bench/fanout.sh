@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Benchmark of the stream fan-out on the emulator: one message to a room of
+# 1, 100 and 1,000 live WebSocket connections, with the real handler binaries
+# deployed by `chatctl launch`. Prints a Markdown table: the fan-out
+# function's duration per invocation, the time per connection, the time from
+# a send to the last receipt, and the fan-out process's peak memory.
+#
+# Goals (issue 4): cost grows linearly with connections; memory stays flat.
+# The driver is an ignored test (tests/bench_fanout.rs) so it can share the
+# test support code; it builds the handlers like the tests do.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh >/dev/null
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if ! cargo test --quiet --test bench_fanout -- --ignored --nocapture >"$log" 2>&1; then
+  cat "$log"
+  exit 1
+fi
+# The table only, without cargo's and the test harness's lines.
+sed -n '/^## Fan-out/,/^$/p;/^| /p' "$log" | awk '!seen[$0]++'

@@ -1,0 +1,52 @@
+//! WebSocket clients of the deployed chat, on the emulator's WebSocket API.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use super::Emulator;
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a frame may take to arrive (the stream fan-out takes about a second).
+pub const FRAME_WAIT: Duration = Duration::from_secs(15);
+
+pub async fn open(emulator: &Emulator, outputs: &Value, query: &str) -> Socket {
+    let url = format!(
+        "ws://127.0.0.1:{}/_aws/execute-api/{}/{}?{query}",
+        emulator.port(),
+        outputs["WebSocketApiId"].as_str().expect("api id"),
+        outputs["WebSocketStageName"].as_str().expect("stage"),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("WebSocket connects");
+    socket
+}
+
+pub async fn send(socket: &mut Socket, frame: Value) {
+    socket
+        .send(WsMessage::text(frame.to_string()))
+        .await
+        .expect("send frame");
+}
+
+/// The next frame whose `type` is `kind`, skipping others; panics after FRAME_WAIT.
+pub async fn expect(socket: &mut Socket, kind: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{kind}` frame within {FRAME_WAIT:?}"));
+        let Some(Ok(WsMessage::Text(text))) = next else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(text.as_str()).expect("frames are JSON");
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
