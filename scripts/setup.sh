@@ -37,10 +37,13 @@ venv() {
   echo "$want" > "$dir/.pinned"
 }
 
+mode="${1:-all}" # all | --emulator-only | --no-lint (the quick start's set)
 mkdir -p "$tools"
 venv ministack "ministack==$MINISTACK_VERSION"
-if [[ "${1:-}" != "--emulator-only" ]]; then
-  venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
+if [[ "$mode" != "--emulator-only" ]]; then
+  if [[ "$mode" != "--no-lint" ]]; then
+    venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
+  fi
   # Zig links the handlers against an old glibc; chatctl finds it here
   # (python-zig, which cargo-zigbuild runs) or on PATH.
   venv zig "ziglang==$ZIG_VERSION"

@@ -7,7 +7,7 @@ use crate::aws::{Aws, AwsOptions};
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::config::Project;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{ExitStatus, Result};
 use crate::output::{error_document, Report};
 use crate::ui::Ui;
 
@@ -40,44 +40,64 @@ async fn execute(cli: &Cli, ui: &Ui) -> Result<Report> {
     let project = || Project::load(&cli.global.config, cli.global.stage.as_deref());
     match &cli.command {
         Command::Completions(args) => commands::completions::run(args),
-        Command::Local(_) => not_implemented("local", 8),
+        Command::Local(args) => commands::local::run(&cli.global, args, ui).await,
         Command::Template(args) => commands::template::run(&project()?, args, ui),
         Command::Build(args) => commands::build::run(&project()?, args, ui),
         Command::Launch(args) => {
             let project = project()?;
-            let aws = connect(cli, &project).await;
+            let aws = connect(cli, &project).await?;
             commands::launch::run(&project, &aws, args, ui).await
         }
         Command::Output(args) => {
             let project = project()?;
-            commands::output::run(&project, &connect(cli, &project).await, args).await
+            commands::output::run(&project, &connect(cli, &project).await?, args).await
         }
         Command::Status => {
             let project = project()?;
-            commands::status::run(&project, &connect(cli, &project).await).await
+            commands::status::run(&project, &connect(cli, &project).await?).await
         }
         Command::Delete(args) => {
             let project = project()?;
-            let aws = connect(cli, &project).await;
+            let aws = connect(cli, &project).await?;
             commands::delete::run(&project, &aws, args, cli.global.yes, ui).await
         }
         Command::UpdateCode(args) => {
             let project = project()?;
-            let aws = connect(cli, &project).await;
+            let aws = connect(cli, &project).await?;
             commands::update::code(&project, &aws, args, ui).await
         }
         Command::UpdateSite(args) => {
             let project = project()?;
-            let aws = connect(cli, &project).await;
+            let aws = connect(cli, &project).await?;
             commands::update::site(&project, &aws, args, ui).await
         }
     }
 }
 
 /// AWS clients for a project: `--region`/`AWS_REGION` win over the
-/// configuration's region, which wins over the profile's.
-async fn connect(cli: &Cli, project: &Project) -> Aws {
-    Aws::load(&AwsOptions {
+/// configuration's region, which wins over the profile's. Under `--local`,
+/// the emulator from `chatctl local up`, with its fixed region and credentials.
+async fn connect(cli: &Cli, project: &Project) -> Result<Aws> {
+    if cli.global.local {
+        let dir = crate::local::LocalDir::for_config(&cli.global.config);
+        let state = dir.require()?;
+        let mut aws = Aws::load(&AwsOptions {
+            profile: None,
+            region: Some(crate::local::REGION.to_string()),
+            endpoint_url: Some(state.endpoint()),
+            credentials: Some(aws_credential_types::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "chatctl-local",
+            )),
+        })
+        .await;
+        aws.local = Some(crate::local::target(&dir, &state, &project.stack_name())?);
+        return Ok(aws);
+    }
+    Ok(Aws::load(&AwsOptions {
         profile: cli.global.profile.clone(),
         region: cli
             .global
@@ -87,11 +107,7 @@ async fn connect(cli: &Cli, project: &Project) -> Aws {
         endpoint_url: cli.global.endpoint_url.clone(),
         credentials: None,
     })
-    .await
-}
-
-fn not_implemented(command: &'static str, issue: u32) -> Result<Report> {
-    Err(Error::NotImplemented { command, issue })
+    .await)
 }
 
 fn write_stdout(text: &str) -> std::io::Result<()> {

@@ -40,6 +40,8 @@ pub struct Aws {
     config: SdkConfig,
     custom_endpoint: bool,
     call_log: Option<CallLog>,
+    /// Set under `--local`: where a browser on this machine reaches the chat.
+    pub local: Option<crate::local::LocalTarget>,
 }
 
 /// Who chatctl acts as, and where.
@@ -73,6 +75,19 @@ impl Aws {
             config,
             custom_endpoint,
             call_log: CallLog::from_env(),
+            local: None,
+        }
+    }
+
+    /// A stack's outputs as the user's browser needs them: unchanged on AWS,
+    /// the emulator's addresses under `--local`.
+    pub fn browser_outputs(
+        &self,
+        outputs: std::collections::BTreeMap<String, String>,
+    ) -> std::collections::BTreeMap<String, String> {
+        match &self.local {
+            Some(local) => local.browser_outputs(outputs),
+            None => outputs,
         }
     }
 

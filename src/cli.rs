@@ -56,6 +56,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
 
+    /// Target the emulator started by `chatctl local up` (no AWS account needed)
+    #[arg(
+        long,
+        global = true,
+        env = "CHATCTL_LOCAL",
+        conflicts_with = "endpoint_url"
+    )]
+    pub local: bool,
+
     /// Output format of the result on stdout; logs and progress always go to stderr
     #[arg(
         long,
@@ -210,6 +219,18 @@ pub enum LocalAction {
     Down,
     /// Tell whether the emulator is running, and where
     Status,
+    /// Serve a deployed stack's site to a browser on this machine (started by `launch --local`)
+    #[command(hide = true)]
+    ServeSite {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        emulator_port: u16,
+        #[arg(long)]
+        site_bucket: String,
+        #[arg(long)]
+        http_api_id: String,
+    },
 }
 
 #[derive(Debug, Args)]

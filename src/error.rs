@@ -45,9 +45,6 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    #[error("`chatctl {command}` is not implemented yet (tracked in issue {issue}); nothing was changed")]
-    NotImplemented { command: &'static str, issue: u32 },
-
     #[error("{0}")]
     Failed(String),
 
@@ -77,9 +74,7 @@ impl Error {
             | Error::ConfigUnreadable { .. }
             | Error::ConfigInvalid { .. }
             | Error::Usage(_) => ExitStatus::Usage,
-            Error::NotImplemented { .. } | Error::Failed(_) | Error::Write { .. } => {
-                ExitStatus::Failed
-            }
+            Error::Failed(_) | Error::Write { .. } => ExitStatus::Failed,
             Error::RolledBack(_) => ExitStatus::RolledBack,
         }
     }
@@ -91,7 +86,6 @@ impl Error {
             Error::ConfigUnreadable { .. } => "config_unreadable",
             Error::ConfigInvalid { .. } => "config_invalid",
             Error::Usage(_) => "usage",
-            Error::NotImplemented { .. } => "not_implemented",
             Error::Failed(_) => "failed",
             Error::RolledBack(_) => "rolled_back",
             Error::Write { .. } => "write_failed",

@@ -10,6 +10,7 @@ pub mod config;
 pub mod deploy;
 pub mod error;
 pub mod handlers;
+pub mod local;
 pub mod output;
 pub mod progress;
 pub mod site;

@@ -107,25 +107,42 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn commands_not_yet_built_fail_with_exit_1_and_say_so() {
+fn local_without_a_running_emulator_fails_with_exit_1_and_says_how_to_start_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("chatctl.yaml");
+    std::fs::write(&config, "app: chat\n").expect("write config");
     chatctl()
-        .args(["local", "status"])
+        .arg("--config")
+        .arg(&config)
+        .args(["--local", "status"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr(predicate::str::contains("not implemented yet"));
+        .stderr(predicate::str::contains("chatctl local up"));
+    chatctl()
+        .arg("--config")
+        .arg(&config)
+        .args(["local", "status"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("not running"));
 }
 
 #[test]
 fn json_output_is_exactly_one_document_on_stdout_even_for_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("chatctl.yaml");
+    std::fs::write(&config, "app: chat\n").expect("write config");
     let assert = chatctl()
-        .args(["--output", "json", "local", "status"])
+        .arg("--config")
+        .arg(&config)
+        .args(["--output", "json", "--local", "status"])
         .assert()
         .code(1);
     let stdout = &assert.get_output().stdout;
     let document: serde_json::Value =
         serde_json::from_slice(stdout).expect("stdout is one JSON document");
-    assert_eq!(document["error"]["kind"], "not_implemented");
+    assert_eq!(document["error"]["kind"], "failed");
     assert_eq!(document["error"]["exit_code"], 1);
 
     let assert = chatctl()

@@ -22,6 +22,9 @@ pub async fn run(
 ) -> Result<Report> {
     let name = project.stack_name();
     confirm(&name, args.purge_data, yes, ui)?;
+    if let Some(local) = &aws.local {
+        crate::local::stop_site(&local.dir, &name)?;
+    }
     let identity = aws.identity().await?;
     let cfn = aws.cloudformation();
     let s3 = aws.s3();

@@ -25,6 +25,9 @@ pub async fn run(project: &Project, aws: &Aws, args: &LaunchArgs, ui: &Ui) -> Re
         return Ok(Report::new(text, json));
     }
     let mut text = String::new();
+    if let Some(local) = &aws.local {
+        crate::local::start_site(local, &result.stack, &result.outputs)?;
+    }
     if result.up_to_date() {
         text.push_str(&format!(
             "{} is up to date: nothing was changed\n",

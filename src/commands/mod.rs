@@ -5,6 +5,7 @@ pub mod build;
 pub mod completions;
 pub mod delete;
 pub mod launch;
+pub mod local;
 pub mod output;
 pub mod status;
 pub mod template;

@@ -47,7 +47,7 @@ pub async fn run(project: &Project, aws: &Aws, args: &OutputArgs) -> Result<Repo
                 "stack {name} does not exist: run `chatctl launch` first"
             ))
         })?;
-    let outputs = stack::outputs(&stack);
+    let outputs = aws.browser_outputs(stack::outputs(&stack));
     if let Some(key) = &args.key {
         let value = outputs.get(key).ok_or_else(|| {
             let known: Vec<&str> = ordered(&outputs).into_iter().map(|(k, _)| k).collect();

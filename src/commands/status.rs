@@ -64,7 +64,7 @@ pub async fn run(project: &Project, aws: &Aws) -> Result<Report> {
     }
 
     // Deployed code against the last local build, without building.
-    let outputs = stack::outputs(&found);
+    let outputs = aws.browser_outputs(stack::outputs(&found));
     let crates = handlers::discover(&project.handlers_dir()).unwrap_or_default();
     let manifest = crates
         .first()

@@ -185,7 +185,7 @@ pub async fn launch(
     let deployed = stack::describe(&cfn, &stack_name)
         .await?
         .ok_or_else(|| Error::Failed(format!("stack {stack_name} vanished after deployment")))?;
-    result.outputs = stack::outputs(&deployed);
+    result.outputs = aws.browser_outputs(stack::outputs(&deployed));
     (result.site, result.invalidated) =
         publish_site(project, aws, &result.outputs, options.wait, ui).await?;
     Ok(result)
@@ -232,7 +232,7 @@ pub async fn deployed_outputs(aws: &Aws, project: &Project) -> Result<BTreeMap<S
                 StackStatus::ReviewInProgress | StackStatus::RollbackComplete
             ) =>
         {
-            Ok(stack::outputs(&stack))
+            Ok(aws.browser_outputs(stack::outputs(&stack)))
         }
         _ => Err(Error::Failed(format!(
             "stack {name} is not deployed yet: run `chatctl launch` first"

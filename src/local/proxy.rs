@@ -1,0 +1,180 @@
+//! The site as a browser on this machine reaches it under `chatctl local`.
+//!
+//! On AWS one CloudFront address serves the site and routes `/api/*` to the
+//! HTTP API. The emulator's distribution cannot stand in for it: it answers
+//! only requests carrying its domain in `Host` (a browser cannot set it),
+//! does not dial the HTTP API's AWS-owned domain, and refuses the private
+//! bucket's objects under the bucket policy's TLS-only statement (measured
+//! with ministack 1.5.33: 403 even with the right `Host`). So this proxy on
+//! 127.0.0.1 does CloudFront's routing itself: `/api/*` to the HTTP API's
+//! emulator path, everything else to the site bucket's path-style URL, with
+//! the distribution's default root object (`index.html`).
+
+use std::net::SocketAddr;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::HOST;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use crate::error::{Error, Result};
+
+/// Where the proxy sends requests.
+#[derive(Debug, Clone)]
+pub struct Routes {
+    pub emulator_port: u16,
+    pub site_bucket: String,
+    pub http_api_id: String,
+}
+
+impl Routes {
+    /// The emulator URL and `Host` header for a request path (with query).
+    pub fn target(&self, path_and_query: &str) -> (String, String) {
+        let emulator = format!("127.0.0.1:{}", self.emulator_port);
+        if path_and_query.starts_with("/api/") {
+            (
+                format!(
+                    "http://{emulator}/_aws/execute-api/{}/$default{path_and_query}",
+                    self.http_api_id
+                ),
+                emulator,
+            )
+        } else {
+            // The default root object, for the site root and any directory.
+            let (path, query) = match path_and_query.split_once('?') {
+                Some((path, query)) => (path, format!("?{query}")),
+                None => (path_and_query, String::new()),
+            };
+            let index = if path.ends_with('/') {
+                "index.html"
+            } else {
+                ""
+            };
+            (
+                format!("http://{emulator}/{}{path}{index}{query}", self.site_bucket),
+                emulator,
+            )
+        }
+    }
+}
+
+type Body = Full<Bytes>;
+
+/// Serves until the process is stopped.
+pub async fn serve(port: u16, routes: Routes) -> Result<()> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| Error::Failed(format!("cannot listen on {address}: {e}")))?;
+    let client: Client<_, Body> = Client::builder(TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                continue;
+            }
+        };
+        let (client, routes) = (client.clone(), routes.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                forward(client.clone(), routes.clone(), request)
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = connection.await {
+                eprintln!("connection: {e}");
+            }
+        });
+    }
+}
+
+async fn forward(
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Body>,
+    routes: Routes,
+    request: Request<Incoming>,
+) -> std::result::Result<Response<Body>, std::convert::Infallible> {
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let (url, host) = routes.target(&path);
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("request body: {e}"))),
+    };
+    let mut outgoing = Request::builder().method(parts.method).uri(&url);
+    for (name, value) in &parts.headers {
+        if name != HOST {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let outgoing = outgoing.header(HOST, host).body(Full::new(body));
+    let outgoing = match outgoing {
+        Ok(outgoing) => outgoing,
+        Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("request: {e}"))),
+    };
+    let answer = match client.request(outgoing).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            return Ok(plain(
+                StatusCode::BAD_GATEWAY,
+                format!("the emulator did not answer ({e}); is `chatctl local up` running?"),
+            ))
+        }
+    };
+    let (parts, body) = answer.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            return Ok(plain(
+                StatusCode::BAD_GATEWAY,
+                format!("response body: {e}"),
+            ))
+        }
+    };
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+fn plain(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_paths_go_to_the_http_api_and_the_rest_to_the_site_bucket() {
+        let routes = Routes {
+            emulator_port: 4566,
+            site_bucket: "site-bucket".into(),
+            http_api_id: "abc".into(),
+        };
+        assert_eq!(
+            routes.target("/api/rooms/general/messages?limit=5"),
+            (
+                "http://127.0.0.1:4566/_aws/execute-api/abc/$default/api/rooms/general/messages?limit=5".to_string(),
+                "127.0.0.1:4566".to_string()
+            )
+        );
+        assert_eq!(
+            routes.target("/rooms/general.html"),
+            (
+                "http://127.0.0.1:4566/site-bucket/rooms/general.html".to_string(),
+                "127.0.0.1:4566".to_string()
+            )
+        );
+        assert_eq!(
+            routes.target("/?room=x").0,
+            "http://127.0.0.1:4566/site-bucket/index.html?room=x"
+        );
+    }
+}

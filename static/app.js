@@ -1,0 +1,338 @@
+// The chat page: joins a room over the WebSocket API, shows the history and
+// live changes, and lets a person send, edit and delete their own messages.
+// No framework and no build step. Everything a user typed is inserted with
+// textContent, never as HTML.
+"use strict";
+
+const ROOM_PATTERN = /^[a-z0-9-]{1,32}$/;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30000;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  config: null,
+  room: null,
+  name: null,
+  socket: null,
+  attempt: 0,        // reconnect attempts since the last successful open
+  reconnectTimer: null,
+  leaving: false,
+  editing: null,     // id of the message being edited
+  nextCursor: null,
+  messages: new Map(), // id -> message, the page's single source of truth
+};
+
+// ----------------------------------------------------------------- storage --
+// The author token proves authorship for edits and deletes; keeping it per
+// room lets a reload or a reconnect edit what this browser sent.
+const stored = {
+  get: (key) => { try { return localStorage.getItem(key); } catch { return null; } },
+  set: (key, value) => { try { localStorage.setItem(key, value); } catch { /* private mode */ } },
+};
+const tokenKey = (room) => `chat.token.${room}`;
+const mineKey = (room) => `chat.mine.${room}`;
+
+function myIds(room) {
+  try { return new Set(JSON.parse(stored.get(mineKey(room)) || "[]")); } catch { return new Set(); }
+}
+
+function rememberMine(room, id) {
+  const ids = [...myIds(room), id].slice(-500);
+  stored.set(mineKey(room), JSON.stringify(ids));
+}
+
+// ------------------------------------------------------------------ config --
+async function loadConfig() {
+  const response = await fetch("/config.json", { cache: "no-store" });
+  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+  return response.json();
+}
+
+// ------------------------------------------------------------------ status --
+function setStatus(kind, text) {
+  const status = $("status");
+  status.dataset.state = kind;
+  status.textContent = text;
+}
+
+function notify(text) {
+  const notice = $("notice");
+  notice.textContent = text;
+  notice.hidden = !text;
+}
+
+// --------------------------------------------------------------- rendering --
+function formatTime(seconds) {
+  const date = new Date(seconds * 1000);
+  return date.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+}
+
+function renderMessage(message) {
+  const item = document.createElement("li");
+  item.id = `m-${message.id}`;
+  const mine = myIds(state.room).has(message.id);
+  item.classList.toggle("mine", mine);
+
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = message.name;
+  const time = document.createElement("time");
+  time.dateTime = new Date(message.created_at * 1000).toISOString();
+  time.textContent = ` ${formatTime(message.created_at)}`;
+  item.append(name, " ", time);
+  if (message.edited_at) {
+    const edited = document.createElement("span");
+    edited.className = "edited";
+    edited.textContent = " (edited)";
+    item.append(edited);
+  }
+  if (mine) {
+    const edit = document.createElement("button");
+    edit.type = "button";
+    edit.className = "link";
+    edit.textContent = "Edit";
+    edit.setAttribute("aria-label", "Edit this message");
+    edit.addEventListener("click", () => startEdit(message.id));
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link";
+    remove.textContent = "Delete";
+    remove.setAttribute("aria-label", "Delete this message");
+    remove.addEventListener("click", () => request({ action: "delete", id: message.id }));
+    item.append(" ", edit, remove);
+  }
+  const text = document.createElement("p");
+  text.className = "text";
+  text.textContent = message.text;
+  item.append(text);
+  return item;
+}
+
+// Ids are ULIDs: sorting them sorts by time, so the list is rebuilt in order
+// whatever order frames arrived in, and a message seen twice shows once.
+function redraw() {
+  const list = $("messages");
+  const ids = [...state.messages.keys()].sort();
+  list.replaceChildren(...ids.map((id) => renderMessage(state.messages.get(id))));
+  $("older-wrap").hidden = !state.nextCursor;
+}
+
+function upsert(message) {
+  const known = state.messages.has(message.id);
+  state.messages.set(message.id, message);
+  const list = $("messages");
+  const existing = $(`m-${message.id}`);
+  const isNewest = !known && [...state.messages.keys()].every((id) => id <= message.id);
+  if (existing) {
+    existing.replaceWith(renderMessage(message));
+  } else if (isNewest) {
+    list.append(renderMessage(message));
+    list.lastElementChild.scrollIntoView({ block: "nearest" });
+  } else {
+    redraw();
+  }
+}
+
+// ----------------------------------------------------------------- socket --
+function socketUrl() {
+  const url = new URL(state.config.websocketUrl);
+  url.searchParams.set("room", state.room);
+  url.searchParams.set("name", state.name);
+  const token = stored.get(tokenKey(state.room));
+  if (token) url.searchParams.set("token", token);
+  return url.toString();
+}
+
+function connect() {
+  clearTimeout(state.reconnectTimer);
+  setStatus("connecting", state.attempt ? "Reconnecting…" : "Connecting…");
+  const socket = new WebSocket(socketUrl());
+  state.socket = socket;
+  socket.addEventListener("open", () => {
+    state.attempt = 0;
+    setStatus("connected", `Connected as ${state.name}`);
+    // After a reconnect too: history fills any gap, and upsert keeps one copy.
+    request({ action: "history" });
+  });
+  socket.addEventListener("message", (event) => {
+    let frame;
+    try { frame = JSON.parse(event.data); } catch { return; }
+    receive(frame);
+  });
+  socket.addEventListener("close", () => {
+    if (state.socket !== socket || state.leaving) return;
+    scheduleReconnect();
+  });
+}
+
+// Exponential backoff with full jitter, capped.
+function scheduleReconnect() {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
+  const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  state.attempt += 1;
+  setStatus("reconnecting", `Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+  state.reconnectTimer = setTimeout(connect, delay);
+}
+
+function request(frame) {
+  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) {
+    notify("Not connected yet; try again in a moment.");
+    return false;
+  }
+  state.socket.send(JSON.stringify(frame));
+  return true;
+}
+
+function receive(frame) {
+  switch (frame.type) {
+    case "history":
+      if (frame.you && frame.you.token) stored.set(tokenKey(state.room), frame.you.token);
+      for (const message of frame.messages) state.messages.set(message.id, message);
+      if (state.nextCursor === null || frame.next_cursor === null) state.nextCursor = frame.next_cursor;
+      redraw();
+      break;
+    case "message":
+    case "edited":
+      upsert(frame.message);
+      break;
+    case "deleted":
+      state.messages.delete(frame.id);
+      $(`m-${frame.id}`)?.remove();
+      break;
+    case "sent":
+      rememberMine(state.room, frame.id);
+      if (state.messages.has(frame.id)) upsert(state.messages.get(frame.id));
+      break;
+    case "error":
+      notify(errorText(frame));
+      break;
+    default:
+      break;
+  }
+}
+
+function errorText(frame) {
+  switch (frame.code) {
+    case "rate_limited": return `Slow down: ${frame.message}.`;
+    case "forbidden": return "Only the author can change a message, within 15 minutes.";
+    default: return frame.message || "Something went wrong.";
+  }
+}
+
+// ---------------------------------------------------------------- compose --
+const encoder = new TextEncoder();
+
+function updateCounter() {
+  const max = state.config.maxMessageBytes;
+  const used = encoder.encode($("text").value).length;
+  const counter = $("counter");
+  counter.textContent = `${used} / ${max} bytes`;
+  counter.dataset.over = String(used > max);
+  $("send").disabled = used > max;
+  if (used > max) notify(`Too long: ${used - max} bytes over the limit.`);
+  else if ($("notice").textContent.startsWith("Too long")) notify("");
+}
+
+function startEdit(id) {
+  const message = state.messages.get(id);
+  if (!message) return;
+  state.editing = id;
+  $("text").value = message.text;
+  $("send").textContent = "Save edit";
+  $("cancel-edit").hidden = false;
+  $("text").focus();
+  updateCounter();
+}
+
+function stopEdit() {
+  state.editing = null;
+  $("text").value = "";
+  $("send").textContent = "Send";
+  $("cancel-edit").hidden = true;
+  updateCounter();
+}
+
+function submit(event) {
+  event.preventDefault();
+  const text = $("text").value;
+  if (!text.trim()) return;
+  notify("");
+  const frame = state.editing
+    ? { action: "edit", id: state.editing, text }
+    : { action: "send", text };
+  if (request(frame)) stopEdit();
+}
+
+// ------------------------------------------------------------------- join --
+function join(name, room) {
+  state.name = name;
+  state.room = room;
+  state.messages.clear();
+  state.nextCursor = null;
+  state.leaving = false;
+  stored.set("chat.name", name);
+  $("join").hidden = true;
+  $("chat").hidden = false;
+  $("room-title").textContent = `#${room}`;
+  document.title = `#${room} · Chat`;
+  history.replaceState(null, "", `#${encodeURIComponent(room)}`);
+  updateCounter();
+  connect();
+  $("text").focus();
+}
+
+function leave() {
+  state.leaving = true;
+  clearTimeout(state.reconnectTimer);
+  state.socket?.close();
+  state.socket = null;
+  $("chat").hidden = true;
+  $("join").hidden = false;
+  history.replaceState(null, "", location.pathname);
+}
+
+async function main() {
+  try {
+    state.config = await loadConfig();
+  } catch (error) {
+    // Without endpoints the live chat cannot start; the room pages still work.
+    const join = $("join");
+    const problem = document.createElement("p");
+    problem.className = "notice";
+    problem.textContent = `The live chat is unavailable (${error.message}). The room pages still work.`;
+    join.after(problem);
+    return;
+  }
+  const joinForm = $("join");
+  $("join-name").value = stored.get("chat.name") || "";
+  const fromHash = decodeURIComponent(location.hash.slice(1));
+  $("join-room").value = ROOM_PATTERN.test(fromHash) ? fromHash : state.config.defaultRoom || "general";
+  joinForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = $("join-name").value.trim();
+    const room = $("join-room").value.trim();
+    if (!name || !ROOM_PATTERN.test(room)) {
+      $("join-room").setCustomValidity(ROOM_PATTERN.test(room) ? "" : "Use a-z, 0-9 and '-'.");
+      joinForm.reportValidity();
+      return;
+    }
+    join(name, room);
+  });
+  $("join-room").addEventListener("input", () => $("join-room").setCustomValidity(""));
+  $("compose").addEventListener("submit", submit);
+  $("text").addEventListener("input", updateCounter);
+  $("text").addEventListener("keydown", (event) => {
+    // Enter sends, Shift+Enter starts a new line.
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("compose").requestSubmit();
+    }
+    if (event.key === "Escape" && state.editing) stopEdit();
+  });
+  $("cancel-edit").addEventListener("click", stopEdit);
+  $("leave").addEventListener("click", leave);
+  $("older").addEventListener("click", () => request({ action: "history", cursor: state.nextCursor }));
+}
+
+main();

@@ -1,0 +1,145 @@
+//! `chatctl local` end to end: `local up` starts the emulator in the
+//! background, `--local launch` deploys the real stack into it and serves the
+//! site to this machine's browser (static files, `config.json` with the
+//! emulator's WebSocket URL, `/api` form posts and the room snapshots), and
+//! `local down` stops every process it started.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use support::project::{json_of, repo, workspace, Project, TURN};
+use support::{free_port, http_get, http_request, ministack_binary, port_open, process_exists};
+
+/// chatctl with no AWS settings of its own: `--local` must supply them.
+fn local_chatctl(config: &Path) -> Command {
+    let mut command = Command::cargo_bin("chatctl").expect("chatctl is built");
+    let inherited = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(
+        std::iter::once(repo().join(".chatctl/tools/zig/bin"))
+            .chain(std::env::split_paths(&inherited)),
+    )
+    .expect("PATH");
+    command
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_PROFILE")
+        .env_remove("CHATCTL_STAGE")
+        .env_remove("CHATCTL_OUTPUT")
+        // The installed emulator, so the test does not reinstall it per project.
+        .env("CHATCTL_MINISTACK", ministack_binary())
+        .env("CARGO_TARGET_DIR", workspace().join("target"))
+        .env("PATH", path)
+        .env("CI", "true")
+        .arg("--config")
+        .arg(config);
+    command
+}
+
+/// Stops the emulator even when an assertion fails.
+struct Down<'a>(&'a Path);
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = local_chatctl(self.0).args(["local", "down"]).output();
+    }
+}
+
+fn port_of(url: &str) -> u16 {
+    url.trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+fn body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_up_launch_serves_the_chat_to_this_machine_and_down_stops_it() {
+    let _turn = TURN.lock().await;
+    let project = Project::new("");
+    let config = project.config.clone();
+    let port = free_port();
+
+    let (up, _) = json_of(
+        local_chatctl(&config).args(["local", "up", "--port", &port.to_string()]),
+        0,
+    );
+    let _down = Down(&config);
+    assert_eq!(up["running"], true);
+    assert_eq!(up["endpoint"], format!("http://127.0.0.1:{port}"));
+    let pid = up["pid"].as_u64().expect("pid") as u32;
+    assert!(process_exists(pid));
+    // A second `up` finds it running and starts nothing.
+    let (again, _) = json_of(local_chatctl(&config).args(["local", "up"]), 0);
+    assert_eq!(
+        (again["started"].as_bool(), again["pid"].as_u64()),
+        (Some(false), Some(pid as u64))
+    );
+
+    let (launched, _) = json_of(local_chatctl(&config).args(["--local", "launch"]), 0);
+    let outputs = &launched["outputs"];
+    let site_url = outputs["SiteUrl"].as_str().expect("SiteUrl");
+    let site = port_of(site_url);
+    let websocket = format!(
+        "ws://127.0.0.1:{port}/_aws/execute-api/{}/{}",
+        outputs["WebSocketApiId"].as_str().expect("api id"),
+        outputs["WebSocketStageName"].as_str().expect("stage")
+    );
+    assert_eq!(outputs["WebSocketUrl"], websocket.as_str());
+
+    // The site, from its bucket, with the default root object.
+    let index = http_get(site, "/").expect("the site answers");
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    assert!(body(&index).contains("<h1>Chat</h1>"), "{index}");
+    let config_json: Value =
+        serde_json::from_str(body(&http_get(site, "/config.json").expect("config.json")))
+            .expect("config.json is JSON");
+    assert_eq!(config_json["websocketUrl"], websocket.as_str());
+
+    // A form post through /api, as a browser without JavaScript sends it.
+    let posted = http_request(
+        site,
+        "POST",
+        "/api/rooms/general/messages",
+        "application/x-www-form-urlencoded",
+        "name=pat&text=hello+from+a+form",
+    )
+    .expect("the API answers");
+    assert!(posted.starts_with("HTTP/1.1 303"), "{posted}");
+    assert!(posted.contains("/rooms/general.html"), "{posted}");
+    // The stream fan-out writes the room page within a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = http_get(site, "/rooms/general.html").unwrap_or_default();
+        if page.starts_with("HTTP/1.1 200") && page.contains("hello from a form") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no room page with the message: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let (status, _) = json_of(local_chatctl(&config).args(["local", "status"]), 0);
+    assert_eq!(status["healthy"], true);
+    assert!(status["sites"]
+        .as_object()
+        .is_some_and(|sites| sites.values().any(|url| url == site_url)));
+
+    let (down, _) = json_of(local_chatctl(&config).args(["local", "down"]), 0);
+    assert_eq!(down["stopped"], true);
+    assert!(!process_exists(pid), "the emulator outlived `local down`");
+    assert!(!port_open(port), "port {port} still open");
+    assert!(!port_open(site), "the site proxy outlived `local down`");
+    let (status, _) = json_of(local_chatctl(&config).args(["local", "status"]), 0);
+    assert_eq!(status["running"], false);
+}
