@@ -8,6 +8,7 @@
 #                               boto3 that ministack's requirements reject)
 #   ziglang 0.17.1, cargo-zigbuild 0.24.1, the x86_64 and aarch64 Linux targets:
 #                               `chatctl build` links handlers against glibc 2.17
+#   chromium (Debian), playwright-core 1.65.1 (npm): the browser test
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,5 +55,24 @@ if [[ "$mode" != "--emulator-only" ]]; then
     echo "setup: cargo-zigbuild $ZIGBUILD_VERSION already installed"
   fi
   rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
+fi
+if [[ "$mode" == "all" ]]; then
+  # The browser end-to-end test (tests/browser.rs): Debian's Chromium, driven
+  # by playwright-core (pinned in tests/browser/package-lock.json).
+  if ! command -v chromium >/dev/null; then
+    echo "setup: installing chromium (Debian package)"
+    sudo=""; [[ "$(id -u)" == 0 ]] || sudo="sudo"
+    $sudo apt-get install -y -q chromium >/dev/null ||
+      { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+  fi
+  browser="$root/tests/browser"
+  want="$(node -p 'require(process.argv[1]).dependencies["playwright-core"]' "$browser/package.json")"
+  have="$(node -p 'require(process.argv[1]).version' "$browser/node_modules/playwright-core/package.json" 2>/dev/null || true)"
+  if [[ "$have" != "$want" ]]; then
+    echo "setup: installing playwright-core $want for the browser test"
+    (cd "$browser" && npm ci --silent --no-audit --no-fund)
+  else
+    echo "setup: playwright-core $want already installed"
+  fi
 fi
 echo "setup: done (tools in $tools)"

@@ -6,49 +6,12 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use serde_json::Value;
-use support::project::{json_of, repo, workspace, Project, TURN};
-use support::{free_port, http_get, http_request, ministack_binary, port_open, process_exists};
-
-/// chatctl with no AWS settings of its own: `--local` must supply them.
-fn local_chatctl(config: &Path) -> Command {
-    let mut command = Command::cargo_bin("chatctl").expect("chatctl is built");
-    let inherited = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(
-        std::iter::once(repo().join(".chatctl/tools/zig/bin"))
-            .chain(std::env::split_paths(&inherited)),
-    )
-    .expect("PATH");
-    command
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_PROFILE")
-        .env_remove("CHATCTL_STAGE")
-        .env_remove("CHATCTL_OUTPUT")
-        // The installed emulator, so the test does not reinstall it per project.
-        .env("CHATCTL_MINISTACK", ministack_binary())
-        .env("CARGO_TARGET_DIR", workspace().join("target"))
-        .env("PATH", path)
-        .env("CI", "true")
-        .arg("--config")
-        .arg(config);
-    command
-}
-
-/// Stops the emulator even when an assertion fails.
-struct Down<'a>(&'a Path);
-
-impl Drop for Down<'_> {
-    fn drop(&mut self) {
-        let _ = local_chatctl(self.0).args(["local", "down"]).output();
-    }
-}
+use support::local::{local_chatctl, Down};
+use support::project::{json_of, Project, TURN};
+use support::{free_port, http_get, http_request, port_open, process_exists};
 
 fn port_of(url: &str) -> u16 {
     url.trim_start_matches("http://127.0.0.1:")

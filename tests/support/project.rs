@@ -89,6 +89,15 @@ impl Project {
         Project { dir, config }
     }
 
+    /// A project whose site is the repository's real one (`static/`).
+    pub fn with_real_site(extra_config: &str) -> Project {
+        let project = Project::new(extra_config);
+        let site = project.site();
+        std::fs::remove_dir_all(&site).expect("remove the stub site");
+        mirror(&repo().join("static"), &site);
+        project
+    }
+
     pub fn site(&self) -> PathBuf {
         self.dir.path().join("site")
     }

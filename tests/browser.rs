@@ -1,0 +1,79 @@
+//! The chat in a real browser: Debian's Chromium driven headless by
+//! playwright-core (tests/browser/chat.mjs), against the stack that
+//! `chatctl --local launch` deployed with the repository's real site. Two
+//! people chat live with edits and deletes, a reload shows the history in
+//! order, and a third without JavaScript reads the room page and posts
+//! through its form. Screenshots of each state are kept as test artefacts in
+//! the target directory (`browser-screenshots/`).
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use support::free_port;
+use support::local::{local_chatctl, Down};
+use support::project::{json_of, repo, Project, TURN};
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_browsers_chat_and_a_third_without_javascript_posts_through_the_form() {
+    let script = repo().join("tests/browser/chat.mjs");
+    assert!(
+        repo()
+            .join("tests/browser/node_modules/playwright-core")
+            .exists()
+            && chromium().exists(),
+        "the browser test needs Chromium and playwright-core: run scripts/setup.sh"
+    );
+    let _turn = TURN.lock().await;
+    let project = Project::with_real_site("");
+    let config = project.config.clone();
+    let port = free_port().to_string();
+    json_of(
+        local_chatctl(&config).args(["local", "up", "--port", &port]),
+        0,
+    );
+    let _down = Down(&config);
+    let (launched, _) = json_of(local_chatctl(&config).args(["--local", "launch"]), 0);
+    let site = launched["outputs"]["SiteUrl"]
+        .as_str()
+        .expect("SiteUrl")
+        .to_string();
+
+    let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../browser-screenshots");
+    // Only this run's screenshots count.
+    let _ = std::fs::remove_dir_all(&screenshots);
+    let run = Command::new("node")
+        .arg(&script)
+        .arg(&site)
+        .arg(&screenshots)
+        .env("CHROMIUM", chromium())
+        .output()
+        .expect("run node (install Node.js 20)");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}\nscreenshots: {}",
+        screenshots.display()
+    );
+    assert!(stdout.contains("every step passed"), "{stdout}\n{stderr}");
+    for shot in [
+        "01-joined",
+        "04-deleted",
+        "06-no-javascript",
+        "08-script-as-text",
+    ] {
+        assert!(
+            screenshots.join(format!("{shot}.png")).exists(),
+            "no screenshot {shot}"
+        );
+    }
+    println!("screenshots: {}", screenshots.display());
+}

@@ -1,0 +1,142 @@
+// The chat as people use it, in Debian's Chromium driven headless by
+// playwright-core: two people chat live (send, edit, delete), a reload shows
+// the history in order, and a third person with JavaScript off reads the room
+// page and posts through its form, reaching the two live clients.
+//
+//   node tests/browser/chat.mjs SITE_URL SCREENSHOT_DIR
+//
+// CHROMIUM names the browser (default /usr/bin/chromium). Exits non-zero with
+// the failed step on stderr. tests/browser.rs runs it against a stack that
+// `chatctl --local launch` deployed.
+import { mkdirSync } from "node:fs";
+import { join as joinPath } from "node:path";
+import { chromium } from "playwright-core";
+
+const [site, shots] = process.argv.slice(2);
+if (!site || !shots) {
+  console.error("usage: node chat.mjs SITE_URL SCREENSHOT_DIR");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const ROOM = "general";
+const LIVE_MS = 20000; // the stream fan-out takes about a second on the emulator
+const SCRIPT = "<script>window.pwned = 1</script> hi";
+
+let step = "start";
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  // Chromium's sandbox needs user namespaces, which CI containers often lack.
+  args: ["--no-sandbox"],
+});
+
+async function shot(page, name) {
+  await page.screenshot({ path: joinPath(shots, `${name}.png`), fullPage: true });
+}
+
+async function join(context, name) {
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.error(`[${name}] page error: ${error.message}`));
+  await page.goto(site);
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("Room").fill(ROOM);
+  await page.getByRole("button", { name: "Join" }).click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: LIVE_MS });
+  return page;
+}
+
+/// The texts of the messages on a page, oldest first.
+const texts = (page) => page.locator("#messages li .text").allTextContents();
+
+async function sendFrom(page, text) {
+  await page.getByLabel("Message", { exact: true }).fill(text);
+  await page.getByLabel("Message", { exact: true }).press("Enter");
+}
+
+async function seen(page, text) {
+  await page.locator("#messages li .text", { hasText: text }).first().waitFor({ timeout: LIVE_MS });
+}
+
+try {
+  step = "two people join the same room";
+  const alice = await join(await browser.newContext(), "alice");
+  const bob = await join(await browser.newContext(), "bob");
+  await shot(alice, "01-joined");
+
+  step = "a message from one appears in the other, as text";
+  await sendFrom(alice, SCRIPT);
+  await seen(bob, "window.pwned");
+  const shown = await bob.locator("#messages li .text").last().textContent();
+  if (shown !== SCRIPT) throw new Error(`bob sees ${JSON.stringify(shown)}`);
+  if (await bob.evaluate(() => window.pwned) !== undefined) throw new Error("a message ran as script");
+  await seen(alice, "window.pwned");
+  await shot(bob, "02-received");
+
+  step = "an edit propagates";
+  await alice.locator("#messages li.mine", { hasText: "window.pwned" }).getByRole("button", { name: "Edit this message" }).click();
+  await sendFrom(alice, "hello, edited");
+  await seen(bob, "hello, edited");
+  await bob.locator("#messages li", { hasText: "hello, edited" }).locator(".edited").waitFor({ timeout: LIVE_MS });
+  await shot(bob, "03-edited");
+
+  step = "a delete propagates";
+  await sendFrom(bob, "to be deleted");
+  await seen(alice, "to be deleted");
+  await sendFrom(bob, "stays");
+  await seen(alice, "stays");
+  await bob.locator("#messages li.mine", { hasText: "to be deleted" }).getByRole("button", { name: "Delete this message" }).click();
+  await alice.locator("#messages li .text", { hasText: "to be deleted" }).waitFor({ state: "detached", timeout: LIVE_MS });
+  await shot(alice, "04-deleted");
+
+  step = "a reload shows the history in order";
+  await bob.reload();
+  await bob.getByLabel("Your name").fill("bob");
+  await bob.getByRole("button", { name: "Join" }).click();
+  await seen(bob, "stays");
+  const history = await texts(bob);
+  const expected = ["hello, edited", "stays"];
+  if (JSON.stringify(history) !== JSON.stringify(expected)) {
+    throw new Error(`history after reload: ${JSON.stringify(history)}, expected ${JSON.stringify(expected)}`);
+  }
+  await shot(bob, "05-reloaded");
+
+  step = "without JavaScript the room page reads and posts";
+  const carolContext = await browser.newContext({ javaScriptEnabled: false });
+  const carol = await carolContext.newPage();
+  // The fan-out rewrites the page after each change; wait for the latest.
+  const deadline = Date.now() + LIVE_MS;
+  for (;;) {
+    await carol.goto(`${site}rooms/${ROOM}.html`);
+    const body = (await carol.locator("body").textContent()) || "";
+    if (body.includes("stays") && !body.includes("to be deleted")) break;
+    if (Date.now() > deadline) throw new Error(`the room page never caught up: ${body}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await shot(carol, "06-no-javascript");
+  await carol.getByLabel("Name").fill("carol");
+  await carol.getByLabel("Message").fill("from a form");
+  await Promise.all([carol.waitForURL(`**/rooms/${ROOM}.html`), carol.getByRole("button", { name: "Send" }).click()]);
+
+  step = "the form post reaches both live clients";
+  await seen(alice, "from a form");
+  await seen(bob, "from a form");
+  await shot(alice, "07-form-post-live");
+
+  step = "the room page shows the script message as text";
+  await alice.locator("#messages li.mine", { hasText: "hello, edited" }).getByRole("button", { name: "Edit this message" }).click();
+  await sendFrom(alice, SCRIPT);
+  const until = Date.now() + LIVE_MS;
+  for (;;) {
+    await carol.goto(`${site}rooms/${ROOM}.html`);
+    if (((await carol.locator("body").textContent()) || "").includes(SCRIPT)) break;
+    if (Date.now() > until) throw new Error("the room page never showed the script text");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  if ((await carol.locator("script").count()) !== 0) throw new Error("a <script> element reached the room page");
+  await shot(carol, "08-script-as-text");
+  console.log("browser: every step passed");
+} catch (error) {
+  console.error(`browser: failed at "${step}": ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
