@@ -226,6 +226,37 @@ fn run(command: &mut Command, what: &str) -> Result<()> {
     )))
 }
 
+/// The emulator on 127.0.0.1:`port`, set up so the Lambda processes it
+/// spawns reach it: they inherit `AWS_ENDPOINT_URL` (the handlers' SDK
+/// clients) and `EXECUTE_API_ENDPOINT_OVERRIDE` (their management API base,
+/// handlers/chat-core/src/settings.rs). The tests start theirs with it too.
+pub fn emulator_command(binary: &Path, port: u16) -> Command {
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut command = Command::new(binary);
+    command
+        .env("GATEWAY_PORT", port.to_string())
+        // Without it the emulator listens on every interface.
+        .env("BIND_HOST", "127.0.0.1")
+        .env(
+            "EXECUTE_API_ENDPOINT_OVERRIDE",
+            format!("{endpoint}/_aws/execute-api"),
+        )
+        .env("AWS_ENDPOINT_URL", endpoint);
+    command
+}
+
+/// A fresh, empty log file (its directory created).
+fn new_log(path: &Path) -> Result<std::fs::File> {
+    write_file(path, b"")?;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 /// Starts the emulator in its own process group and waits for its health check.
 pub fn start(dir: &LocalDir, port: u16) -> Result<LocalState> {
     if port_in_use(port) {
@@ -234,33 +265,15 @@ pub fn start(dir: &LocalDir, port: u16) -> Result<LocalState> {
         )));
     }
     let log_path = dir.log_file();
-    write_file(&log_path, b"")?;
-    let log = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&log_path)
-        .map_err(|source| Error::Write {
-            path: log_path.clone(),
-            source,
-        })?;
+    let log = new_log(&log_path)?;
     let log_err = log.try_clone().map_err(|source| Error::Write {
         path: log_path.clone(),
         source,
     })?;
-    let endpoint = format!("http://127.0.0.1:{port}");
     let binary = dir.ministack();
     let child = {
         use std::os::unix::process::CommandExt;
-        Command::new(&binary)
-            .env("GATEWAY_PORT", port.to_string())
-            // Without it the emulator listens on every interface.
-            .env("BIND_HOST", "127.0.0.1")
-            // Lambda processes inherit these: the handlers' SDK clients reach the
-            // emulator, and their management API base is its execute-api path.
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .env(
-                "EXECUTE_API_ENDPOINT_OVERRIDE",
-                format!("{endpoint}/_aws/execute-api"),
-            )
+        emulator_command(&binary, port)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -411,14 +424,7 @@ pub fn start_site(
     let exe = std::env::current_exe()
         .map_err(|e| Error::Failed(format!("cannot find chatctl's own executable: {e}")))?;
     let log_path = dir.root.join(format!("local/site-{stack}.log"));
-    write_file(&log_path, b"")?;
-    let log = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&log_path)
-        .map_err(|source| Error::Write {
-            path: log_path.clone(),
-            source,
-        })?;
+    let log = new_log(&log_path)?;
     let child = {
         use std::os::unix::process::CommandExt;
         Command::new(exe)

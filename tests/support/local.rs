@@ -5,17 +5,11 @@ use std::path::Path;
 use assert_cmd::Command;
 
 use super::ministack_binary;
-use super::project::{repo, workspace};
+use super::project::{tools_path, workspace};
 
 /// chatctl with no AWS settings of its own: `--local` must supply them.
 pub fn local_chatctl(config: &Path) -> Command {
     let mut command = Command::cargo_bin("chatctl").expect("chatctl is built");
-    let inherited = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(
-        std::iter::once(repo().join(".chatctl/tools/zig/bin"))
-            .chain(std::env::split_paths(&inherited)),
-    )
-    .expect("PATH");
     command
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ACCESS_KEY_ID")
@@ -27,7 +21,7 @@ pub fn local_chatctl(config: &Path) -> Command {
         // The installed emulator, so the test does not reinstall it per project.
         .env("CHATCTL_MINISTACK", ministack_binary())
         .env("CARGO_TARGET_DIR", workspace().join("target"))
-        .env("PATH", path)
+        .env("PATH", tools_path())
         .env("CI", "true")
         .arg("--config")
         .arg(config);

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long the emulator may take to answer its health check.
@@ -49,20 +49,8 @@ impl Emulator {
         let log = std::fs::File::create(workdir.path().join("ministack.log"))
             .expect("create the emulator's log file");
         let log_err = log.try_clone().expect("clone the emulator's log handle");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let child = Command::new(&binary)
+        let child = chatctl::local::emulator_command(&binary, port)
             .current_dir(workdir.path())
-            .env("GATEWAY_PORT", port.to_string())
-            // Without it the emulator listens on every interface.
-            .env("BIND_HOST", "127.0.0.1")
-            // Lambda processes inherit this, so handlers' SDK clients reach the emulator.
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            // The handlers' API Gateway management endpoint on the emulator
-            // (handlers/chat-core/src/settings.rs).
-            .env(
-                "EXECUTE_API_ENDPOINT_OVERRIDE",
-                format!("{endpoint}/_aws/execute-api"),
-            )
             .env("TMPDIR", workdir.path())
             .stdin(Stdio::null())
             .stdout(log)

@@ -103,15 +103,19 @@ impl Project {
     }
 }
 
-/// chatctl against one emulator, with dummy credentials and no terminal.
-pub fn chatctl(emulator: &Emulator, project: &Project) -> Command {
-    let mut command = Command::cargo_bin("chatctl").expect("chatctl is built");
+/// PATH with the repository's Zig first: the copied workspace has no tools of its own.
+pub fn tools_path() -> std::ffi::OsString {
     let inherited = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(
+    std::env::join_paths(
         std::iter::once(repo().join(".chatctl/tools/zig/bin"))
             .chain(std::env::split_paths(&inherited)),
     )
-    .expect("PATH");
+    .expect("PATH")
+}
+
+/// chatctl against one emulator, with dummy credentials and no terminal.
+pub fn chatctl(emulator: &Emulator, project: &Project) -> Command {
+    let mut command = Command::cargo_bin("chatctl").expect("chatctl is built");
     command
         .env_remove("CHATCTL_STAGE")
         .env_remove("CHATCTL_OUTPUT")
@@ -121,7 +125,7 @@ pub fn chatctl(emulator: &Emulator, project: &Project) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
         .env("CARGO_TARGET_DIR", workspace().join("target"))
-        .env("PATH", path)
+        .env("PATH", tools_path())
         .env("CI", "true")
         .arg("--config")
         .arg(&project.config);
