@@ -145,8 +145,13 @@ impl Aws {
     /// Path-style addressing with a custom endpoint: emulators and VPC
     /// endpoints do not serve `BUCKET.host` names.
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        let mut config =
-            aws_sdk_s3::config::Builder::from(&self.config).force_path_style(self.custom_endpoint);
+        // Every upload carries a Content-MD5 (site.rs), which S3 verifies; a
+        // second, CRC32 checksum per request only costs time.
+        let mut config = aws_sdk_s3::config::Builder::from(&self.config)
+            .force_path_style(self.custom_endpoint)
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            );
         if let Some(log) = &self.call_log {
             config = config.interceptor(log.clone());
         }

@@ -29,7 +29,6 @@ pub const CONFIG_KEY: &str = "config.json";
 struct LocalFile {
     key: String,
     path: PathBuf,
-    size: u64,
 }
 
 /// What a sync did.
@@ -96,11 +95,7 @@ fn local_files(dir: &Path) -> Result<Vec<LocalFile>> {
                         meta.len()
                     )));
                 }
-                files.push(LocalFile {
-                    key,
-                    path,
-                    size: meta.len(),
-                });
+                files.push(LocalFile { key, path });
             }
         }
     }
@@ -129,11 +124,23 @@ async fn remote_etags(s3: &Client, bucket: &str) -> Result<BTreeMap<String, Stri
     Ok(etags)
 }
 
-fn md5_hex(data: &[u8]) -> String {
-    Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The MD5 of a file, read in blocks: memory stays small for any file size.
+fn md5_of_file(path: &Path) -> std::io::Result<[u8; 16]> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Md5::new();
+    let mut block = vec![0u8; 256 * 1024];
+    loop {
+        let read = file.read(&mut block)?;
+        if read == 0 {
+            return Ok(hasher.finalize().into());
+        }
+        hasher.update(&block[..read]);
+    }
 }
 
 /// Content-Type by extension; text types say UTF-8.
@@ -168,14 +175,25 @@ pub fn cache_control(key: &str) -> &'static str {
 
 /// Puts one object with its type, caching and an MD5 S3 verifies.
 pub async fn put(s3: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
-    let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&body));
+    let md5: [u8; 16] = Md5::digest(&body).into();
+    put_stream(s3, bucket, key, ByteStream::from(body), &md5).await
+}
+
+/// Uploads one object with its Content-MD5, so S3 rejects a corrupted body.
+async fn put_stream(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    body: ByteStream,
+    md5: &[u8; 16],
+) -> Result<()> {
     s3.put_object()
         .bucket(bucket)
         .key(key)
         .content_type(content_type(key))
         .cache_control(cache_control(key))
-        .content_md5(md5)
-        .body(ByteStream::from(body))
+        .content_md5(base64::engine::general_purpose::STANDARD.encode(md5))
+        .body(body)
         .send()
         .await
         .map_err(|e| aws_error(&format!("uploading s3://{bucket}/{key}"), e))?;
@@ -184,37 +202,57 @@ pub async fn put(s3: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<
 
 /// Makes the bucket hold exactly the site directory (plus config.json and
 /// the room snapshots), uploading only files whose content differs.
+/// What an upload sends: a site file (read when its turn comes) or bytes.
+enum Body {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
 pub async fn sync(s3: &Client, bucket: &str, dir: &Path, config_json: &[u8]) -> Result<SyncReport> {
     let files = local_files(dir)?;
     let remote = remote_etags(s3, bucket).await?;
     let mut report = SyncReport::default();
 
+    // Files stream from disk inside the upload tasks, under the semaphore:
+    // memory stays small whatever the size of the site or of its files.
     let semaphore = Arc::new(Semaphore::new(PARALLEL_UPLOADS));
     let mut uploads = tokio::task::JoinSet::new();
-    let mut queue = |key: String, body: Vec<u8>| {
+    let mut queue = |key: String, body: Body, md5: [u8; 16]| {
         let (s3, bucket, semaphore) = (s3.clone(), bucket.to_string(), semaphore.clone());
         uploads.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            put(&s3, &bucket, &key, body).await.map(|()| key)
+            let stream = match body {
+                Body::File(path) => ByteStream::from_path(&path)
+                    .await
+                    .map_err(|e| Error::Failed(format!("cannot read {}: {e}", path.display())))?,
+                Body::Bytes(bytes) => ByteStream::from(bytes),
+            };
+            put_stream(&s3, &bucket, &key, stream, &md5)
+                .await
+                .map(|()| key)
         });
     };
     for file in &files {
         if file.key == CONFIG_KEY {
             continue; // written from the stack's outputs below
         }
-        let body = std::fs::read(&file.path)
+        let md5 = md5_of_file(&file.path)
             .map_err(|e| Error::Failed(format!("cannot read {}: {e}", file.path.display())))?;
-        debug_assert_eq!(body.len() as u64, file.size);
-        if remote.get(&file.key) == Some(&md5_hex(&body)) {
+        if remote.get(&file.key) == Some(&hex(&md5)) {
             report.unchanged += 1;
         } else {
-            queue(file.key.clone(), body);
+            queue(file.key.clone(), Body::File(file.path.clone()), md5);
         }
     }
-    if remote.get(CONFIG_KEY) == Some(&md5_hex(config_json)) {
+    let config_md5: [u8; 16] = Md5::digest(config_json).into();
+    if remote.get(CONFIG_KEY) == Some(&hex(&config_md5)) {
         report.unchanged += 1;
     } else {
-        queue(CONFIG_KEY.to_string(), config_json.to_vec());
+        queue(
+            CONFIG_KEY.to_string(),
+            Body::Bytes(config_json.to_vec()),
+            config_md5,
+        );
     }
     while let Some(done) = uploads.join_next().await {
         let key = done.map_err(|e| Error::Failed(format!("an upload task failed: {e}")))??;

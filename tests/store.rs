@@ -1,0 +1,186 @@
+//! The chat's rules that live in DynamoDB condition expressions, tested
+//! piece by piece against the emulator's real DynamoDB: the per-connection
+//! rate limit (its window, its reset, and concurrent sends) and edit and
+//! delete authorisation (author and the 15-minute window). The end-to-end
+//! chat test covers the same rules through the deployed functions; these
+//! cover their edges, with the clock (`now`) chosen by the test.
+
+mod support;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use chat_core::model::{Connection, Message};
+use chat_core::store::{Store, StoreError, EDIT_WINDOW_SECONDS};
+use chat_core::Settings;
+use support::project::aws;
+use support::Emulator;
+
+const NOW: i64 = 1_800_000_000;
+
+async fn table(client: &aws_sdk_dynamodb::Client, name: &str, keys: &[(&str, KeyType)]) {
+    let mut create = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (attribute, kind) in keys {
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*attribute)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*attribute)
+                    .key_type(kind.clone())
+                    .build()
+                    .expect("key"),
+            );
+    }
+    create.send().await.expect("create_table");
+}
+
+/// A store over fresh tables shaped like the template's (rate limit 5 in 5 s).
+async fn store(emulator: &Emulator) -> Store {
+    let client = aws(emulator).await.dynamodb();
+    table(&client, "connections", &[("connection_id", KeyType::Hash)]).await;
+    table(
+        &client,
+        "messages",
+        &[("room", KeyType::Hash), ("id", KeyType::Range)],
+    )
+    .await;
+    Store::new(client, Settings::default())
+}
+
+fn connection(id: &str) -> Connection {
+    Connection {
+        connection_id: id.to_string(),
+        room: "general".into(),
+        name: "alice".into(),
+        author: "author-of-alice".into(),
+        token: "t".repeat(32),
+        expires_at: NOW + 3600,
+        window_start: 0,
+        window_count: 0,
+    }
+}
+
+fn message(id: &str, author: &str, created_at: i64) -> Message {
+    Message {
+        room: "general".into(),
+        id: id.into(),
+        name: "alice".into(),
+        text: "first".into(),
+        created_at,
+        edited_at: None,
+        author: Some(author.into()),
+        expires_at: created_at + 86_400,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rate_limit_counts_a_window_refuses_past_it_and_resets_after_it() {
+    let emulator = Emulator::start();
+    let store = store(&emulator).await;
+    store.put_connection(&connection("c1")).await.expect("put");
+
+    for n in 1..=5 {
+        assert!(
+            store.take_rate_token("c1", NOW).await.expect("take"),
+            "message {n} refused"
+        );
+    }
+    assert!(
+        !store.take_rate_token("c1", NOW).await.expect("take"),
+        "the 6th message in the window was allowed"
+    );
+    // Still inside the window (it started at NOW and lasts 5 s).
+    assert!(!store.take_rate_token("c1", NOW + 4).await.expect("take"));
+    // A new window.
+    assert!(store.take_rate_token("c1", NOW + 5).await.expect("take"));
+    // An unknown connection never gets a token (nor an item created for it).
+    assert!(!store.take_rate_token("ghost", NOW).await.expect("take"));
+    assert!(store.get_connection("ghost").await.expect("get").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_sends_cannot_exceed_the_rate_limit() {
+    let emulator = Emulator::start();
+    let store = store(&emulator).await;
+    store.put_connection(&connection("c2")).await.expect("put");
+    let attempts = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.take_rate_token("c2", NOW).await })
+    });
+    let mut allowed = 0;
+    for attempt in attempts {
+        if attempt.await.expect("task").expect("take") {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 5, "20 concurrent sends, limit 5 per window");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
+    let emulator = Emulator::start();
+    let store = store(&emulator).await;
+    store
+        .put_message(&message("m1", "alice-key", NOW))
+        .await
+        .expect("put");
+    // Ids are unique: a second message with the same id is refused, not overwritten.
+    assert!(store
+        .put_message(&message("m1", "eve-key", NOW))
+        .await
+        .is_err());
+
+    let forbidden = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Forbidden));
+    assert!(forbidden(
+        store
+            .edit_message("general", "m1", "eve-key", "mine now", NOW + 1)
+            .await
+    ));
+    assert!(forbidden(
+        store
+            .delete_message("general", "m1", "eve-key", NOW + 1)
+            .await
+    ));
+
+    store
+        .edit_message("general", "m1", "alice-key", "fixed", NOW + 60)
+        .await
+        .expect("the author edits");
+    let page = store.history("general", 10, None).await.expect("history");
+    assert_eq!(page.messages[0].text, "fixed");
+    assert_eq!(page.messages[0].edited_at, Some(NOW + 60));
+
+    let late = NOW + EDIT_WINDOW_SECONDS + 1;
+    assert!(forbidden(
+        store
+            .edit_message("general", "m1", "alice-key", "too late", late)
+            .await
+    ));
+    assert!(forbidden(
+        store
+            .delete_message("general", "m1", "alice-key", late)
+            .await
+    ));
+    // A message that does not exist cannot be edited into existence.
+    assert!(forbidden(
+        store
+            .edit_message("general", "nope", "alice-key", "x", NOW)
+            .await
+    ));
+
+    store
+        .delete_message("general", "m1", "alice-key", NOW + EDIT_WINDOW_SECONDS)
+        .await
+        .expect("the author deletes at the window's last second");
+    let page = store.history("general", 10, None).await.expect("history");
+    assert!(page.messages.is_empty());
+}
