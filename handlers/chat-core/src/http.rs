@@ -16,12 +16,13 @@ use crate::validate::{validate_name, validate_room, validate_text, ValidationErr
 /// The largest request body accepted, in bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// A message posted over HTTP.
 #[derive(Debug, Deserialize)]
-struct Post {
+pub struct Post {
     #[serde(default)]
-    name: String,
+    pub name: String,
     #[serde(default)]
-    text: String,
+    pub text: String,
 }
 
 fn respond(status: i64, content_type: &str, body: String) -> ApiGatewayV2httpResponse {
@@ -50,6 +51,60 @@ fn bad_request(field: Option<&str>, message: &str) -> ApiGatewayV2httpResponse {
 
 fn invalid(e: ValidationError) -> ApiGatewayV2httpResponse {
     bad_request(Some(e.field()), &e.to_string())
+}
+
+/// A browser's HTML form post (the page without JavaScript), not JSON.
+fn is_form(request: &ApiGatewayV2httpRequest) -> bool {
+    request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+}
+
+/// The JSON or form body of a post, decoded and validated; a refusal is the
+/// 400 response naming what was wrong. Pure, so hostile input is tested
+/// without storage (tests/fuzz in this crate).
+pub fn read_post(
+    request: &ApiGatewayV2httpRequest,
+    max_message_bytes: usize,
+) -> Result<Post, Box<ApiGatewayV2httpResponse>> {
+    let raw = request.body.clone().unwrap_or_default();
+    let body = if request.is_base64_encoded {
+        match base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()) {
+            Ok(bytes) => bytes,
+            Err(_) => return Err(Box::new(bad_request(None, "the body is not valid base64"))),
+        }
+    } else {
+        raw.into_bytes()
+    };
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Box::new(bad_request(None, "the body is too large")));
+    }
+    let parsed: Result<Post, String> = if is_form(request) {
+        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    };
+    let post = match parsed {
+        Ok(post) => post,
+        Err(e) => {
+            return Err(Box::new(bad_request(
+                None,
+                &format!("unreadable body: {e}"),
+            )))
+        }
+    };
+    if let Err(e) = validate_name(&post.name) {
+        return Err(Box::new(invalid(e)));
+    }
+    if let Err(e) = validate_text(&post.text, max_message_bytes) {
+        return Err(Box::new(invalid(e)));
+    }
+    Ok(post)
 }
 
 /// The room of `/api/rooms/{room}/messages`.
@@ -130,40 +185,10 @@ async fn post(
     room: &str,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
-    let raw = request.body.clone().unwrap_or_default();
-    let body = if request.is_base64_encoded {
-        match base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()) {
-            Ok(bytes) => bytes,
-            Err(_) => return Ok(bad_request(None, "the body is not valid base64")),
-        }
-    } else {
-        raw.into_bytes()
-    };
-    if body.len() > MAX_BODY_BYTES {
-        return Ok(bad_request(None, "the body is too large"));
-    }
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
-    let parsed: Result<Post, String> = if is_form {
-        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
-    } else {
-        serde_json::from_slice(&body).map_err(|e| e.to_string())
-    };
-    let post = match parsed {
+    let post = match read_post(request, store.settings().max_message_bytes) {
         Ok(post) => post,
-        Err(e) => return Ok(bad_request(None, &format!("unreadable body: {e}"))),
+        Err(refusal) => return Ok(*refusal),
     };
-    if let Err(e) = validate_name(&post.name) {
-        return Ok(invalid(e));
-    }
-    if let Err(e) = validate_text(&post.text, store.settings().max_message_bytes) {
-        return Ok(invalid(e));
-    }
     let now = crate::now_seconds();
     let message = Message {
         room: room.to_string(),
@@ -182,7 +207,7 @@ async fn post(
             json!({ "error": { "message": "the message was not stored; try again" } }),
         ));
     }
-    if is_form {
+    if is_form(request) {
         let mut response = respond(303, "text/plain; charset=utf-8", "sent".to_string());
         if let Ok(location) = HeaderValue::from_str(&format!("/rooms/{room}.html")) {
             response.headers.insert("location", location);
