@@ -236,6 +236,13 @@ pub async fn sync(s3: &Client, bucket: &str, dir: &Path, config_json: &[u8]) -> 
         if file.key == CONFIG_KEY {
             continue; // written from the stack's outputs below
         }
+        // Site files under rooms/ are seeds (the empty room's page): the
+        // fan-out function owns those objects once they exist, so a seed is
+        // uploaded only where the bucket has none and never overwrites chat.
+        if file.key.starts_with(ROOMS_PREFIX) && remote.contains_key(&file.key) {
+            report.unchanged += 1;
+            continue;
+        }
         let md5 = md5_of_file(&file.path)
             .map_err(|e| Error::Failed(format!("cannot read {}: {e}", file.path.display())))?;
         if remote.get(&file.key) == Some(&hex(&md5)) {

@@ -142,15 +142,18 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
         }
     }
 
-    // A file removed locally is removed remotely; room snapshots never are.
-    aws.s3()
-        .put_object()
-        .bucket(&site_bucket)
-        .key("rooms/general.json")
-        .body(b"{}".to_vec().into())
-        .send()
-        .await
-        .expect("a snapshot the fan-out wrote");
+    // A file removed locally is removed remotely; room snapshots never are,
+    // and the site's seed page for a room never overwrites one.
+    for key in ["rooms/general.json", "rooms/general.html"] {
+        aws.s3()
+            .put_object()
+            .bucket(&site_bucket)
+            .key(key)
+            .body(b"written by the fan-out".to_vec().into())
+            .send()
+            .await
+            .expect("a snapshot the fan-out wrote");
+    }
     std::fs::remove_file(project.site().join("app.js")).expect("remove app.js");
     let (fourth, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
     assert_eq!(fourth["site"]["deleted"], serde_json::json!(["app.js"]));
@@ -170,6 +173,20 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
         .send()
         .await
         .expect("the room snapshot survived the sync");
+    let page = aws
+        .s3()
+        .get_object()
+        .bucket(&site_bucket)
+        .key("rooms/general.html")
+        .send()
+        .await
+        .expect("the room page");
+    let page = page.body.collect().await.expect("body").into_bytes();
+    assert_eq!(
+        &page[..],
+        b"written by the fan-out",
+        "the seed page replaced the chat's snapshot"
+    );
 
     // 4. Outputs in every format.
     let text = chatctl(&emulator, &project)

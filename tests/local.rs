@@ -67,6 +67,11 @@ async fn local_up_launch_serves_the_chat_to_this_machine_and_down_stops_it() {
             .expect("config.json is JSON");
     assert_eq!(config_json["websocketUrl"], websocket.as_str());
 
+    // Before any message, the room page is the site's seed: readable, with its form.
+    let empty = http_get(site, "/rooms/general.html").expect("the room page");
+    assert!(empty.starts_with("HTTP/1.1 200"), "{empty}");
+    assert!(body(&empty).contains("No messages yet."), "{empty}");
+
     // A form post through /api, as a browser without JavaScript sends it.
     let posted = http_request(
         site,
@@ -91,6 +96,11 @@ async fn local_up_launch_serves_the_chat_to_this_machine_and_down_stops_it() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+
+    // Launching again keeps the chat's page: the seed never overwrites it.
+    json_of(local_chatctl(&config).args(["--local", "launch"]), 0);
+    let page = http_get(site, "/rooms/general.html").unwrap_or_default();
+    assert!(page.contains("hello from a form"), "{page}");
 
     let (status, _) = json_of(local_chatctl(&config).args(["local", "status"]), 0);
     assert_eq!(status["healthy"], true);

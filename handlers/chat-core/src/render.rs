@@ -98,6 +98,18 @@ mod tests {
         }
     }
 
+    /// The site ships the empty page of the default room (static/rooms/),
+    /// so a browser without JavaScript has a page before the first message;
+    /// it must be what the fan-out would write.
+    #[test]
+    fn the_sites_seed_page_is_the_empty_room_as_rendered() {
+        let seed = include_str!("../../../static/rooms/general.html");
+        assert_eq!(
+            seed,
+            snapshot_html("general", &[], crate::validate::DEFAULT_MAX_MESSAGE_BYTES)
+        );
+    }
+
     #[test]
     fn script_shows_as_text() {
         let html = snapshot_html(
