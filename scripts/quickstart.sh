@@ -21,6 +21,9 @@ fi
 
 # The emulator, Zig, cargo-zigbuild and the Linux targets (not the linters).
 bash scripts/setup.sh --no-lint
+# The emulator setup.sh installed, so `local up` does not install it again
+# next to examples/chatctl.yaml.
+export CHATCTL_MINISTACK="$root/.chatctl/tools/ministack/bin/ministack"
 "$chatctl" --config "$config" local up
 "$chatctl" --config "$config" --local launch
 url="$("$chatctl" --config "$config" --local output SiteUrl)"
