@@ -24,6 +24,25 @@ fn failed(e: impl std::fmt::Display) -> StoreError {
     StoreError::Failed(e.to_string())
 }
 
+/// Who may change a message: its author, within the edit window. One rule
+/// for edits and deletes.
+const AUTHOR_WITHIN_WINDOW: &str = "author = :author AND created_at >= :cutoff";
+
+/// An edit or delete's outcome: a failed condition means not allowed.
+fn authorised<O, E, R>(
+    result: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<(), StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_condition_failure(&e) => Err(StoreError::Forbidden),
+        Err(e) => Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+    }
+}
+
 fn is_condition_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
@@ -179,7 +198,7 @@ impl Store {
             .key("room", s(room))
             .key("id", s(id))
             .update_expression("SET #text = :text, edited_at = :now")
-            .condition_expression("author = :author AND created_at >= :cutoff")
+            .condition_expression(AUTHOR_WITHIN_WINDOW)
             .expression_attribute_names("#text", "text")
             .expression_attribute_values(":text", s(text))
             .expression_attribute_values(":now", n(now))
@@ -187,11 +206,7 @@ impl Store {
             .expression_attribute_values(":cutoff", n(now - EDIT_WINDOW_SECONDS))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::Forbidden),
-            Err(e) => Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-        }
+        authorised(result)
     }
 
     /// Removes one's own message within the edit window.
@@ -208,16 +223,12 @@ impl Store {
             .table_name(&self.settings.messages_table)
             .key("room", s(room))
             .key("id", s(id))
-            .condition_expression("author = :author AND created_at >= :cutoff")
+            .condition_expression(AUTHOR_WITHIN_WINDOW)
             .expression_attribute_values(":author", s(author))
             .expression_attribute_values(":cutoff", n(now - EDIT_WINDOW_SECONDS))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::Forbidden),
-            Err(e) => Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-        }
+        authorised(result)
     }
 
     /// The newest `limit` messages of a room older than `before` (a message id).
