@@ -189,7 +189,10 @@ function receive(frame) {
     case "history":
       if (frame.you && frame.you.token) stored.set(tokenKey(state.room), frame.you.token);
       for (const message of frame.messages) state.messages.set(message.id, message);
-      if (state.nextCursor === null || frame.next_cursor === null) state.nextCursor = frame.next_cursor;
+      // The page just received says where the next older one starts. After
+      // a reconnect that is the newest page's cursor again: paging back
+      // re-reads pages already shown, which upsert by id keeps single.
+      state.nextCursor = frame.next_cursor;
       redraw();
       break;
     case "message":
