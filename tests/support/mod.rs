@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod faults;
 pub mod local;
 pub mod project;
 pub mod ws;

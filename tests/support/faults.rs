@@ -1,0 +1,311 @@
+//! A fault-injection proxy between chatctl and the emulator, on 127.0.0.1.
+//!
+//! Each request draws from a seeded random generator, in arrival order:
+//! with probability `share` it gets a fault, the next in turn (from a
+//! seeded start) of throttling (in the wire format of the service the request is signed
+//! for, so the SDK sees the same error AWS sends), 500, 503, a slow answer
+//! and a dropped connection. Everything else is forwarded untouched. The
+//! same seed and the same request sequence give the same faults; requests
+//! that run in parallel (site uploads) may arrive in another order.
+//!
+//! Faults are decided before forwarding, so a faulted request never reaches
+//! the emulator: what a fault tests is chatctl's retrying, not the
+//! emulator's idempotency.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE, EXPECT, TRANSFER_ENCODING};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+/// How long a slow answer waits before it is forwarded.
+const SLOW: Duration = Duration::from_millis(1500);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    Throttle,
+    InternalError,
+    Unavailable,
+    Slow,
+    Drop,
+}
+
+const FAULTS: [Fault; 5] = [
+    Fault::Throttle,
+    Fault::InternalError,
+    Fault::Unavailable,
+    Fault::Slow,
+    Fault::Drop,
+];
+
+/// What the proxy did, for the test to show and check.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub requests: u64,
+    /// Requests held by `stall`.
+    pub stalled: u64,
+    pub faults: BTreeMap<Fault, u64>,
+    /// Faulted requests by `service operation-ish path`, to see what was hit.
+    pub services: BTreeMap<String, u64>,
+}
+
+struct State {
+    rng: fastrand::Rng,
+    share: f64,
+    next_fault: usize,
+    /// Requests with this method (any when empty) whose path or body
+    /// contains this text are held this long, before forwarding or (when
+    /// the flag is set) after, with the answer held back.
+    stall: Option<(String, String, Duration, bool)>,
+    tally: Tally,
+}
+
+pub struct FaultProxy {
+    port: u16,
+    state: Arc<Mutex<State>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `127.0.0.1:upstream` faulting `share` of requests.
+    pub fn start(upstream: u16, share: f64, seed: u64) -> FaultProxy {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let next_fault = rng.usize(..FAULTS.len());
+        let state = Arc::new(Mutex::new(State {
+            rng,
+            share,
+            next_fault,
+            stall: None,
+            tally: Tally::default(),
+        }));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared = state.clone();
+        // A thread and runtime of its own: tests block on chatctl processes,
+        // and may start the proxy from inside their own runtime.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("start the fault proxy's runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                    .await
+                    .expect("bind the fault proxy");
+                let port = listener.local_addr().expect("proxy address").port();
+                let _ = port_tx.send(port);
+                let client: Client<HttpConnector, Full<Bytes>> =
+                    Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+                let accept = async move {
+                    loop {
+                        let Ok((stream, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let (client, state) = (client.clone(), shared.clone());
+                        tokio::spawn(async move {
+                            let service = hyper::service::service_fn(move |request| {
+                                handle(client.clone(), state.clone(), upstream, request)
+                            });
+                            // An error here is a dropped connection, which is the point.
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        });
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = stopped => {}
+                }
+            });
+            runtime.shutdown_background();
+        });
+        let port = port_rx.recv().expect("the fault proxy started");
+        FaultProxy {
+            port,
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    /// Holds every `method` request (any method when empty) whose path or
+    /// body contains `fragment` for `hold` before forwarding it: a window in
+    /// which a test can interrupt chatctl at a known point.
+    pub fn stall(&self, method: &str, fragment: &str, hold: Duration) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stall =
+            Some((method.to_string(), fragment.to_string(), hold, false));
+    }
+
+    /// The same, but the request is forwarded at once and its answer held:
+    /// the emulator has done the work, chatctl does not know it yet.
+    pub fn stall_answer(&self, method: &str, fragment: &str, hold: Duration) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stall =
+            Some((method.to_string(), fragment.to_string(), hold, true));
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn tally(&self) -> Tally {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .tally
+            .clone()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the fault proxy")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn handle(
+    client: Client<HttpConnector, Full<Bytes>>,
+    state: Arc<Mutex<State>>,
+    upstream: u16,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let service = signed_service(&request);
+    let fault = {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        state.tally.requests += 1;
+        // Unsigned requests are the emulator's own (CloudFormation reading a
+        // template URL): inside AWS, not between chatctl and AWS.
+        let roll = state.rng.f64();
+        let fault = if roll < state.share && service != "unsigned" {
+            state.next_fault = (state.next_fault + 1) % FAULTS.len();
+            Some(FAULTS[state.next_fault])
+        } else {
+            None
+        };
+        if let Some(fault) = fault {
+            *state.tally.faults.entry(fault).or_default() += 1;
+            *state.tally.services.entry(service.clone()).or_default() += 1;
+        }
+        fault
+    };
+    let (parts, body) = request.into_parts();
+    // Read the whole request first, as a server would before answering.
+    let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
+    let hold = {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let hold = state
+            .stall
+            .as_ref()
+            .and_then(|(method, fragment, hold, after)| {
+                let method_matches = method.is_empty() || parts.method.as_str() == method;
+                let text = String::from_utf8_lossy(&body);
+                let matches = parts.uri.path().contains(fragment.as_str())
+                    || text.contains(fragment.as_str());
+                (method_matches && matches).then_some((*hold, *after))
+            });
+        if hold.is_some() {
+            state.tally.stalled += 1;
+        }
+        hold
+    };
+    if let Some((hold, false)) = hold {
+        tokio::time::sleep(hold).await;
+    }
+    match fault {
+        Some(Fault::Drop) => return Err(Dropped),
+        Some(Fault::Slow) => tokio::time::sleep(SLOW).await,
+        Some(fault) => return Ok(error_response(&service, fault)),
+        None => {}
+    }
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut outgoing = Request::builder()
+        .method(parts.method.clone())
+        .uri(format!("http://127.0.0.1:{upstream}{path}"));
+    for (name, value) in &parts.headers {
+        if name != TRANSFER_ENCODING && name != EXPECT {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let outgoing = outgoing.body(Full::new(body)).map_err(|_| Dropped)?;
+    let answer = client.request(outgoing).await.map_err(|_| Dropped)?;
+    let (mut parts, body) = answer.into_parts();
+    let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
+    parts.headers.remove(TRANSFER_ENCODING);
+    if let Some((hold, true)) = hold {
+        tokio::time::sleep(hold).await;
+    }
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The service named in the SigV4 credential scope
+/// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`).
+fn signed_service(request: &Request<Incoming>) -> String {
+    request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|scope| scope.split('/').nth(3))
+        .unwrap_or("unsigned")
+        .to_string()
+}
+
+/// The error each service's protocol uses, as AWS sends it.
+fn error_response(service: &str, fault: Fault) -> Response<Full<Bytes>> {
+    let (status, code, message) = match (service, fault) {
+        ("s3", Fault::Throttle) => (503, "SlowDown", "Please reduce your request rate."),
+        ("lambda", Fault::Throttle) => (429, "TooManyRequestsException", "Rate exceeded"),
+        ("dynamodb", Fault::Throttle) => (400, "ThrottlingException", "Rate exceeded"),
+        (_, Fault::Throttle) => (400, "Throttling", "Rate exceeded"),
+        ("s3", Fault::InternalError) => (500, "InternalError", "We encountered an internal error."),
+        ("lambda", Fault::InternalError) => (500, "ServiceException", "Internal error"),
+        (_, Fault::InternalError) => (500, "InternalFailure", "Internal failure"),
+        (_, _) => (503, "ServiceUnavailable", "Service unavailable"),
+    };
+    let (content_type, body) = match service {
+        "s3" => (
+            "application/xml",
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault</RequestId></Error>"),
+        ),
+        // restJson1 (the code is in a header too) and awsJson1_0.
+        "lambda" | "dynamodb" => (
+            "application/json",
+            format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"),
+        ),
+        // awsQuery (CloudFormation, STS) and restXml (CloudFront).
+        _ => (
+            "text/xml",
+            format!("<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>", if status < 500 { "Sender" } else { "Receiver" }),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(code) {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
+}
