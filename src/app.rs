@@ -7,7 +7,8 @@ use crate::aws::{Aws, AwsOptions};
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::config::Project;
-use crate::error::{ExitStatus, Result};
+use crate::deploy::checkpoint::Checkpoint;
+use crate::error::{Error, ExitStatus, Result};
 use crate::output::{error_document, Report};
 use crate::ui::Ui;
 
@@ -15,7 +16,25 @@ use crate::ui::Ui;
 pub async fn run(cli: Cli) -> ExitStatus {
     let ui = Ui::from_args(&cli.global);
     let format = cli.global.output;
-    match execute(&cli, &ui).await {
+    let checkpoint = Checkpoint::default();
+    // The command runs as a task of its own, so an interruption is noticed
+    // even while the command waits on AWS or a build.
+    let work = tokio::spawn({
+        let (ui, checkpoint) = (ui.clone(), checkpoint.clone());
+        async move { execute(&cli, &ui, &checkpoint).await }
+    });
+    let stop = work.abort_handle();
+    let outcome = tokio::select! {
+        joined = work => joined.unwrap_or_else(|e| {
+            Err(Error::Failed(format!("chatctl stopped unexpectedly: {e}")))
+        }),
+        signal = interruption() => {
+            stop.abort();
+            ui.error(format!("{signal}: stopping"));
+            Err(Error::Interrupted(checkpoint.interrupted(&ui).await))
+        }
+    };
+    match outcome {
         Ok(report) => {
             if let Err(e) = write_stdout(&report.render(format)) {
                 ui.error(format!("cannot write to stdout: {e}"));
@@ -34,7 +53,23 @@ pub async fn run(cli: Cli) -> ExitStatus {
     }
 }
 
-async fn execute(cli: &Cli, ui: &Ui) -> Result<Report> {
+/// Waits for Ctrl-C or SIGTERM (a cancelled CI job); never, if neither can be watched.
+async fn interruption() -> &'static str {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        Ok(()) = tokio::signal::ctrl_c() => "interrupted (Ctrl-C)",
+        () = terminate => "terminated (SIGTERM)",
+    }
+}
+
+async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> {
     // Commands that work on a project report a bad configuration (exit 2)
     // before doing anything else, including those not built yet.
     let project = || Project::load(&cli.global.config, cli.global.stage.as_deref());
@@ -46,7 +81,8 @@ async fn execute(cli: &Cli, ui: &Ui) -> Result<Report> {
         Command::Launch(args) => {
             let project = project()?;
             let aws = connect(cli, &project).await?;
-            commands::launch::run(&project, &aws, args, ui).await
+            checkpoint.connected(&aws);
+            commands::launch::run(&project, &aws, args, checkpoint, ui).await
         }
         Command::Output(args) => {
             let project = project()?;
@@ -69,7 +105,7 @@ async fn execute(cli: &Cli, ui: &Ui) -> Result<Report> {
         Command::UpdateSite(args) => {
             let project = project()?;
             let aws = connect(cli, &project).await?;
-            commands::update::site(&project, &aws, args, ui).await
+            commands::update::site(&project, &aws, args, checkpoint, ui).await
         }
     }
 }

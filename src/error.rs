@@ -2,7 +2,7 @@
 //!
 //! Exit codes are part of chatctl's interface (README, "Exit codes"):
 //! 0 success, 1 operation failed, 2 usage or configuration error,
-//! 3 deployment failed and was rolled back.
+//! 3 deployment failed and was rolled back, 130 interrupted.
 
 use std::path::PathBuf;
 
@@ -13,6 +13,8 @@ pub enum ExitStatus {
     Failed = 1,
     Usage = 2,
     RolledBack = 3,
+    /// 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+    Interrupted = 130,
 }
 
 impl ExitStatus {
@@ -52,6 +54,10 @@ pub enum Error {
     #[error("{0}")]
     RolledBack(String),
 
+    /// Ctrl-C or SIGTERM: what was in progress and what was cleaned up.
+    #[error("{0}")]
+    Interrupted(String),
+
     #[error("cannot write {path}: {source}", path = .path.display())]
     Write {
         path: PathBuf,
@@ -76,6 +82,7 @@ impl Error {
             | Error::Usage(_) => ExitStatus::Usage,
             Error::Failed(_) | Error::Write { .. } => ExitStatus::Failed,
             Error::RolledBack(_) => ExitStatus::RolledBack,
+            Error::Interrupted(_) => ExitStatus::Interrupted,
         }
     }
 
@@ -88,6 +95,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Failed(_) => "failed",
             Error::RolledBack(_) => "rolled_back",
+            Error::Interrupted(_) => "interrupted",
             Error::Write { .. } => "write_failed",
         }
     }

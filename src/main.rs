@@ -12,5 +12,7 @@ fn main() -> ExitCode {
         }
     };
     let status = runtime.block_on(chatctl::app::run(cli));
+    // Do not wait for work an interruption abandoned (a build in progress).
+    runtime.shutdown_background();
     ExitCode::from(status.code())
 }

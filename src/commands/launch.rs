@@ -3,16 +3,24 @@
 use crate::aws::Aws;
 use crate::cli::LaunchArgs;
 use crate::config::Project;
+use crate::deploy::checkpoint::Checkpoint;
 use crate::deploy::{self, changeset, LaunchOptions};
 use crate::error::Result;
 use crate::output::Report;
 use crate::ui::Ui;
 
-pub async fn run(project: &Project, aws: &Aws, args: &LaunchArgs, ui: &Ui) -> Result<Report> {
+pub async fn run(
+    project: &Project,
+    aws: &Aws,
+    args: &LaunchArgs,
+    checkpoint: &Checkpoint,
+    ui: &Ui,
+) -> Result<Report> {
     let options = LaunchOptions {
         preview: args.preview,
         allow_replace: args.allow_replace,
         wait: args.wait,
+        checkpoint: checkpoint.clone(),
     };
     let result = deploy::launch(project, aws, ui, &options).await?;
     let json = serde_json::to_value(&result).unwrap_or_default();

@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::aws::Aws;
 use crate::cli::{UpdateCodeArgs, UpdateSiteArgs};
 use crate::config::Project;
+use crate::deploy::checkpoint::Checkpoint;
 use crate::deploy::{self, code};
 use crate::error::Result;
 use crate::output::Report;
@@ -33,10 +34,17 @@ pub async fn code(project: &Project, aws: &Aws, args: &UpdateCodeArgs, ui: &Ui) 
     ))
 }
 
-pub async fn site(project: &Project, aws: &Aws, args: &UpdateSiteArgs, ui: &Ui) -> Result<Report> {
+pub async fn site(
+    project: &Project,
+    aws: &Aws,
+    args: &UpdateSiteArgs,
+    checkpoint: &Checkpoint,
+    ui: &Ui,
+) -> Result<Report> {
     aws.identity().await?;
     let outputs = deploy::deployed_outputs(aws, project).await?;
-    let (report, invalidated) = deploy::publish_site(project, aws, &outputs, args.wait, ui).await?;
+    let (report, invalidated) =
+        deploy::publish_site(project, aws, &outputs, args.wait, checkpoint, ui).await?;
     let text = if report.uploaded.is_empty() && report.deleted.is_empty() {
         "the site is up to date\n".to_string()
     } else {

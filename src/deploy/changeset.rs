@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, Replacement,
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter,
+    Replacement, ResourceToImport,
 };
 use aws_sdk_cloudformation::Client;
 
@@ -61,19 +62,49 @@ pub fn data_risks(changes: &[Change]) -> Vec<&Change> {
 pub async fn create(
     cfn: &Client,
     stack: &str,
+    name: &str,
     kind: ChangeSetType,
     template: &TemplateSource,
     parameters: Vec<Parameter>,
 ) -> Result<Option<ChangeSet>> {
-    let name = format!("chatctl-{}", unix_millis());
+    create_with_imports(cfn, stack, name, kind, template, parameters, Vec::new()).await
+}
+
+/// An IMPORT change set, ready to execute: its id.
+pub async fn create_import(
+    cfn: &Client,
+    stack: &str,
+    name: &str,
+    template: &TemplateSource,
+    imports: Vec<ResourceToImport>,
+) -> Result<String> {
+    let kind = ChangeSetType::Import;
+    match create_with_imports(cfn, stack, name, kind, template, Vec::new(), imports).await? {
+        Some(change_set) => Ok(change_set.id),
+        None => Err(Error::Failed(format!(
+            "CloudFormation found nothing to import into {stack}"
+        ))),
+    }
+}
+
+async fn create_with_imports(
+    cfn: &Client,
+    stack: &str,
+    name: &str,
+    kind: ChangeSetType,
+    template: &TemplateSource,
+    parameters: Vec<Parameter>,
+    imports: Vec<ResourceToImport>,
+) -> Result<Option<ChangeSet>> {
     let mut request = cfn
         .create_change_set()
         .stack_name(stack)
-        .change_set_name(&name)
+        .change_set_name(name)
         .change_set_type(kind)
-        .set_parameters(Some(parameters))
+        .set_parameters((!parameters.is_empty()).then_some(parameters))
+        .set_resources_to_import((!imports.is_empty()).then_some(imports))
         .capabilities(Capability::CapabilityIam)
-        .description("created by chatctl launch");
+        .description(description());
     request = match template {
         TemplateSource::Body(body) => request.template_body(body),
         TemplateSource::Url(url) => request.template_url(url),
@@ -82,23 +113,37 @@ pub async fn create(
         .send()
         .await
         .map_err(|e| aws_error(&format!("creating a change set for stack {stack}"), e))?;
-    let id = created.id().unwrap_or(&name).to_string();
+    let id = created.id().unwrap_or(name).to_string();
 
     let deadline = Instant::now() + Duration::from_secs(15 * 60);
-    loop {
+    let mut failed_polls = 0;
+    'poll: loop {
         let mut changes = Vec::new();
         let mut next: Option<String> = None;
         let mut status;
         let mut reason;
         loop {
-            let page = cfn
+            let page = match cfn
                 .describe_change_set()
                 .change_set_name(&id)
                 .stack_name(stack)
                 .set_next_token(next.clone())
                 .send()
                 .await
-                .map_err(|e| aws_error("reading the change set", e))?;
+            {
+                Ok(page) => page,
+                // The SDK retried already; poll again a few times before giving up.
+                Err(_) if failed_polls < 5 => {
+                    failed_polls += 1;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue 'poll;
+                }
+                Err(e) => {
+                    delete(cfn, stack, &id).await;
+                    return Err(aws_error("reading the change set", e));
+                }
+            };
+            failed_polls = 0;
             status = page.status().cloned();
             reason = page.status_reason().unwrap_or_default().to_string();
             for change in page.changes() {
@@ -202,9 +247,139 @@ pub fn summary(changes: &[Change]) -> String {
     text
 }
 
+/// Names the process that created a change set, so a later launch can tell
+/// one left behind by a killed launch from one another launch is using.
+fn description() -> String {
+    format!(
+        "created by chatctl launch on {} (pid {})",
+        hostname(),
+        std::process::id()
+    )
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// How long a live launch may keep a change set before executing it: the
+/// create wait above, plus margin.
+const LIVE_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// Deletes the change sets chatctl created and never executed because the
+/// launch that made them was killed (a launch that is only interrupted
+/// deletes its own). Names of those deleted. Best effort: a failure to list
+/// or delete leaves a harmless change set.
+pub async fn remove_abandoned(cfn: &Client, stack: &str) -> Vec<String> {
+    let Ok(listed) = cfn.list_change_sets().stack_name(stack).send().await else {
+        return Vec::new();
+    };
+    let host = hostname();
+    let mut removed = Vec::new();
+    for summary in listed.summaries() {
+        let name = summary.change_set_name().unwrap_or_default();
+        let unexecuted = matches!(
+            summary.execution_status(),
+            Some(ExecutionStatus::Available | ExecutionStatus::Unavailable) | None
+        );
+        if !name.starts_with(NAME_PREFIX) || !unexecuted {
+            continue;
+        }
+        let creator_gone = creator(summary.description().unwrap_or_default())
+            .is_some_and(|(h, pid)| h == host && !process_alive(pid));
+        let too_old = summary
+            .creation_time()
+            .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > LIVE_LIMIT);
+        if (creator_gone || too_old)
+            && cfn
+                .delete_change_set()
+                .stack_name(stack)
+                .change_set_name(name)
+                .send()
+                .await
+                .is_ok()
+        {
+            removed.push(name.to_string());
+        }
+    }
+    removed
+}
+
+/// `(host, pid)` from a description written by `description()`.
+fn creator(description: &str) -> Option<(&str, u32)> {
+    let rest = description.strip_prefix("created by chatctl launch on ")?;
+    let (host, pid) = rest.rsplit_once(" (pid ")?;
+    Some((host, pid.strip_suffix(')')?.parse().ok()?))
+}
+
+fn process_alive(pid: u32) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    let result = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// A fresh change set name, known before the change set is created so an
+/// interruption can delete it even when the create call's answer was lost.
+pub fn new_name() -> String {
+    format!("{NAME_PREFIX}{}", unix_millis())
+}
+
+/// Every change set chatctl creates is named `chatctl-MILLIS`.
+pub const NAME_PREFIX: &str = "chatctl-";
+
 fn unix_millis() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(logical_id: &str, resource_type: &str, action: &str, replacement: &str) -> Change {
+        Change {
+            logical_id: logical_id.into(),
+            resource_type: resource_type.into(),
+            action: action.into(),
+            replacement: Some(replacement.into()).filter(|r: &String| !r.is_empty()),
+        }
+    }
+
+    #[test]
+    fn replacing_or_removing_a_table_or_bucket_is_a_data_risk_and_nothing_else_is() {
+        let changes = [
+            change("MessagesTable", "AWS::DynamoDB::Table", "Modify", "True"),
+            change(
+                "ConnectionsTable",
+                "AWS::DynamoDB::Table",
+                "Modify",
+                "Conditional",
+            ),
+            change("SiteBucket", "AWS::S3::Bucket", "Remove", ""),
+            change("MessagesTable2", "AWS::DynamoDB::Table", "Modify", "False"),
+            change("MessageFunction", "AWS::Lambda::Function", "Modify", "True"),
+            change("NewTable", "AWS::DynamoDB::Table", "Add", ""),
+        ];
+        let risky: Vec<&str> = data_risks(&changes)
+            .iter()
+            .map(|c| c.logical_id.as_str())
+            .collect();
+        assert_eq!(risky, ["MessagesTable", "ConnectionsTable", "SiteBucket"]);
+    }
+
+    #[test]
+    fn the_creator_is_read_back_from_the_description() {
+        let text = description();
+        let (host, pid) = creator(&text).expect("parsed");
+        assert_eq!(host, hostname());
+        assert_eq!(pid, std::process::id());
+        assert!(process_alive(pid));
+        assert_eq!(creator("created by someone else"), None);
+        assert_eq!(creator("created by chatctl launch on h (pid x)"), None);
+    }
 }

@@ -4,7 +4,9 @@
 
 pub mod artifacts;
 pub mod changeset;
+pub mod checkpoint;
 pub mod code;
+pub mod retained;
 pub mod stack;
 
 use std::collections::BTreeMap;
@@ -24,6 +26,7 @@ use crate::site::{self, SyncReport};
 use crate::template::{self, Template};
 use crate::ui::Ui;
 use changeset::TemplateSource;
+use checkpoint::Stage;
 
 /// CloudFormation's limit for an inline template body, in bytes.
 const INLINE_TEMPLATE_LIMIT: usize = 51_200;
@@ -35,6 +38,8 @@ pub struct LaunchOptions {
     pub preview: bool,
     pub allow_replace: bool,
     pub wait: bool,
+    /// Where the launch is, for an interruption to report and clean up.
+    pub checkpoint: checkpoint::Checkpoint,
 }
 
 /// What a launch did.
@@ -48,6 +53,8 @@ pub struct LaunchResult {
     pub invalidated: Vec<String>,
     pub outputs: BTreeMap<String, String>,
     pub preview_only: bool,
+    /// Tables kept by an earlier delete and imported into this stack.
+    pub reattached_tables: Vec<String>,
 }
 
 impl LaunchResult {
@@ -74,10 +81,13 @@ pub async fn launch(
         identity.account, identity.region
     ));
 
+    let checkpoint = &options.checkpoint;
     let architecture = project.config.architecture;
+    checkpoint.set(Stage::Building);
     let built = tokio::task::block_in_place(|| build::build(project, &[], architecture, ui))?;
     let crates = handlers::discover(&project.handlers_dir())?;
 
+    checkpoint.set(Stage::UploadingCode);
     let s3 = aws.s3();
     let bucket = artifacts::bucket_name(&identity, &stack_name);
     if artifacts::ensure_bucket(&s3, &bucket, &identity).await? {
@@ -105,9 +115,98 @@ pub async fn launch(
 
     let template = template::generate(project, &crates)?;
     let cfn = aws.cloudformation();
-    let existing = prepare_stack(&cfn, &stack_name, ui).await?;
+    let target = Target {
+        aws,
+        cfn: &cfn,
+        stack_name: &stack_name,
+        template: &template,
+        parameters: &parameters,
+        bucket: &bucket,
+        identity: &identity,
+    };
+    // Two launches that both found the stack settled race to execute their
+    // change sets; the loser's is obsolete. It waits for the winner and
+    // computes its change set again, against the stack the winner left.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match deploy_stack(&target, options, &mut result, ui).await? {
+            Deployed::Done => break,
+            Deployed::Preview => return Ok(result),
+            Deployed::Raced(reason) if attempts < 3 => ui.info(format!(
+                "another deployment of {stack_name} started first ({reason}); waiting for it, then deploying again"
+            )),
+            Deployed::Raced(reason) => {
+                return Err(Error::Failed(format!(
+                    "other deployments of {stack_name} kept starting first ({reason}); nothing of this launch was deployed. Run `chatctl launch` again when they are done"
+                )))
+            }
+        }
+    }
+
+    let deployed = stack::describe(&cfn, &stack_name)
+        .await?
+        .ok_or_else(|| Error::Failed(format!("stack {stack_name} vanished after deployment")))?;
+    result.outputs = aws.browser_outputs(stack::outputs(&deployed));
+    (result.site, result.invalidated) =
+        publish_site(project, aws, &result.outputs, options.wait, checkpoint, ui).await?;
+    Ok(result)
+}
+
+/// What a launch deploys to, and with what.
+struct Target<'a> {
+    aws: &'a Aws,
+    cfn: &'a aws_sdk_cloudformation::Client,
+    stack_name: &'a str,
+    template: &'a Template,
+    parameters: &'a [Parameter],
+    bucket: &'a str,
+    identity: &'a Identity,
+}
+
+enum Deployed {
+    Done,
+    Preview,
+    /// Another deployment executed first; ours was not executed.
+    Raced(String),
+}
+
+/// Brings the stack to the template: nothing when it already matches,
+/// otherwise a change set, shown, checked for data loss, executed, awaited.
+async fn deploy_stack(
+    target: &Target<'_>,
+    options: &LaunchOptions,
+    result: &mut LaunchResult,
+    ui: &Ui,
+) -> Result<Deployed> {
+    let Target {
+        aws,
+        cfn,
+        stack_name,
+        template,
+        parameters,
+        bucket,
+        identity,
+    } = *target;
+    let checkpoint = &options.checkpoint;
+    let mut existing = prepare_stack(cfn, stack_name, ui).await?;
+    if existing.is_none() {
+        let kept = retained::find(aws, stack_name).await?;
+        if !kept.is_empty() {
+            result.reattached_tables = kept.values().cloned().collect();
+            if options.preview {
+                ui.info(format!(
+                    "the launch would reattach the kept chat tables {}",
+                    result.reattached_tables.join(", ")
+                ));
+            } else {
+                retained::reattach(aws, stack_name, template, &kept, ui).await?;
+                existing = stack::describe(cfn, stack_name).await?;
+            }
+        }
+    }
     let up_to_date = match &existing {
-        Some(stack) => deployed_matches(&cfn, &stack_name, stack, &template, &parameters).await?,
+        Some(stack) => deployed_matches(cfn, stack_name, stack, template, parameters).await?,
         None => false,
     };
     if up_to_date {
@@ -115,20 +214,39 @@ pub async fn launch(
     } else {
         let body = serde_json::to_string(template.as_json())
             .map_err(|e| Error::Failed(format!("cannot encode the template: {e}")))?;
-        let source = template_source(aws, &s3, &bucket, &identity, body).await?;
+        let source = template_source(aws, &aws.s3(), bucket, identity, body).await?;
         let kind = if existing.is_some() {
             ChangeSetType::Update
         } else {
             ChangeSetType::Create
         };
-        match changeset::create(&cfn, &stack_name, kind.clone(), &source, parameters).await? {
+        for name in changeset::remove_abandoned(cfn, stack_name).await {
+            ui.info(format!(
+                "deleted change set {name}, left unexecuted by a launch that was killed"
+            ));
+        }
+        let name = changeset::new_name();
+        checkpoint.set(Stage::ChangeSet {
+            stack: stack_name.to_string(),
+            name: name.clone(),
+        });
+        match changeset::create(
+            cfn,
+            stack_name,
+            &name,
+            kind.clone(),
+            &source,
+            parameters.to_vec(),
+        )
+        .await?
+        {
             None => ui.info(format!("stack {stack_name}: the change set has no changes")),
             Some(change_set) => {
                 ui.info(changeset::summary(&change_set.changes).trim_end());
                 result.changes = change_set.changes.clone();
                 let risks = changeset::data_risks(&change_set.changes);
                 if !risks.is_empty() && !options.allow_replace {
-                    changeset::delete(&cfn, &stack_name, &change_set.id).await;
+                    changeset::delete(cfn, stack_name, &change_set.id).await;
                     let names: Vec<String> = risks
                         .iter()
                         .map(|c| {
@@ -150,25 +268,36 @@ pub async fn launch(
                     )));
                 }
                 if options.preview {
-                    changeset::delete(&cfn, &stack_name, &change_set.id).await;
+                    changeset::delete(cfn, stack_name, &change_set.id).await;
                     result.preview_only = true;
-                    return Ok(result);
+                    return Ok(Deployed::Preview);
                 }
-                let after = stack::newest_event_id(&cfn, &stack_name).await?;
-                changeset::execute(&cfn, &stack_name, &change_set.id).await?;
+                let after = stack::newest_event_id(cfn, stack_name).await?;
+                checkpoint.set(Stage::Executing {
+                    stack: stack_name.to_string(),
+                    name: name.clone(),
+                });
+                if let Err(e) = changeset::execute(cfn, stack_name, &change_set.id).await {
+                    changeset::delete(cfn, stack_name, &change_set.id).await;
+                    let now = stack::describe(cfn, stack_name).await?;
+                    if stack::changed_since(existing.as_ref(), now.as_ref()) {
+                        return Ok(Deployed::Raced(e.to_string()));
+                    }
+                    return Err(e);
+                }
                 result.stack_updated = true;
                 let total = change_set.changes.len().max(1) as u64;
                 let (status, events) =
-                    stack::wait(&cfn, &stack_name, after.as_deref(), total, ui).await?;
+                    stack::wait(cfn, stack_name, after.as_deref(), total, ui).await?;
                 let succeeded = matches!(
                     status,
                     StackStatus::CreateComplete | StackStatus::UpdateComplete
                 );
                 if !succeeded {
-                    let mut cause = stack::first_failure(&events, &stack_name)
+                    let mut cause = stack::first_failure(&events, stack_name)
                         .unwrap_or_else(|| "CloudFormation gave no reason".to_string());
                     if cause.contains("DescribeEvents") {
-                        let findings = stack::validation_failures(&cfn, &stack_name).await;
+                        let findings = stack::validation_failures(cfn, stack_name).await;
                         if !findings.is_empty() {
                             cause = findings.join("; ");
                         }
@@ -182,13 +311,7 @@ pub async fn launch(
         }
     }
 
-    let deployed = stack::describe(&cfn, &stack_name)
-        .await?
-        .ok_or_else(|| Error::Failed(format!("stack {stack_name} vanished after deployment")))?;
-    result.outputs = aws.browser_outputs(stack::outputs(&deployed));
-    (result.site, result.invalidated) =
-        publish_site(project, aws, &result.outputs, options.wait, ui).await?;
-    Ok(result)
+    Ok(Deployed::Done)
 }
 
 /// Syncs the site and `config.json`, then invalidates what changed: the end
@@ -198,8 +321,10 @@ pub async fn publish_site(
     aws: &Aws,
     outputs: &BTreeMap<String, String>,
     wait: bool,
+    checkpoint: &checkpoint::Checkpoint,
     ui: &Ui,
 ) -> Result<(SyncReport, Vec<String>)> {
+    checkpoint.set(Stage::SyncingSite);
     let site_bucket = output(outputs, "SiteBucketName")?;
     let config_json = site_config(project, outputs);
     let report = site::sync(&aws.s3(), &site_bucket, &project.site_dir(), &config_json).await?;
@@ -216,6 +341,7 @@ pub async fn publish_site(
         Vec::new()
     } else {
         let distribution = output(outputs, "DistributionId")?;
+        checkpoint.set(Stage::Invalidating);
         invalidate(aws, &distribution, paths, wait, ui).await?
     };
     Ok((report, invalidated))
@@ -261,36 +387,43 @@ async fn prepare_stack(
     name: &str,
     ui: &Ui,
 ) -> Result<Option<aws_sdk_cloudformation::types::Stack>> {
-    let Some(existing) = stack::describe(cfn, name).await? else {
-        return Ok(None);
-    };
-    let status = stack::status(&existing);
-    match status {
-        // A create change set that was never executed: the stack has no resources.
-        StackStatus::ReviewInProgress => Ok(None),
-        StackStatus::DeleteComplete => Ok(None),
-        StackStatus::RollbackComplete | StackStatus::RollbackFailed => {
-            ui.info(format!(
-                "stack {name} is in {} after a failed first deployment: it holds no resources and can only be deleted; deleting it and creating it again",
-                status.as_str()
-            ));
-            cfn.delete_stack()
-                .stack_name(name)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("deleting the failed stack {name}"), e))?;
-            let after = stack::newest_event_id(cfn, name).await?;
-            stack::wait(cfn, name, after.as_deref(), 1, ui).await?;
-            Ok(None)
+    loop {
+        let Some(existing) = stack::describe(cfn, name).await? else {
+            return Ok(None);
+        };
+        let status = stack::status(&existing);
+        match status {
+            // A create change set that was never executed: the stack has no resources.
+            StackStatus::ReviewInProgress | StackStatus::DeleteComplete => return Ok(None),
+            StackStatus::RollbackComplete | StackStatus::RollbackFailed => {
+                ui.info(format!(
+                    "stack {name} is in {} after a failed first deployment: it holds no resources and can only be deleted; deleting it and creating it again",
+                    status.as_str()
+                ));
+                cfn.delete_stack()
+                    .stack_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("deleting the failed stack {name}"), e))?;
+                let after = stack::newest_event_id(cfn, name).await?;
+                stack::wait(cfn, name, after.as_deref(), 1, ui).await?;
+                return Ok(None);
+            }
+            StackStatus::UpdateRollbackFailed => return Err(Error::Failed(format!(
+                "stack {name} is in UPDATE_ROLLBACK_FAILED: finish the rollback first with `aws cloudformation continue-update-rollback --stack-name {name}` (add --resources-to-skip for resources that cannot roll back), then launch again"
+            ))),
+            // Another launch, or one that was interrupted: CloudFormation
+            // finishes it on its own; deploying on top is only possible after.
+            ref s if stack::in_progress(s) => {
+                ui.info(format!(
+                    "stack {name} is busy ({}): another deployment is running; waiting for it to finish",
+                    s.as_str()
+                ));
+                let after = stack::newest_event_id(cfn, name).await?;
+                stack::wait(cfn, name, after.as_deref(), 1, ui).await?;
+            }
+            _ => return Ok(Some(existing)),
         }
-        StackStatus::UpdateRollbackFailed => Err(Error::Failed(format!(
-            "stack {name} is in UPDATE_ROLLBACK_FAILED: finish the rollback first with `aws cloudformation continue-update-rollback --stack-name {name}` (add --resources-to-skip for resources that cannot roll back), then launch again"
-        ))),
-        ref s if stack::in_progress(s) => Err(Error::Failed(format!(
-            "stack {name} is busy ({}): another deployment is running; wait for it (`chatctl status`) and launch again",
-            s.as_str()
-        ))),
-        _ => Ok(Some(existing)),
     }
 }
 

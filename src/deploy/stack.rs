@@ -46,6 +46,23 @@ pub fn status(stack: &Stack) -> StackStatus {
         .unwrap_or_else(|| StackStatus::from("UNKNOWN"))
 }
 
+/// Whether another operation started on the stack between two reads: the
+/// sign that a concurrent launch executed first.
+pub fn changed_since(before: Option<&Stack>, now: Option<&Stack>) -> bool {
+    match (before, now) {
+        (_, Some(now))
+            if in_progress(&status(now)) && status(now) != StackStatus::ReviewInProgress =>
+        {
+            true
+        }
+        (Some(before), Some(now)) => {
+            before.last_updated_time() != now.last_updated_time() || status(before) != status(now)
+        }
+        (None, Some(now)) => status(now) != StackStatus::ReviewInProgress,
+        _ => false,
+    }
+}
+
 pub fn in_progress(status: &StackStatus) -> bool {
     status.as_str().ends_with("_IN_PROGRESS")
 }
@@ -65,6 +82,8 @@ pub async fn newest_event_id(cfn: &Client, name: &str) -> Result<Option<String>>
 /// How long chatctl waits for one stack operation before giving up waiting
 /// (the operation itself goes on in CloudFormation).
 const WAIT_LIMIT: Duration = Duration::from_secs(60 * 60);
+/// Polls in a row that may fail (after the SDK's own retries) before a wait fails.
+const MAX_FAILED_POLLS: u32 = 5;
 
 /// Waits until the stack leaves `*_IN_PROGRESS`, printing each new event once,
 /// oldest first, with a bar of finished resources out of `total` on a
@@ -91,16 +110,22 @@ pub async fn wait(
     let mut seen: HashSet<String> = HashSet::new();
     let mut events = Vec::new();
     let deadline = Instant::now() + WAIT_LIMIT;
-    let mut transient_errors = 0;
+    // The SDK already retried each call; a read that still failed is tried
+    // again on the next poll, a few times, before the wait gives up.
+    let mut failed_polls = 0;
     loop {
-        let fresh = match new_events(cfn, name, after_event, &seen).await {
-            Ok(fresh) => {
-                transient_errors = 0;
-                fresh
+        let polled = match new_events(cfn, name, after_event, &seen).await {
+            Ok(fresh) => describe(cfn, name).await.map(|stack| (fresh, stack)),
+            Err(e) => Err(e),
+        };
+        let (fresh, stack) = match polled {
+            Ok(polled) => {
+                failed_polls = 0;
+                polled
             }
-            Err(e) if transient_errors < 5 => {
-                transient_errors += 1;
-                ui.detail(format!("reading stack events failed, retrying: {e}"));
+            Err(e) if failed_polls < MAX_FAILED_POLLS => {
+                failed_polls += 1;
+                ui.detail(format!("reading stack {name} failed, retrying: {e}"));
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 continue;
             }
@@ -126,7 +151,6 @@ pub async fn wait(
             }
             events.push(event);
         }
-        let stack = describe(cfn, name).await?;
         let status = match &stack {
             Some(stack) => status(stack),
             None => StackStatus::DeleteComplete,

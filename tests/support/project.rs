@@ -115,12 +115,17 @@ pub fn tools_path() -> std::ffi::OsString {
 
 /// chatctl against one emulator, with dummy credentials and no terminal.
 pub fn chatctl(emulator: &Emulator, project: &Project) -> Command {
-    let mut command = Command::cargo_bin("chatctl").expect("chatctl is built");
+    Command::from_std(chatctl_process(&emulator.endpoint(), project))
+}
+
+/// The same, as a process to start and signal: `endpoint` may be a proxy.
+pub fn chatctl_process(endpoint: &str, project: &Project) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("chatctl"));
     command
         .env_remove("CHATCTL_STAGE")
         .env_remove("CHATCTL_OUTPUT")
         .env_remove("AWS_PROFILE")
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")

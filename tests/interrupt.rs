@@ -1,0 +1,287 @@
+//! Interrupted and concurrent launches: SIGINT and SIGKILL at known points
+//! (while handler zips upload, while the change set is reviewed, while
+//! CloudFormation deploys, while the site uploads), each followed by a
+//! launch that finishes the job; and two launches at once.
+//!
+//! The fault proxy's `stall` holds one kind of request open, so the signal
+//! lands while that step is in progress, not before or after it.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::faults::FaultProxy;
+use support::project::{aws, chatctl, chatctl_process, json_of, Project, TURN};
+use support::Emulator;
+
+/// How long one launch may take here (the handlers are already built).
+const LAUNCH_LIMIT: Duration = Duration::from_secs(300);
+/// How long a stalled request is held: longer than any test waits for it.
+const HOLD: Duration = Duration::from_secs(60);
+
+/// A `chatctl launch` running in the background, its output going to files.
+struct Running {
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Running {
+    fn start(endpoint: &str, project: &Project, name: &str) -> Running {
+        let stdout = project.dir.path().join(format!("{name}.stdout"));
+        let stderr = project.dir.path().join(format!("{name}.stderr"));
+        let child = chatctl_process(endpoint, project)
+            .args(["launch", "--output", "json"])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("start chatctl");
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits until the proxy holds one more request than `before`: this
+    /// process is now inside the step that request belongs to.
+    fn until_stalled(&self, proxy: &FaultProxy, before: u64) {
+        let deadline = Instant::now() + LAUNCH_LIMIT;
+        while proxy.tally().stalled == before {
+            assert!(
+                Instant::now() < deadline,
+                "the step never started:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, signal);
+        }
+    }
+
+    /// Waits for the exit; the exit code (None when killed), stdout, stderr.
+    fn finish(mut self) -> (Option<i32>, String, String) {
+        let deadline = Instant::now() + LAUNCH_LIMIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("poll chatctl") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("chatctl did not stop:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let stdout = std::fs::read_to_string(&self.stdout).unwrap_or_default();
+        (status.code(), stdout, self.stderr())
+    }
+}
+
+/// chatctl's change sets that were never executed.
+async fn unexecuted_change_sets(emulator: &Emulator) -> Vec<String> {
+    let listed = aws(emulator)
+        .await
+        .cloudformation()
+        .list_change_sets()
+        .stack_name("e2e-dev")
+        .send()
+        .await;
+    let Ok(listed) = listed else {
+        return Vec::new(); // no stack, no change sets
+    };
+    listed
+        .summaries()
+        .iter()
+        .filter(|s| {
+            !matches!(
+                s.execution_status().map(|e| e.as_str()),
+                Some("EXECUTE_COMPLETE" | "EXECUTE_IN_PROGRESS" | "EXECUTE_FAILED" | "OBSOLETE")
+            )
+        })
+        .filter_map(|s| s.change_set_name().map(str::to_string))
+        .collect()
+}
+
+/// A launch that must succeed, then one more that must find nothing to do:
+/// the state converged.
+fn converges(emulator: &Emulator, project: &Project) -> (Value, String) {
+    let (done, stderr) = json_of(chatctl(emulator, project).arg("launch"), 0);
+    let (again, _) = json_of(chatctl(emulator, project).arg("launch"), 0);
+    assert_eq!(again["stack_updated"], false, "{again}");
+    assert_eq!(again["uploaded_zips"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        again["site"]["uploaded"].as_array().map(Vec::len),
+        Some(0),
+        "{again}"
+    );
+    (done, stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupted_launches_clean_up_and_the_next_launch_finishes_the_job() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    let proxy = FaultProxy::start(emulator.port(), 0.0, 1);
+
+    tokio::task::block_in_place(|| {
+        // 1. SIGKILL while a handler zip uploads: nothing deployed yet.
+        proxy.stall("PUT", "/handlers/", HOLD);
+        let run = Running::start(&proxy.endpoint(), &project, "kill-upload");
+        run.until_stalled(&proxy, 0);
+        run.signal(libc::SIGKILL);
+        assert_eq!(run.finish().0, None);
+
+        // 2. SIGINT while the change set is reviewed: exit 130, it is deleted.
+        proxy.stall("POST", "Action=DescribeChangeSet", HOLD);
+        let stalled_before = proxy.tally().stalled;
+        let run = Running::start(&proxy.endpoint(), &project, "int-changeset");
+        run.until_stalled(&proxy, stalled_before);
+        run.signal(libc::SIGINT);
+        let (code, stdout, stderr) = run.finish();
+        assert_eq!(code, Some(130), "{stderr}");
+        assert!(
+            stderr.contains("interrupted (Ctrl-C)")
+                && stderr.contains("before the change set was executed")
+                && stderr.contains("deleted change set"),
+            "{stderr}"
+        );
+        let document: Value = serde_json::from_str(&stdout).expect("one JSON document");
+        assert_eq!(document["error"]["kind"], "interrupted");
+    });
+    assert_eq!(
+        unexecuted_change_sets(&emulator).await,
+        Vec::<String>::new()
+    );
+
+    tokio::task::block_in_place(|| {
+        // 3. SIGKILL while the change set is reviewed: it is left behind...
+        let stalled_before = proxy.tally().stalled;
+        let run = Running::start(&proxy.endpoint(), &project, "kill-changeset");
+        run.until_stalled(&proxy, stalled_before);
+        run.signal(libc::SIGKILL);
+        assert_eq!(run.finish().0, None);
+    });
+    let orphans = unexecuted_change_sets(&emulator).await;
+    assert_eq!(orphans.len(), 1, "{orphans:?}");
+
+    tokio::task::block_in_place(|| {
+        // 4. ... and the next launch deletes it; SIGINT once CloudFormation
+        // took the change set (its answer held back): exit 130, the
+        // deployment goes on.
+        proxy.stall_answer("POST", "Action=ExecuteChangeSet", HOLD);
+        let stalled_before = proxy.tally().stalled;
+        let run = Running::start(&proxy.endpoint(), &project, "int-deploy");
+        run.until_stalled(&proxy, stalled_before);
+        run.signal(libc::SIGINT);
+        let (code, _, stderr) = run.finish();
+        assert_eq!(code, Some(130), "{stderr}");
+        assert!(
+            stderr.contains(&format!("deleted change set {}", orphans[0])),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("the deployment goes on and finishes or rolls back on its own"),
+            "{stderr}"
+        );
+
+        // 5. The next launch waits for it if need be, and finishes the job.
+        let (done, _) = converges(&emulator, &project);
+        assert!(done["outputs"]["SiteUrl"].is_string(), "{done}");
+    });
+    assert_eq!(
+        unexecuted_change_sets(&emulator).await,
+        Vec::<String>::new()
+    );
+
+    tokio::task::block_in_place(|| {
+        // 6. SIGKILL, then SIGINT, while the site uploads.
+        for (signal, name) in [(libc::SIGKILL, "kill-site"), (libc::SIGINT, "int-site")] {
+            std::fs::write(
+                project.site().join("style.css"),
+                format!("body {{ margin: 0; }} /* {name} */\n"),
+            )
+            .expect("change the site");
+            proxy.stall("PUT", "/style.css", HOLD);
+            let stalled_before = proxy.tally().stalled;
+            let run = Running::start(&proxy.endpoint(), &project, name);
+            run.until_stalled(&proxy, stalled_before);
+            run.signal(signal);
+            let (code, _, stderr) = run.finish();
+            if signal == libc::SIGINT {
+                assert_eq!(code, Some(130), "{stderr}");
+                assert!(
+                    stderr.contains("interrupted during the site upload"),
+                    "{stderr}"
+                );
+            } else {
+                assert_eq!(code, None);
+            }
+            let (done, _) = converges(&emulator, &project);
+            assert_eq!(done["site"]["uploaded"][0], "style.css", "{done}");
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_launches_at_once_both_finish_one_after_the_other() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    tokio::task::block_in_place(|| {
+        json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    });
+    // A configuration change both launches deploy.
+    let config = std::fs::read_to_string(&project.config).expect("config");
+    std::fs::write(
+        &project.config,
+        format!("{config}chat:\n  history_length: 30\n"),
+    )
+    .expect("change the config");
+
+    // The first launch's ExecuteChangeSet is held until the second launch
+    // has created and executed its own: both read the stack settled, the
+    // first loses the race.
+    let proxy = FaultProxy::start(emulator.port(), 0.0, 1);
+    proxy.stall("POST", "Action=ExecuteChangeSet", Duration::from_secs(10));
+    let (first, second) = tokio::task::block_in_place(|| {
+        let first = Running::start(&proxy.endpoint(), &project, "first");
+        first.until_stalled(&proxy, 0);
+        let second = Running::start(&emulator.endpoint(), &project, "second");
+        let second = second.finish();
+        (first.finish(), second)
+    });
+    for (code, stdout, stderr) in [&first, &second] {
+        assert_eq!(*code, Some(0), "{stderr}");
+        let document: Value = serde_json::from_str(stdout).expect("one JSON document");
+        assert!(document["outputs"]["SiteUrl"].is_string(), "{document}");
+    }
+    assert!(
+        first
+            .2
+            .contains("another deployment of e2e-dev started first")
+            || first.2.contains("is busy"),
+        "the first launch did not notice the second:\n{}",
+        first.2
+    );
+    assert_eq!(
+        unexecuted_change_sets(&emulator).await,
+        Vec::<String>::new()
+    );
+    tokio::task::block_in_place(|| {
+        converges(&emulator, &project);
+    });
+}
