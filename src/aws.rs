@@ -20,6 +20,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{Error, Result};
 
@@ -197,12 +198,22 @@ fn no_credentials() -> Error {
     )
 }
 
-/// An AWS call that failed, as one line: what chatctl was doing and what AWS said.
+/// An AWS call that failed, as one line: what chatctl was doing and what AWS
+/// said (its error code and message; the whole error chain for failures
+/// that never got an answer, such as a refused connection).
 pub fn aws_error<E, R>(doing: &str, error: SdkError<E, R>) -> Error
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    if let Some(service) = error.as_service_error() {
+        if let Some(code) = service.code() {
+            return Error::Failed(format!(
+                "{doing}: {code}: {}",
+                service.message().unwrap_or("AWS gave no message")
+            ));
+        }
+    }
     Error::Failed(format!("{doing}: {}", DisplayErrorContext(&error)))
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::{json, Value};
-use support::faults::{Fault, FaultProxy};
+use support::faults::{FaultProxy, FAULTS};
 use support::project::{aws, bucket_names, chatctl, code_hashes, json_of, Project, TURN};
 use support::Emulator;
 
@@ -223,13 +223,7 @@ async fn every_command_survives_a_fifth_of_requests_faulted_and_ends_in_the_same
         tally.services
     );
     // Every kind of fault happened, at about the configured share.
-    for fault in [
-        Fault::Throttle,
-        Fault::InternalError,
-        Fault::Unavailable,
-        Fault::Slow,
-        Fault::Drop,
-    ] {
+    for fault in FAULTS {
         assert!(
             tally.faults.get(&fault).copied().unwrap_or(0) > 0,
             "no {fault:?} was injected: {tally:?}"
@@ -237,7 +231,7 @@ async fn every_command_survives_a_fifth_of_requests_faulted_and_ends_in_the_same
     }
     let faulted_count: u64 = tally.faults.values().sum();
     let share = faulted_count as f64 / tally.requests as f64;
-    assert!((0.1..0.3).contains(&share), "faulted share {share}");
+    assert!((0.08..0.35).contains(&share), "faulted share {share}");
 
     for (clean, faulted) in clean.iter().zip(&faulted) {
         assert_eq!(

@@ -4,6 +4,8 @@ use std::io::{BufRead, Write};
 
 use serde_json::json;
 
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use crate::aws::{aws_error, Aws};
 use crate::cli::DeleteArgs;
 use crate::config::Project;
@@ -66,11 +68,17 @@ pub async fn run(
     let bucket = artifacts::bucket_name(&identity, &name);
     let artifact_bucket_deleted = if artifacts::exists(&s3, &bucket, &identity).await? {
         site::empty_bucket(&s3, &bucket).await?;
-        s3.delete_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("deleting the artifact bucket {bucket}"), e))?;
+        match s3.delete_bucket().bucket(&bucket).send().await {
+            Ok(_) => {}
+            // Gone already: a retry after the answer to the delete was lost.
+            Err(e) if e.code() == Some("NoSuchBucket") => {}
+            Err(e) => {
+                return Err(aws_error(
+                    &format!("deleting the artifact bucket {bucket}"),
+                    e,
+                ))
+            }
+        }
         ui.info(format!("deleted the artifact bucket {bucket}"));
         true
     } else {
@@ -91,12 +99,12 @@ pub async fn run(
             continue;
         }
         if args.purge_data {
-            dynamodb
-                .delete_table()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("deleting table {table}"), e))?;
+            match dynamodb.delete_table().table_name(table).send().await {
+                Ok(_) => {}
+                // Gone already: a retry after the answer to the delete was lost.
+                Err(e) if e.code() == Some("ResourceNotFoundException") => {}
+                Err(e) => return Err(aws_error(&format!("deleting table {table}"), e)),
+            }
             purged.push(table.clone());
         } else {
             kept.push(table.clone());

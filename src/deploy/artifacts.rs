@@ -7,6 +7,7 @@
 //! and `chatctl delete` removes it with the stack. Keys contain the zip's
 //! SHA-256, so an existing key never needs uploading again.
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration,
@@ -58,6 +59,16 @@ pub async fn exists(s3: &Client, bucket: &str, identity: &Identity) -> Result<bo
 /// Creates the bucket when missing: private, TLS only. Returns whether it was created.
 pub async fn ensure_bucket(s3: &Client, bucket: &str, identity: &Identity) -> Result<bool> {
     if exists(s3, bucket, identity).await? {
+        // A launch stopped between creating the bucket and securing it left
+        // it without its policy: finish that now.
+        let secured = match s3.get_bucket_policy().bucket(bucket).send().await {
+            Ok(_) => true,
+            Err(e) if e.code() == Some("NoSuchBucketPolicy") => false,
+            Err(e) => return Err(aws_error(&format!("reading the policy of {bucket}"), e)),
+        };
+        if !secured {
+            secure(s3, bucket).await?;
+        }
         return Ok(false);
     }
     let mut create = s3.create_bucket().bucket(bucket);
@@ -68,10 +79,23 @@ pub async fn ensure_bucket(s3: &Client, bucket: &str, identity: &Identity) -> Re
                 .build(),
         );
     }
-    create
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("creating the artifact bucket {bucket}"), e))?;
+    match create.send().await {
+        Ok(_) => {}
+        // A retry after the answer to the create was lost.
+        Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => {}
+        Err(e) => {
+            return Err(aws_error(
+                &format!("creating the artifact bucket {bucket}"),
+                e,
+            ))
+        }
+    }
+    secure(s3, bucket).await?;
+    Ok(true)
+}
+
+/// Private and TLS only: public access blocked, plain HTTP denied.
+async fn secure(s3: &Client, bucket: &str) -> Result<()> {
     s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(
@@ -102,7 +126,7 @@ pub async fn ensure_bucket(s3: &Client, bucket: &str, identity: &Identity) -> Re
         .send()
         .await
         .map_err(|e| aws_error(&format!("setting the policy of {bucket}"), e))?;
-    Ok(true)
+    Ok(())
 }
 
 /// Whether `key` exists. ListObjectsV2 rather than HeadObject: a HEAD on a

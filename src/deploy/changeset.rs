@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeAction, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter,
     Replacement, ResourceToImport,
@@ -109,11 +110,18 @@ async fn create_with_imports(
         TemplateSource::Body(body) => request.template_body(body),
         TemplateSource::Url(url) => request.template_url(url),
     };
-    let created = request
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("creating a change set for stack {stack}"), e))?;
-    let id = created.id().unwrap_or(name).to_string();
+    let id = match request.send().await {
+        Ok(created) => created.id().unwrap_or(name).to_string(),
+        // The name is fresh, so an existing change set of that name is this
+        // very request, retried after its answer was lost.
+        Err(e) if e.code() == Some("AlreadyExistsException") => name.to_string(),
+        Err(e) => {
+            return Err(aws_error(
+                &format!("creating a change set for stack {stack}"),
+                e,
+            ))
+        }
+    };
 
     let deadline = Instant::now() + Duration::from_secs(15 * 60);
     let mut failed_polls = 0;
@@ -204,13 +212,31 @@ pub async fn delete(cfn: &Client, stack: &str, id: &str) {
 }
 
 pub async fn execute(cfn: &Client, stack: &str, id: &str) -> Result<()> {
-    cfn.execute_change_set()
+    let Err(e) = cfn
+        .execute_change_set()
         .stack_name(stack)
         .change_set_name(id)
         .send()
         .await
-        .map_err(|e| aws_error(&format!("executing the change set of stack {stack}"), e))?;
-    Ok(())
+    else {
+        return Ok(());
+    };
+    // A retry after a lost answer finds the change set already executing.
+    let executing = cfn
+        .describe_change_set()
+        .stack_name(stack)
+        .change_set_name(id)
+        .send()
+        .await
+        .ok()
+        .and_then(|c| c.execution_status().cloned());
+    match executing {
+        Some(ExecutionStatus::ExecuteInProgress | ExecutionStatus::ExecuteComplete) => Ok(()),
+        _ => Err(aws_error(
+            &format!("executing the change set of stack {stack}"),
+            e,
+        )),
+    }
 }
 
 /// The summary printed before executing: one line per change.

@@ -8,9 +8,9 @@
 //! same seed and the same request sequence give the same faults; requests
 //! that run in parallel (site uploads) may arrive in another order.
 //!
-//! Faults are decided before forwarding, so a faulted request never reaches
-//! the emulator: what a fault tests is chatctl's retrying, not the
-//! emulator's idempotency.
+//! All faults but a lost answer keep the request from the emulator; a lost
+//! answer lets it through and drops the reply, so a retry repeats work that
+//! was done (as when a connection to AWS breaks mid-answer).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -34,15 +34,21 @@ pub enum Fault {
     InternalError,
     Unavailable,
     Slow,
+    /// The connection closes before the request is forwarded.
     Drop,
+    /// The request is forwarded and done, then the connection closes
+    /// before the answer: the client cannot tell it from `Drop`, and its
+    /// retry repeats a request that already took effect.
+    LostAnswer,
 }
 
-const FAULTS: [Fault; 5] = [
+pub const FAULTS: [Fault; 6] = [
     Fault::Throttle,
     Fault::InternalError,
     Fault::Unavailable,
     Fault::Slow,
     Fault::Drop,
+    Fault::LostAnswer,
 ];
 
 /// What the proxy did, for the test to show and check.
@@ -234,8 +240,8 @@ async fn handle(
     match fault {
         Some(Fault::Drop) => return Err(Dropped),
         Some(Fault::Slow) => tokio::time::sleep(SLOW).await,
+        Some(Fault::LostAnswer) | None => {}
         Some(fault) => return Ok(error_response(&service, fault)),
-        None => {}
     }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut outgoing = Request::builder()
@@ -248,6 +254,11 @@ async fn handle(
     }
     let outgoing = outgoing.body(Full::new(body)).map_err(|_| Dropped)?;
     let answer = client.request(outgoing).await.map_err(|_| Dropped)?;
+    if fault == Some(Fault::LostAnswer) {
+        // Read the answer, so the work is surely done, then drop it.
+        let _ = answer.into_body().collect().await;
+        return Err(Dropped);
+    }
     let (mut parts, body) = answer.into_parts();
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
     parts.headers.remove(TRANSFER_ENCODING);
