@@ -133,7 +133,7 @@ async fn connect(cli: &Cli, project: &Project) -> Result<Aws> {
         aws.local = Some(crate::local::target(&dir, &state, &project.stack_name())?);
         return Ok(aws);
     }
-    Ok(Aws::load(&AwsOptions {
+    let aws = Aws::load(&AwsOptions {
         profile: cli.global.profile.clone(),
         region: cli
             .global
@@ -143,7 +143,9 @@ async fn connect(cli: &Cli, project: &Project) -> Result<Aws> {
         endpoint_url: cli.global.endpoint_url.clone(),
         credentials: None,
     })
-    .await)
+    .await;
+    aws.check_region()?;
+    Ok(aws)
 }
 
 fn write_stdout(text: &str) -> std::io::Result<()> {

@@ -105,6 +105,16 @@ impl Aws {
         self.config.endpoint_url()
     }
 
+    /// Refuses a region name that cannot be one, before any call fails on it.
+    pub fn check_region(&self) -> Result<()> {
+        match self.region() {
+            Some(region) if !valid_region(region) => Err(Error::Usage(format!(
+                "`{region}` is not an AWS region name (like us-east-1 or eu-west-2): check `region` in the configuration, --region, AWS_REGION or the profile"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Resolves region, credentials and account before any other call, so a
     /// missing piece is reported first and plainly (exit 2).
     pub async fn identity(&self) -> Result<Identity> {
@@ -192,6 +202,19 @@ impl Aws {
     }
 }
 
+/// `us-east-1`, `ap-southeast-2`, `us-gov-west-1`: lowercase words joined
+/// by dashes, ending in a number. Anything else fails later with an
+/// unreadable endpoint error.
+fn valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
 fn no_credentials() -> Error {
     Error::Usage(
         "no AWS credentials: configure a profile (aws configure, aws sso login), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use OIDC in CI".to_string(),
@@ -206,6 +229,21 @@ where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    if let SdkError::DispatchFailure(failure) = &error {
+        // The deepest cause says it plainly ("Connection refused").
+        let mut cause: &dyn std::error::Error = &error;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        let what = if failure.is_timeout() {
+            "the connection timed out"
+        } else {
+            "cannot connect"
+        };
+        return Error::Failed(format!(
+            "{doing}: {what} ({cause}) after retrying: check the network, a proxy, the region, and --endpoint-url or AWS_ENDPOINT_URL if set"
+        ));
+    }
     if let Some(service) = error.as_service_error() {
         if let Some(code) = service.code() {
             return Error::Failed(format!(
@@ -220,6 +258,32 @@ where
 /// Records every AWS operation chatctl starts, one `service operation` line
 /// each, to the file named by `CHATCTL_AWS_CALL_LOG`. A debugging aid that
 /// also lets tests prove a command made no write.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn region_names_are_checked_by_shape() {
+        for good in [
+            "us-east-1",
+            "ap-southeast-2",
+            "us-gov-west-1",
+            "il-central-1",
+        ] {
+            assert!(super::valid_region(good), "{good}");
+        }
+        for bad in [
+            "",
+            "moon base",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1a",
+            "us--1",
+            "east-1",
+        ] {
+            assert!(!super::valid_region(bad), "{bad}");
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct CallLog {
     file: Arc<Mutex<std::fs::File>>,

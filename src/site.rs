@@ -56,6 +56,12 @@ impl SyncReport {
     }
 }
 
+/// Refuses a site directory that cannot be published (missing, empty, a
+/// file over 5 GiB) before anything is deployed.
+pub fn check(dir: &Path) -> Result<()> {
+    local_files(dir).map(|_| ())
+}
+
 /// Lists the site directory; refuses a missing or empty one, and files one PUT cannot hold.
 fn local_files(dir: &Path) -> Result<Vec<LocalFile>> {
     if !dir.is_dir() {

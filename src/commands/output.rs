@@ -7,7 +7,6 @@ use serde_json::json;
 use crate::aws::Aws;
 use crate::cli::{OutputArgs, OutputsFormat};
 use crate::config::Project;
-use crate::deploy::stack;
 use crate::error::{Error, Result};
 use crate::output::Report;
 
@@ -40,14 +39,7 @@ pub fn outputs_table(outputs: &BTreeMap<String, String>) -> String {
 
 pub async fn run(project: &Project, aws: &Aws, args: &OutputArgs) -> Result<Report> {
     let name = project.stack_name();
-    let stack = stack::describe(&aws.cloudformation(), &name)
-        .await?
-        .ok_or_else(|| {
-            Error::Failed(format!(
-                "stack {name} does not exist: run `chatctl launch` first"
-            ))
-        })?;
-    let outputs = aws.browser_outputs(stack::outputs(&stack));
+    let outputs = crate::deploy::deployed_outputs(aws, project).await?;
     if let Some(key) = &args.key {
         let value = outputs.get(key).ok_or_else(|| {
             let known: Vec<&str> = ordered(&outputs).into_iter().map(|(k, _)| k).collect();

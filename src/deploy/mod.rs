@@ -74,6 +74,9 @@ pub async fn launch(
     ui: &Ui,
     options: &LaunchOptions,
 ) -> Result<LaunchResult> {
+    // Bad input is reported before anything is built or deployed.
+    site::check(&project.site_dir())?;
+    handlers::discover(&project.handlers_dir())?;
     let identity = aws.identity().await?;
     let stack_name = project.stack_name();
     ui.info(format!(
@@ -361,7 +364,8 @@ pub async fn deployed_outputs(aws: &Aws, project: &Project) -> Result<BTreeMap<S
             Ok(aws.browser_outputs(stack::outputs(&stack)))
         }
         _ => Err(Error::Failed(format!(
-            "stack {name} is not deployed yet: run `chatctl launch` first"
+            "stack {name} is not deployed in {}: run `chatctl launch` first, or pass the --region it was launched in",
+            aws.region().unwrap_or("this region")
         ))),
     }
 }
