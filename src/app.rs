@@ -7,7 +7,7 @@ use crate::aws::{Aws, AwsOptions};
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::config::Project;
-use crate::deploy::checkpoint::Checkpoint;
+use crate::deploy::checkpoint::{Checkpoint, Stage};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::{error_document, Report};
 use crate::ui::Ui;
@@ -95,16 +95,19 @@ async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> 
         Command::Delete(args) => {
             let project = project()?;
             let aws = connect(cli, &project).await?;
-            commands::delete::run(&project, &aws, args, cli.global.yes, ui).await
+            checkpoint.connected(&aws);
+            commands::delete::run(&project, &aws, args, cli.global.yes, checkpoint, ui).await
         }
         Command::UpdateCode(args) => {
             let project = project()?;
             let aws = connect(cli, &project).await?;
+            checkpoint.set(Stage::UpdatingCode);
             commands::update::code(&project, &aws, args, ui).await
         }
         Command::UpdateSite(args) => {
             let project = project()?;
             let aws = connect(cli, &project).await?;
+            checkpoint.connected(&aws);
             commands::update::site(&project, &aws, args, checkpoint, ui).await
         }
     }

@@ -17,7 +17,7 @@ handlers, uploads the static web site, creates or updates the stack, wires the e
 and invalidates CloudFront.\n\nAWS credentials come from the standard chain: environment \
 variables, profiles, SSO, and web identity (OIDC) in CI.",
     after_help = "Exit codes: 0 success, 1 operation failed, 2 usage or configuration error, \
-3 deployment failed and was rolled back."
+3 deployment failed and was rolled back, 130 interrupted (Ctrl-C, SIGTERM)."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -8,10 +8,10 @@ mod support;
 use std::time::Duration;
 
 use futures::SinkExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::project::{aws, chatctl, json_of, Project, TURN};
 use support::ws::{expect, open, send, FRAME_WAIT};
-use support::{http_get, http_request, Emulator};
+use support::{get_json, http_request, Emulator};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,13 +159,10 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     );
 
     // GET history in order, through the HTTP API.
-    let listed = http_get(
+    let page = get_json(
         emulator.port(),
         &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
-    )
-    .expect("GET");
-    let body = &listed[listed.find("\r\n\r\n").map(|i| i + 4).unwrap_or(0)..];
-    let page: Value = serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {listed}"));
+    );
     let names: Vec<&str> = page["messages"]
         .as_array()
         .expect("messages")

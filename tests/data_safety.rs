@@ -4,9 +4,8 @@
 
 mod support;
 
-use serde_json::Value;
 use support::project::{aws, chatctl, json_of, Project, TURN};
-use support::{http_get, http_request, Emulator};
+use support::{get_json, http_request, Emulator};
 
 /// Posts a message through the HTTP API, as the page's form does.
 fn post(emulator: &Emulator, http_api: &str, text: &str) {
@@ -23,13 +22,10 @@ fn post(emulator: &Emulator, http_api: &str, text: &str) {
 
 /// The room's history through the HTTP API, oldest first.
 fn history(emulator: &Emulator, http_api: &str) -> Vec<String> {
-    let listed = http_get(
+    let page = get_json(
         emulator.port(),
         &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
-    )
-    .expect("GET");
-    let body = &listed[listed.find("\r\n\r\n").map(|i| i + 4).unwrap_or(0)..];
-    let page: Value = serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {listed}"));
+    );
     page["messages"]
         .as_array()
         .expect("messages")

@@ -160,7 +160,7 @@ async fn steps(emulator: &Emulator, endpoint: &str) -> Vec<Value> {
 
     std::fs::write(project.site().join("extra.html"), "<p>extra</p>\n").expect("write a page");
     std::fs::write(project.site().join("style.css"), "body { margin: 1px; }\n").expect("css");
-    let synced = run(&["update-site"]);
+    let synced = run(&["update-site", "--wait"]);
     assert_eq!(
         synced["site"]["uploaded"].as_array().map(Vec::len),
         Some(2),

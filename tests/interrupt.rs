@@ -90,6 +90,21 @@ impl Running {
     }
 }
 
+/// Starts `launch` through the proxy, sends `signal` once the proxy holds
+/// the launch's next stalled request, and returns how it ended.
+fn launch_and_signal_when_stalled(
+    proxy: &FaultProxy,
+    project: &Project,
+    name: &str,
+    signal: libc::c_int,
+) -> (Option<i32>, String, String) {
+    let before = proxy.tally().stalled;
+    let run = Running::start(&proxy.endpoint(), project, name);
+    run.until_stalled(proxy, before);
+    run.signal(signal);
+    run.finish()
+}
+
 /// chatctl's change sets that were never executed.
 async fn unexecuted_change_sets(emulator: &Emulator) -> Vec<String> {
     let listed = aws(emulator)
@@ -140,18 +155,14 @@ async fn interrupted_launches_clean_up_and_the_next_launch_finishes_the_job() {
     tokio::task::block_in_place(|| {
         // 1. SIGKILL while a handler zip uploads: nothing deployed yet.
         proxy.stall("PUT", "/handlers/", HOLD);
-        let run = Running::start(&proxy.endpoint(), &project, "kill-upload");
-        run.until_stalled(&proxy, 0);
-        run.signal(libc::SIGKILL);
-        assert_eq!(run.finish().0, None);
+        let (code, _, _) =
+            launch_and_signal_when_stalled(&proxy, &project, "kill-upload", libc::SIGKILL);
+        assert_eq!(code, None);
 
         // 2. SIGINT while the change set is reviewed: exit 130, it is deleted.
         proxy.stall("POST", "Action=DescribeChangeSet", HOLD);
-        let stalled_before = proxy.tally().stalled;
-        let run = Running::start(&proxy.endpoint(), &project, "int-changeset");
-        run.until_stalled(&proxy, stalled_before);
-        run.signal(libc::SIGINT);
-        let (code, stdout, stderr) = run.finish();
+        let (code, stdout, stderr) =
+            launch_and_signal_when_stalled(&proxy, &project, "int-changeset", libc::SIGINT);
         assert_eq!(code, Some(130), "{stderr}");
         assert!(
             stderr.contains("interrupted (Ctrl-C)")
@@ -169,11 +180,9 @@ async fn interrupted_launches_clean_up_and_the_next_launch_finishes_the_job() {
 
     tokio::task::block_in_place(|| {
         // 3. SIGKILL while the change set is reviewed: it is left behind...
-        let stalled_before = proxy.tally().stalled;
-        let run = Running::start(&proxy.endpoint(), &project, "kill-changeset");
-        run.until_stalled(&proxy, stalled_before);
-        run.signal(libc::SIGKILL);
-        assert_eq!(run.finish().0, None);
+        let (code, _, _) =
+            launch_and_signal_when_stalled(&proxy, &project, "kill-changeset", libc::SIGKILL);
+        assert_eq!(code, None);
     });
     let orphans = unexecuted_change_sets(&emulator).await;
     assert_eq!(orphans.len(), 1, "{orphans:?}");
@@ -183,11 +192,8 @@ async fn interrupted_launches_clean_up_and_the_next_launch_finishes_the_job() {
         // took the change set (its answer held back): exit 130, the
         // deployment goes on.
         proxy.stall_answer("POST", "Action=ExecuteChangeSet", HOLD);
-        let stalled_before = proxy.tally().stalled;
-        let run = Running::start(&proxy.endpoint(), &project, "int-deploy");
-        run.until_stalled(&proxy, stalled_before);
-        run.signal(libc::SIGINT);
-        let (code, _, stderr) = run.finish();
+        let (code, _, stderr) =
+            launch_and_signal_when_stalled(&proxy, &project, "int-deploy", libc::SIGINT);
         assert_eq!(code, Some(130), "{stderr}");
         assert!(
             stderr.contains(&format!("deleted change set {}", orphans[0])),
@@ -216,11 +222,7 @@ async fn interrupted_launches_clean_up_and_the_next_launch_finishes_the_job() {
             )
             .expect("change the site");
             proxy.stall("PUT", "/style.css", HOLD);
-            let stalled_before = proxy.tally().stalled;
-            let run = Running::start(&proxy.endpoint(), &project, name);
-            run.until_stalled(&proxy, stalled_before);
-            run.signal(signal);
-            let (code, _, stderr) = run.finish();
+            let (code, _, stderr) = launch_and_signal_when_stalled(&proxy, &project, name, signal);
             if signal == libc::SIGINT {
                 assert_eq!(code, Some(130), "{stderr}");
                 assert!(

@@ -9,6 +9,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use crate::aws::{aws_error, Aws};
 use crate::cli::DeleteArgs;
 use crate::config::Project;
+use crate::deploy::checkpoint::{Checkpoint, Stage};
 use crate::deploy::{artifacts, stack};
 use crate::error::{Error, Result};
 use crate::output::Report;
@@ -20,10 +21,14 @@ pub async fn run(
     aws: &Aws,
     args: &DeleteArgs,
     yes: bool,
+    checkpoint: &Checkpoint,
     ui: &Ui,
 ) -> Result<Report> {
     let name = project.stack_name();
     confirm(&name, args.purge_data, yes, ui)?;
+    checkpoint.set(Stage::Deleting {
+        stack: name.clone(),
+    });
     if let Some(local) = &aws.local {
         crate::local::stop_site(&local.dir, &name)?;
     }

@@ -200,15 +200,16 @@ async fn create_with_imports(
     }
 }
 
-/// Deletes a change set chatctl created and will not execute, so none pile up.
-pub async fn delete(cfn: &Client, stack: &str, id: &str) {
-    // Best effort: a leftover change set is harmless and listed in the console.
-    let _ = cfn
-        .delete_change_set()
+/// Deletes a change set chatctl created and will not execute, so none pile
+/// up; whether it did. Best effort: a leftover change set is harmless, and
+/// the next launch removes it.
+pub async fn delete(cfn: &Client, stack: &str, id: &str) -> bool {
+    cfn.delete_change_set()
         .stack_name(stack)
         .change_set_name(id)
         .send()
-        .await;
+        .await
+        .is_ok()
 }
 
 pub async fn execute(cfn: &Client, stack: &str, id: &str) -> Result<()> {
@@ -319,15 +320,7 @@ pub async fn remove_abandoned(cfn: &Client, stack: &str) -> Vec<String> {
             .and_then(|t| std::time::SystemTime::try_from(*t).ok())
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > LIVE_LIMIT);
-        if (creator_gone || too_old)
-            && cfn
-                .delete_change_set()
-                .stack_name(stack)
-                .change_set_name(name)
-                .send()
-                .await
-                .is_ok()
-        {
+        if (creator_gone || too_old) && delete(cfn, stack, name).await {
             removed.push(name.to_string());
         }
     }

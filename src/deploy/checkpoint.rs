@@ -10,6 +10,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::types::ExecutionStatus;
 
 use crate::aws::Aws;
+use crate::deploy::changeset;
 use crate::ui::Ui;
 
 /// How long the clean-up after an interruption may take.
@@ -33,6 +34,12 @@ pub enum Stage {
     },
     SyncingSite,
     Invalidating,
+    /// `update-code`: functions are getting new code, each on its own.
+    UpdatingCode,
+    /// `delete`: the stack, then the buckets, then (if asked) the tables.
+    Deleting {
+        stack: String,
+    },
 }
 
 /// Shared between a running command and the interruption handler.
@@ -102,6 +109,10 @@ impl Checkpoint {
             ),
             Stage::SyncingSite => "interrupted during the site upload: the stack is deployed, the site may be part old and part new; run `chatctl update-site` (or `chatctl launch`) to finish it".to_string(),
             Stage::Invalidating => "interrupted while invalidating CloudFront: the site is uploaded; cached copies may be stale until the next `chatctl update-site` or their TTL".to_string(),
+            Stage::UpdatingCode => "interrupted while updating function code: some functions may run the new code and others the old; run `chatctl update-code` again to finish".to_string(),
+            Stage::Deleting { stack } => format!(
+                "interrupted while deleting {stack}: a stack deletion already started goes on in CloudFormation; run `chatctl delete` again to finish (the chat tables are kept unless --purge-data)"
+            ),
         }
     }
 }
@@ -131,14 +142,7 @@ async fn remove_unexecuted(aws: &Aws, stack: &str, name: &str, ui: &Ui) -> bool 
 }
 
 async fn delete(aws: &Aws, stack: &str, name: &str, ui: &Ui) -> bool {
-    let deleted = aws
-        .cloudformation()
-        .delete_change_set()
-        .stack_name(stack)
-        .change_set_name(name)
-        .send()
-        .await
-        .is_ok();
+    let deleted = changeset::delete(&aws.cloudformation(), stack, name).await;
     if !deleted {
         ui.detail(format!("could not delete change set {name} of {stack}"));
     }

@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, StackStatus, TemplateStage};
-use aws_sdk_cloudfront::client::Waiters;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use serde_json::{json, Value};
 
@@ -515,6 +514,42 @@ pub fn site_config(project: &Project, outputs: &BTreeMap<String, String>) -> Vec
     text
 }
 
+/// Polls until CloudFront reports the invalidation completed (minutes on
+/// AWS). A poll that fails even after the SDK's retries is tried again a
+/// few times before the wait gives up.
+async fn wait_for_invalidation(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    distribution: &str,
+    id: &str,
+) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15 * 60);
+    let mut failed_polls = 0;
+    loop {
+        match cloudfront
+            .get_invalidation()
+            .distribution_id(distribution)
+            .id(id)
+            .send()
+            .await
+        {
+            Ok(found) => {
+                failed_polls = 0;
+                if found.invalidation().map(|i| i.status()) == Some("Completed") {
+                    return Ok(());
+                }
+            }
+            Err(_) if failed_polls < 5 => failed_polls += 1,
+            Err(e) => return Err(aws_error(&format!("waiting for invalidation {id}"), e)),
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(Error::Failed(format!(
+                "invalidation {id} was not complete after 15 minutes; it goes on in CloudFront"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 /// Invalidates exactly the changed paths (one wildcard when there are many).
 pub async fn invalidate(
     aws: &Aws,
@@ -556,13 +591,7 @@ pub async fn invalidate(
     ui.info(format!("invalidated {} path(s) on CloudFront", paths.len()));
     if wait {
         if let Some(id) = created.invalidation().map(|i| i.id()) {
-            cloudfront
-                .wait_until_invalidation_completed()
-                .distribution_id(distribution)
-                .id(id)
-                .wait(Duration::from_secs(15 * 60))
-                .await
-                .map_err(|e| Error::Failed(format!("waiting for invalidation {id}: {e}")))?;
+            wait_for_invalidation(&cloudfront, distribution, id).await?;
             ui.info("the invalidation completed");
         }
     }

@@ -147,6 +147,13 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     Some(response)
 }
 
+/// A GET on 127.0.0.1 whose answer is JSON; the parsed body.
+pub fn get_json(port: u16, path: &str) -> serde_json::Value {
+    let response = http_get(port, path).unwrap_or_else(|| panic!("no answer to GET {path}"));
+    let body = &response[response.find("\r\n\r\n").map(|i| i + 4).unwrap_or(0)..];
+    serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {response}"))
+}
+
 /// A minimal HTTP/1.1 request on 127.0.0.1; the raw response.
 pub fn http_request(
     port: u16,
