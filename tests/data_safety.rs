@@ -4,6 +4,8 @@
 
 mod support;
 
+use aws_sdk_cloudformation::types::{Capability, Parameter};
+use serde_json::Value;
 use support::project::{aws, chatctl, json_of, Project, TURN};
 use support::{get_json, http_request, Emulator};
 
@@ -117,4 +119,82 @@ async fn history_survives_a_refused_replacement_a_delete_and_a_new_launch() {
         history(&emulator, &http_api),
         ["first", "second", "third", "fourth"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_launch_that_would_replace_the_messages_table_is_refused_and_keeps_the_history() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
+
+    // The deployed stack names its messages table, as an older template
+    // might have: chatctl's template does not, so deploying it replaces
+    // the table (TableName is a replace-on-change property).
+    let cfn = aws(&emulator).await.cloudformation();
+    let deployed = cfn
+        .get_template()
+        .stack_name("e2e-dev")
+        .send()
+        .await
+        .expect("get_template");
+    let mut template: Value =
+        serde_json::from_str(deployed.template_body().expect("body")).expect("JSON template");
+    template["Resources"]["MessagesTable"]["Properties"]["TableName"] =
+        serde_json::json!("e2e-legacy-messages");
+    let stack = cfn
+        .describe_stacks()
+        .stack_name("e2e-dev")
+        .send()
+        .await
+        .expect("describe");
+    let parameters: Vec<Parameter> = stack.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| {
+            Parameter::builder()
+                .parameter_key(p.parameter_key().unwrap_or_default())
+                .use_previous_value(true)
+                .build()
+        })
+        .collect();
+    cfn.update_stack()
+        .stack_name("e2e-dev")
+        .template_body(template.to_string())
+        .set_parameters(Some(parameters))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .expect("update to the older template");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let described = cfn.describe_stacks().stack_name("e2e-dev").send().await;
+        let status = described
+            .ok()
+            .and_then(|d| d.stacks().first().and_then(|s| s.stack_status().cloned()));
+        if status.as_ref().map(|s| s.as_str()) == Some("UPDATE_COMPLETE") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the older template did not deploy: {status:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let settled =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("output"), 0).0);
+    assert_eq!(settled["MessagesTableName"], "e2e-legacy-messages");
+    let http_api = settled["HttpApiId"].as_str().expect("api").to_string();
+    post(&emulator, &http_api, "kept");
+
+    let (refused, _) =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 1));
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("MessagesTable (AWS::DynamoDB::Table, replaced)")
+            && message.contains("nothing was changed"),
+        "{message}"
+    );
+    assert_eq!(history(&emulator, &http_api), ["kept"]);
+    assert_eq!(items_in(&emulator, "e2e-legacy-messages").await, 1);
 }
