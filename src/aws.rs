@@ -24,6 +24,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{Error, Result};
 
+/// Attempts per AWS call (the first and its retries) unless the user sets their own.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// Where and as whom to reach AWS; each field left `None` falls back to aws-config's chain.
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
@@ -55,9 +58,16 @@ pub struct Identity {
 impl Aws {
     pub async fn load(options: &AwsOptions) -> Aws {
         // Standard retry mode: exponential backoff with jitter for throttling
-        // and transient errors, a bounded number of attempts.
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(5));
+        // and transient errors, a bounded number of attempts; 5 rather than
+        // the SDK's 3, as a deployment is worth a few more seconds. Users who
+        // set AWS_RETRY_MODE or AWS_MAX_ATTEMPTS (as for the AWS CLI) get theirs.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let user_retry_settings = ["AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some());
+        if !user_retry_settings {
+            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+        }
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
         }

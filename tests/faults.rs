@@ -9,8 +9,11 @@ use std::collections::BTreeMap;
 
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::{json, Value};
-use support::faults::{FaultProxy, FAULTS};
-use support::project::{aws, bucket_names, chatctl, code_hashes, json_of, Project, TURN};
+use support::faults::{Fault, FaultProxy, FAULTS};
+use support::free_port;
+use support::project::{
+    aws, bucket_names, chatctl, chatctl_process, code_hashes, json_of, Project, TURN,
+};
 use support::Emulator;
 
 /// The share of requests faulted, and the seed that picks them
@@ -240,4 +243,30 @@ async fn every_command_survives_a_fifth_of_requests_faulted_and_ends_in_the_same
             clean["step"]
         );
     }
+}
+
+/// Every request answered 503: how many attempts one AWS call makes.
+fn attempts_of_one_call(max_attempts: Option<&str>) -> u64 {
+    let project = Project::new("");
+    // Nothing is forwarded, so nothing needs to listen behind the proxy.
+    let proxy = FaultProxy::start_with(free_port(), 1.0, SEED, &[Fault::Unavailable]);
+    let mut command = chatctl_process(&proxy.endpoint(), &project);
+    command.arg("output");
+    if let Some(max) = max_attempts {
+        command.env("AWS_MAX_ATTEMPTS", max);
+    }
+    let output = command.output().expect("run chatctl");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("ServiceUnavailable"), "{stderr}");
+    proxy.tally().requests
+}
+
+#[test]
+fn a_failing_call_is_tried_a_bounded_number_of_times_which_aws_max_attempts_sets() {
+    assert_eq!(
+        attempts_of_one_call(None),
+        u64::from(chatctl::aws::MAX_ATTEMPTS)
+    );
+    assert_eq!(attempts_of_one_call(Some("2")), 2);
 }

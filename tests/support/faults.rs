@@ -65,6 +65,7 @@ pub struct Tally {
 struct State {
     rng: fastrand::Rng,
     share: f64,
+    kinds: Vec<Fault>,
     next_fault: usize,
     /// Requests with this method (any when empty) whose path or body
     /// contains this text are held this long, before forwarding or (when
@@ -82,11 +83,17 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy to `127.0.0.1:upstream` faulting `share` of requests.
     pub fn start(upstream: u16, share: f64, seed: u64) -> FaultProxy {
+        FaultProxy::start_with(upstream, share, seed, &FAULTS)
+    }
+
+    /// The same, with only these kinds of fault.
+    pub fn start_with(upstream: u16, share: f64, seed: u64, kinds: &[Fault]) -> FaultProxy {
         let mut rng = fastrand::Rng::with_seed(seed);
-        let next_fault = rng.usize(..FAULTS.len());
+        let next_fault = rng.usize(..kinds.len());
         let state = Arc::new(Mutex::new(State {
             rng,
             share,
+            kinds: kinds.to_vec(),
             next_fault,
             stall: None,
             tally: Tally::default(),
@@ -203,8 +210,8 @@ async fn handle(
         // template URL): inside AWS, not between chatctl and AWS.
         let roll = state.rng.f64();
         let fault = if roll < state.share && service != "unsigned" {
-            state.next_fault = (state.next_fault + 1) % FAULTS.len();
-            Some(FAULTS[state.next_fault])
+            state.next_fault = (state.next_fault + 1) % state.kinds.len();
+            Some(state.kinds[state.next_fault])
         } else {
             None
         };
