@@ -304,6 +304,16 @@ async fn deploy_stack(
                             cause = findings.join("; ");
                         }
                     }
+                    if matches!(
+                        status,
+                        StackStatus::UpdateRollbackFailed | StackStatus::RollbackFailed
+                    ) {
+                        // Not rolled back: exit 1, with the way out.
+                        return Err(Error::Failed(format!(
+                            "deployment of {stack_name} failed and so did its rollback ({}): {cause}. Finish the rollback with `aws cloudformation continue-update-rollback --stack-name {stack_name}` (or delete a stack that never deployed), then launch again",
+                            status.as_str()
+                        )));
+                    }
                     return Err(Error::RolledBack(format!(
                         "deployment of {stack_name} failed and was rolled back ({}): {cause}",
                         status.as_str()
