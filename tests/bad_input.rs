@@ -2,15 +2,15 @@
 //! elsewhere: a missing or malformed configuration and an unknown stage
 //! (tests/cli.rs), missing credentials and a deployment CloudFormation
 //! rolls back (tests/launch.rs), a handler that does not compile
-//! (tests/build.rs), a stack another launch is deploying
-//! (tests/interrupt.rs).
+//! (tests/build.rs), a stack someone else is deploying and a region
+//! without the stack (tests/interrupt.rs).
 
 mod support;
 
 use std::path::Path;
 
-use support::project::{aws, calls_of, chatctl, chatctl_process, json_of, Project, TURN};
-use support::{free_port, Emulator};
+use support::free_port;
+use support::project::{calls_of, chatctl_process, json_of, Project};
 
 /// chatctl aimed at a port nothing listens on: any AWS call would fail.
 fn offline(project: &Project) -> assert_cmd::Command {
@@ -143,57 +143,4 @@ fn an_endpoint_refusing_connections_exits_1_saying_so() {
     // One line a person can read, not a dump of the SDK's error structs.
     assert!(!message.contains("DispatchFailure"), "{message}");
     assert!(stderr.contains("cannot connect"), "{stderr}");
-}
-
-/// A stack that stays CREATE_IN_PROGRESS for a few seconds, then fails:
-/// someone else's deployment, as the emulator can hold one open.
-const SLOW_FAILING_STACK: &str = r#"{
-  "Resources": {
-    "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
-    "Wait": {
-      "Type": "AWS::CloudFormation::WaitCondition",
-      "Properties": {"Handle": {"Ref": "Handle"}, "Timeout": "4", "Count": 1}
-    }
-  }
-}"#;
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_busy_stack_is_waited_for_and_another_region_has_no_stack() {
-    let _turn = TURN.lock().await;
-    let emulator = Emulator::start();
-    let project = Project::new("");
-    aws(&emulator)
-        .await
-        .cloudformation()
-        .create_stack()
-        .stack_name("e2e-dev")
-        .template_body(SLOW_FAILING_STACK)
-        .send()
-        .await
-        .expect("create a slow stack");
-
-    let (launched, stderr) =
-        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
-    assert!(
-        stderr.contains("stack e2e-dev is busy (CREATE_IN_PROGRESS)")
-            && stderr.contains("waiting for it to finish"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("deleting it and creating it again"),
-        "{stderr}"
-    );
-    assert!(launched["outputs"]["SiteUrl"].is_string(), "{launched}");
-
-    let (elsewhere, _) = tokio::task::block_in_place(|| {
-        json_of(
-            chatctl(&emulator, &project).args(["output", "--region", "eu-west-1"]),
-            1,
-        )
-    });
-    let message = elsewhere["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("not deployed in eu-west-1") && message.contains("--region"),
-        "{message}"
-    );
 }

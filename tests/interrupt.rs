@@ -17,8 +17,8 @@ use support::faults::FaultProxy;
 use support::project::{aws, chatctl, chatctl_process, json_of, Project, TURN};
 use support::Emulator;
 
-/// How long one launch may take here (the handlers are already built).
-const LAUNCH_LIMIT: Duration = Duration::from_secs(300);
+/// How long one launch may take here, a cold build of the handlers included.
+const LAUNCH_LIMIT: Duration = Duration::from_secs(900);
 /// How long a stalled request is held: longer than any test waits for it.
 const HOLD: Duration = Duration::from_secs(60);
 
@@ -49,6 +49,19 @@ impl Running {
 
     fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits until stderr shows `text`.
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + LAUNCH_LIMIT;
+        while !self.stderr().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "chatctl never printed {text:?}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Waits until the proxy holds one more request than `before`: this
@@ -286,4 +299,78 @@ async fn two_launches_at_once_both_finish_one_after_the_other() {
     tokio::task::block_in_place(|| {
         converges(&emulator, &project);
     });
+}
+
+/// Someone else's deployment: a stack held CREATE_IN_PROGRESS by a wait
+/// condition until the test signals it.
+const FOREIGN_STACK: &str = r#"{
+  "Resources": {
+    "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+    "Wait": {
+      "Type": "AWS::CloudFormation::WaitCondition",
+      "Properties": {"Handle": {"Ref": "Handle"}, "Timeout": "600", "Count": 1}
+    }
+  }
+}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_launch_waits_for_a_busy_stack_and_another_region_has_none() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    let cfn = aws(&emulator).await.cloudformation();
+    cfn.create_stack()
+        .stack_name("e2e-dev")
+        .template_body(FOREIGN_STACK)
+        .send()
+        .await
+        .expect("create the busy stack");
+    let handle = cfn
+        .describe_stack_resource()
+        .stack_name("e2e-dev")
+        .logical_resource_id("Handle")
+        .send()
+        .await
+        .expect("the wait handle")
+        .stack_resource_detail()
+        .and_then(|r| r.physical_resource_id())
+        .expect("its URL")
+        .to_string();
+    let signal_path = &handle[handle.find("/_ministack/").expect("a path on the emulator")..];
+
+    let (code, stdout, stderr) = tokio::task::block_in_place(|| {
+        let run = Running::start(&emulator.endpoint(), &project, "busy");
+        run.wait_for("stack e2e-dev is busy (CREATE_IN_PROGRESS)");
+        // The other deployment fails; its stack rolls back.
+        let answer = support::http_request(
+            emulator.port(),
+            "PUT",
+            signal_path,
+            "", // signed like a presigned URL: no Content-Type
+            r#"{"Status":"FAILURE","Reason":"the other deployment failed","UniqueId":"1","Data":""}"#,
+        )
+        .expect("signal the wait condition");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        run.finish()
+    });
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("waiting for it to finish"), "{stderr}");
+    assert!(
+        stderr.contains("deleting it and creating it again"),
+        "{stderr}"
+    );
+    let launched: Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert!(launched["outputs"]["SiteUrl"].is_string(), "{launched}");
+
+    let (elsewhere, _) = tokio::task::block_in_place(|| {
+        json_of(
+            chatctl(&emulator, &project).args(["output", "--region", "eu-west-1"]),
+            1,
+        )
+    });
+    let message = elsewhere["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("not deployed in eu-west-1") && message.contains("--region"),
+        "{message}"
+    );
 }
