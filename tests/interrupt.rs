@@ -271,12 +271,13 @@ async fn two_launches_at_once_both_finish_one_after_the_other() {
     // has created and executed its own: both read the stack settled, the
     // first loses the race.
     let proxy = FaultProxy::start(emulator.port(), 0.0, 1);
-    proxy.stall("POST", "Action=ExecuteChangeSet", Duration::from_secs(10));
+    proxy.stall("POST", "Action=ExecuteChangeSet", HOLD);
     let (first, second) = tokio::task::block_in_place(|| {
         let first = Running::start(&proxy.endpoint(), &project, "first");
         first.until_stalled(&proxy, 0);
         let second = Running::start(&emulator.endpoint(), &project, "second");
         let second = second.finish();
+        proxy.release();
         (first.finish(), second)
     });
     for (code, stdout, stderr) in [&first, &second] {
@@ -284,13 +285,13 @@ async fn two_launches_at_once_both_finish_one_after_the_other() {
         let document: Value = serde_json::from_str(stdout).expect("one JSON document");
         assert!(document["outputs"]["SiteUrl"].is_string(), "{document}");
     }
+    // The second executed first; the first's change set is stale.
+    let (_, _, first_stderr) = &first;
+    eprintln!("first launch:\n{first_stderr}");
     assert!(
-        first
-            .2
-            .contains("another deployment of e2e-dev started first")
-            || first.2.contains("is busy"),
-        "the first launch did not notice the second:\n{}",
-        first.2
+        first_stderr.contains("another deployment of e2e-dev started first")
+            && first_stderr.contains("deploying again"),
+        "the first launch did not notice the second:\n{first_stderr}"
     );
     assert_eq!(
         unexecuted_change_sets(&emulator).await,

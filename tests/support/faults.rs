@@ -77,6 +77,8 @@ struct State {
 pub struct FaultProxy {
     port: u16,
     state: Arc<Mutex<State>>,
+    /// Ends every hold in progress.
+    release: Arc<tokio::sync::Notify>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -101,6 +103,8 @@ impl FaultProxy {
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shared = state.clone();
+        let release = Arc::new(tokio::sync::Notify::new());
+        let released = release.clone();
         // A thread and runtime of its own: tests block on chatctl processes,
         // and may start the proxy from inside their own runtime.
         std::thread::spawn(move || {
@@ -122,10 +126,17 @@ impl FaultProxy {
                         let Ok((stream, _)) = listener.accept().await else {
                             continue;
                         };
-                        let (client, state) = (client.clone(), shared.clone());
+                        let (client, state, released) =
+                            (client.clone(), shared.clone(), released.clone());
                         tokio::spawn(async move {
                             let service = hyper::service::service_fn(move |request| {
-                                handle(client.clone(), state.clone(), upstream, request)
+                                handle(
+                                    client.clone(),
+                                    state.clone(),
+                                    released.clone(),
+                                    upstream,
+                                    request,
+                                )
                             });
                             // An error here is a dropped connection, which is the point.
                             let _ = hyper::server::conn::http1::Builder::new()
@@ -145,6 +156,7 @@ impl FaultProxy {
         FaultProxy {
             port,
             state,
+            release,
             stop: Some(stop),
         }
     }
@@ -162,6 +174,11 @@ impl FaultProxy {
     pub fn stall_answer(&self, method: &str, fragment: &str, hold: Duration) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).stall =
             Some((method.to_string(), fragment.to_string(), hold, true));
+    }
+
+    /// Lets every held request go on now.
+    pub fn release(&self) {
+        self.release.notify_waiters();
     }
 
     pub fn endpoint(&self) -> String {
@@ -199,6 +216,7 @@ impl std::error::Error for Dropped {}
 async fn handle(
     client: Client<HttpConnector, Full<Bytes>>,
     state: Arc<Mutex<State>>,
+    released: Arc<tokio::sync::Notify>,
     upstream: u16,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
@@ -242,7 +260,7 @@ async fn handle(
         hold
     };
     if let Some((hold, false)) = hold {
-        tokio::time::sleep(hold).await;
+        held(hold, &released).await;
     }
     match fault {
         Some(Fault::Drop) => return Err(Dropped),
@@ -270,9 +288,17 @@ async fn handle(
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
     parts.headers.remove(TRANSFER_ENCODING);
     if let Some((hold, true)) = hold {
-        tokio::time::sleep(hold).await;
+        held(hold, &released).await;
     }
     Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// Holds a request until `hold` passes or the test releases it.
+async fn held(hold: Duration, released: &tokio::sync::Notify) {
+    tokio::select! {
+        _ = tokio::time::sleep(hold) => {}
+        _ = released.notified() => {}
+    }
 }
 
 /// The service named in the SigV4 credential scope
