@@ -52,29 +52,35 @@ impl Running {
     }
 
     /// Waits until stderr shows `text`.
-    fn wait_for(&self, text: &str) {
+    fn wait_for(&mut self, text: &str) {
         let deadline = Instant::now() + LAUNCH_LIMIT;
         while !self.stderr().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "chatctl never printed {text:?}:\n{}",
+            self.assert_running(deadline, &format!("printed {text:?}"));
+        }
+    }
+
+    /// Fails at once when chatctl already exited or the deadline passed.
+    fn assert_running(&mut self, deadline: Instant, awaited: &str) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "chatctl exited ({status}) before it {awaited}:\n{}",
                 self.stderr()
             );
-            std::thread::sleep(Duration::from_millis(50));
         }
+        assert!(
+            Instant::now() < deadline,
+            "chatctl never {awaited}:\n{}",
+            self.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 
     /// Waits until the proxy holds one more request than `before`: this
     /// process is now inside the step that request belongs to.
-    fn until_stalled(&self, proxy: &FaultProxy, before: u64) {
+    fn until_stalled(&mut self, proxy: &FaultProxy, before: u64) {
         let deadline = Instant::now() + LAUNCH_LIMIT;
         while proxy.tally().stalled == before {
-            assert!(
-                Instant::now() < deadline,
-                "the step never started:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            self.assert_running(deadline, "reached the stalled step");
         }
     }
 
@@ -112,7 +118,7 @@ fn launch_and_signal_when_stalled(
     signal: libc::c_int,
 ) -> (Option<i32>, String, String) {
     let before = proxy.tally().stalled;
-    let run = Running::start(&proxy.endpoint(), project, name);
+    let mut run = Running::start(&proxy.endpoint(), project, name);
     run.until_stalled(proxy, before);
     run.signal(signal);
     run.finish()
@@ -273,7 +279,7 @@ async fn two_launches_at_once_both_finish_one_after_the_other() {
     let proxy = FaultProxy::start(emulator.port(), 0.0, 1);
     proxy.stall("POST", "Action=ExecuteChangeSet", HOLD);
     let (first, second) = tokio::task::block_in_place(|| {
-        let first = Running::start(&proxy.endpoint(), &project, "first");
+        let mut first = Running::start(&proxy.endpoint(), &project, "first");
         first.until_stalled(&proxy, 0);
         let second = Running::start(&emulator.endpoint(), &project, "second");
         let second = second.finish();
@@ -340,7 +346,7 @@ async fn a_launch_waits_for_a_busy_stack_and_another_region_has_none() {
     let signal_path = &handle[handle.find("/_ministack/").expect("a path on the emulator")..];
 
     let (code, stdout, stderr) = tokio::task::block_in_place(|| {
-        let run = Running::start(&emulator.endpoint(), &project, "busy");
+        let mut run = Running::start(&emulator.endpoint(), &project, "busy");
         run.wait_for("stack e2e-dev is busy (CREATE_IN_PROGRESS)");
         // The other deployment fails; its stack rolls back.
         let answer = support::http_request(
@@ -374,4 +380,61 @@ async fn a_launch_waits_for_a_busy_stack_and_another_region_has_none() {
         message.contains("not deployed in eu-west-1") && message.contains("--region"),
         "{message}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_of_the_same_name_not_made_by_chatctl_is_left_alone() {
+    let _turn = TURN.lock().await;
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    let cfn = aws(&emulator).await.cloudformation();
+    cfn.create_stack()
+        .stack_name("e2e-dev")
+        .template_body(FOREIGN_STACK)
+        .send()
+        .await
+        .expect("create someone else's stack");
+    let handle = cfn
+        .describe_stack_resource()
+        .stack_name("e2e-dev")
+        .logical_resource_id("Handle")
+        .send()
+        .await
+        .expect("the wait handle")
+        .stack_resource_detail()
+        .and_then(|r| r.physical_resource_id())
+        .expect("its URL")
+        .to_string();
+    let signal_path = &handle[handle.find("/_ministack/").expect("a path on the emulator")..];
+    let answer = support::http_request(
+        emulator.port(),
+        "PUT",
+        signal_path,
+        "",
+        r#"{"Status":"SUCCESS","Reason":"done","UniqueId":"1","Data":""}"#,
+    )
+    .expect("signal the wait condition");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // The launch waits for it to finish, then refuses to take it over.
+    let (refused, _) =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 2));
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("was not deployed by chatctl") && message.contains("stage"),
+        "{message}"
+    );
+    let resources = cfn
+        .list_stack_resources()
+        .stack_name("e2e-dev")
+        .send()
+        .await
+        .expect("list");
+    let mut logical: Vec<&str> = resources
+        .stack_resource_summaries()
+        .iter()
+        .filter_map(|r| r.logical_resource_id())
+        .collect();
+    logical.sort();
+    assert_eq!(logical, ["Handle", "Wait"]);
 }

@@ -435,9 +435,45 @@ async fn prepare_stack(
                 let after = stack::newest_event_id(cfn, name).await?;
                 stack::wait(cfn, name, after.as_deref(), 1, ui).await?;
             }
+            _ if !deployed_by_chatctl(cfn, &existing).await? => {
+                return Err(Error::Usage(format!(
+                    "stack {name} exists but was not deployed by chatctl (its template's description does not say so): chatctl will not replace another tool's resources. Pick another `app` or stage so the stack name differs, or delete that stack yourself"
+                )))
+            }
             _ => return Ok(Some(existing)),
         }
     }
+}
+
+/// Whether chatctl made this stack: its description says so. The stack's
+/// own Description field carries the template's on AWS; the emulator leaves
+/// it empty for stacks made by change sets, so the template is read then.
+async fn deployed_by_chatctl(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &aws_sdk_cloudformation::types::Stack,
+) -> Result<bool> {
+    let marked = |text: &str| text.contains(template::DESCRIPTION_MARK);
+    if stack.description().is_some_and(marked) {
+        return Ok(true);
+    }
+    let name = stack.stack_name().unwrap_or_default();
+    let body = cfn
+        .get_template()
+        .stack_name(name)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading the template of stack {name}"), e))?;
+    // JSON or YAML; a template that does not parse is not chatctl's.
+    let description = body
+        .template_body()
+        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(text).ok())
+        .and_then(|t| {
+            t.get("Description")
+                .and_then(|d| d.as_str())
+                .map(str::to_string)
+        });
+    Ok(description.as_deref().is_some_and(marked))
 }
 
 /// Whether the deployed template and parameters are exactly these, so no

@@ -45,6 +45,10 @@ const FUNCTIONS: &[(&str, &str)] = &[
 ];
 
 /// Logical ids of the resources that hold chat data or the site.
+/// Ends every stack description chatctl writes: how it recognises its own
+/// stacks (and leaves another tool's stack of the same name alone).
+pub const DESCRIPTION_MARK: &str = "deployed by chatctl";
+
 pub const TABLES: &[&str] = &["MessagesTable", "ConnectionsTable"];
 
 /// A generated template.
@@ -198,7 +202,7 @@ fn instantiate(value: &mut Value, handler: &HandlerCrate) {
 fn apply_configuration(template: &mut Value, project: &Project) {
     let config = &project.config;
     template["Description"] = json!(format!(
-        "Serverless chat {} ({}) deployed by chatctl",
+        "Serverless chat {} ({}) {DESCRIPTION_MARK}",
         config.app, project.stage
     ));
 
