@@ -320,44 +320,63 @@ const FOREIGN_STACK: &str = r#"{
   }
 }"#;
 
+/// The foreign stack, created as `e2e-dev`, and where to signal its wait condition.
+struct ForeignStack {
+    signal_path: String,
+}
+
+impl ForeignStack {
+    async fn create(emulator: &Emulator) -> ForeignStack {
+        let cfn = aws(emulator).await.cloudformation();
+        cfn.create_stack()
+            .stack_name("e2e-dev")
+            .template_body(FOREIGN_STACK)
+            .send()
+            .await
+            .expect("create someone else's stack");
+        let handle = cfn
+            .describe_stack_resource()
+            .stack_name("e2e-dev")
+            .logical_resource_id("Handle")
+            .send()
+            .await
+            .expect("the wait handle")
+            .stack_resource_detail()
+            .and_then(|r| r.physical_resource_id())
+            .expect("its URL")
+            .to_string();
+        let at = handle.find("/_ministack/").expect("a path on the emulator");
+        ForeignStack {
+            signal_path: handle[at..].to_string(),
+        }
+    }
+
+    /// Ends the wait: `SUCCESS` completes the stack, `FAILURE` rolls it back.
+    fn signal(&self, emulator: &Emulator, status: &str) {
+        let answer = support::http_request(
+            emulator.port(),
+            "PUT",
+            &self.signal_path,
+            "", // signed like a presigned URL: no Content-Type
+            &format!(r#"{{"Status":"{status}","Reason":"test","UniqueId":"1","Data":""}}"#),
+        )
+        .expect("signal the wait condition");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_launch_waits_for_a_busy_stack_and_another_region_has_none() {
     let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("");
-    let cfn = aws(&emulator).await.cloudformation();
-    cfn.create_stack()
-        .stack_name("e2e-dev")
-        .template_body(FOREIGN_STACK)
-        .send()
-        .await
-        .expect("create the busy stack");
-    let handle = cfn
-        .describe_stack_resource()
-        .stack_name("e2e-dev")
-        .logical_resource_id("Handle")
-        .send()
-        .await
-        .expect("the wait handle")
-        .stack_resource_detail()
-        .and_then(|r| r.physical_resource_id())
-        .expect("its URL")
-        .to_string();
-    let signal_path = &handle[handle.find("/_ministack/").expect("a path on the emulator")..];
+    let foreign = ForeignStack::create(&emulator).await;
 
     let (code, stdout, stderr) = tokio::task::block_in_place(|| {
         let mut run = Running::start(&emulator.endpoint(), &project, "busy");
         run.wait_for("stack e2e-dev is busy (CREATE_IN_PROGRESS)");
         // The other deployment fails; its stack rolls back.
-        let answer = support::http_request(
-            emulator.port(),
-            "PUT",
-            signal_path,
-            "", // signed like a presigned URL: no Content-Type
-            r#"{"Status":"FAILURE","Reason":"the other deployment failed","UniqueId":"1","Data":""}"#,
-        )
-        .expect("signal the wait condition");
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        foreign.signal(&emulator, "FAILURE");
         run.finish()
     });
     assert_eq!(code, Some(0), "{stderr}");
@@ -387,34 +406,8 @@ async fn a_stack_of_the_same_name_not_made_by_chatctl_is_left_alone() {
     let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("");
-    let cfn = aws(&emulator).await.cloudformation();
-    cfn.create_stack()
-        .stack_name("e2e-dev")
-        .template_body(FOREIGN_STACK)
-        .send()
-        .await
-        .expect("create someone else's stack");
-    let handle = cfn
-        .describe_stack_resource()
-        .stack_name("e2e-dev")
-        .logical_resource_id("Handle")
-        .send()
-        .await
-        .expect("the wait handle")
-        .stack_resource_detail()
-        .and_then(|r| r.physical_resource_id())
-        .expect("its URL")
-        .to_string();
-    let signal_path = &handle[handle.find("/_ministack/").expect("a path on the emulator")..];
-    let answer = support::http_request(
-        emulator.port(),
-        "PUT",
-        signal_path,
-        "",
-        r#"{"Status":"SUCCESS","Reason":"done","UniqueId":"1","Data":""}"#,
-    )
-    .expect("signal the wait condition");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let foreign = ForeignStack::create(&emulator).await;
+    foreign.signal(&emulator, "SUCCESS");
 
     // The launch waits for it to finish, then refuses to take it over.
     let (refused, _) =
@@ -424,7 +417,9 @@ async fn a_stack_of_the_same_name_not_made_by_chatctl_is_left_alone() {
         message.contains("was not deployed by chatctl") && message.contains("stage"),
         "{message}"
     );
-    let resources = cfn
+    let resources = aws(&emulator)
+        .await
+        .cloudformation()
         .list_stack_resources()
         .stack_name("e2e-dev")
         .send()

@@ -456,18 +456,10 @@ async fn deployed_by_chatctl(
     if stack.description().is_some_and(marked) {
         return Ok(true);
     }
-    let name = stack.stack_name().unwrap_or_default();
-    let body = cfn
-        .get_template()
-        .stack_name(name)
-        .template_stage(TemplateStage::Original)
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("reading the template of stack {name}"), e))?;
+    let body = deployed_template(cfn, stack.stack_name().unwrap_or_default()).await?;
     // JSON or YAML; a template that does not parse is not chatctl's.
     let description = body
-        .template_body()
-        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(text).ok())
+        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
         .and_then(|t| {
             t.get("Description")
                 .and_then(|d| d.as_str())
@@ -504,6 +496,17 @@ async fn deployed_matches(
     if deployed != wanted {
         return Ok(false);
     }
+    let deployed: Option<Value> = deployed_template(cfn, name)
+        .await?
+        .and_then(|text| serde_json::from_str(&text).ok());
+    Ok(deployed.as_ref() == Some(template.as_json()))
+}
+
+/// The template the stack was last deployed with, as it was sent.
+async fn deployed_template(
+    cfn: &aws_sdk_cloudformation::Client,
+    name: &str,
+) -> Result<Option<String>> {
     let body = cfn
         .get_template()
         .stack_name(name)
@@ -511,10 +514,7 @@ async fn deployed_matches(
         .send()
         .await
         .map_err(|e| aws_error(&format!("reading the template of stack {name}"), e))?;
-    let deployed_template: Option<Value> = body
-        .template_body()
-        .and_then(|text| serde_json::from_str(text).ok());
-    Ok(deployed_template.as_ref() == Some(template.as_json()))
+    Ok(body.template_body().map(str::to_string))
 }
 
 /// Inline when small enough, otherwise uploaded to the artifact bucket.
