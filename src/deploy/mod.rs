@@ -405,10 +405,9 @@ async fn prepare_stack(
             return Ok(None);
         };
         let status = stack::status(&existing);
-        match status {
-            // A create change set that was never executed: the stack has no resources.
-            StackStatus::ReviewInProgress | StackStatus::DeleteComplete => return Ok(None),
-            StackStatus::RollbackComplete | StackStatus::RollbackFailed => {
+        match plan_for(name, &status)? {
+            StackPlan::Create => return Ok(None),
+            StackPlan::Recreate => {
                 ui.info(format!(
                     "stack {name} is in {} after a failed first deployment: it holds no resources and can only be deleted; deleting it and creating it again",
                     status.as_str()
@@ -422,27 +421,50 @@ async fn prepare_stack(
                 stack::wait(cfn, name, after.as_deref(), 1, ui).await?;
                 return Ok(None);
             }
-            StackStatus::UpdateRollbackFailed => return Err(Error::Failed(format!(
-                "stack {name} is in UPDATE_ROLLBACK_FAILED: finish the rollback first with `aws cloudformation continue-update-rollback --stack-name {name}` (add --resources-to-skip for resources that cannot roll back), then launch again"
-            ))),
-            // Another launch, or one that was interrupted: CloudFormation
-            // finishes it on its own; deploying on top is only possible after.
-            ref s if stack::in_progress(s) => {
+            StackPlan::Wait => {
                 ui.info(format!(
                     "stack {name} is busy ({}): another deployment is running; waiting for it to finish",
-                    s.as_str()
+                    status.as_str()
                 ));
                 let after = stack::newest_event_id(cfn, name).await?;
                 stack::wait(cfn, name, after.as_deref(), 1, ui).await?;
             }
-            _ if !deployed_by_chatctl(cfn, &existing).await? => {
+            StackPlan::Update if !deployed_by_chatctl(cfn, &existing).await? => {
                 return Err(Error::Usage(format!(
                     "stack {name} exists but was not deployed by chatctl (its template's description does not say so): chatctl will not replace another tool's resources. Pick another `app` or stage so the stack name differs, or delete that stack yourself"
                 )))
             }
-            _ => return Ok(Some(existing)),
+            StackPlan::Update => return Ok(Some(existing)),
         }
     }
+}
+
+/// What a launch does with a stack, by its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StackPlan {
+    /// No resources yet: create it with a CREATE change set.
+    Create,
+    /// A failed first create (no resources, only deletable): delete, then create.
+    Recreate,
+    /// Another operation runs: wait for it, then look again.
+    Wait,
+    /// Settled: update it with an UPDATE change set.
+    Update,
+}
+
+/// The plan for a stack in `status`; an error when no launch can proceed.
+fn plan_for(name: &str, status: &StackStatus) -> Result<StackPlan> {
+    Ok(match status {
+        StackStatus::ReviewInProgress | StackStatus::DeleteComplete => StackPlan::Create,
+        StackStatus::RollbackComplete | StackStatus::RollbackFailed => StackPlan::Recreate,
+        StackStatus::UpdateRollbackFailed => return Err(Error::Failed(format!(
+            "stack {name} is in UPDATE_ROLLBACK_FAILED: finish the rollback first with `aws cloudformation continue-update-rollback --stack-name {name}` (add --resources-to-skip for resources that cannot roll back), then launch again"
+        ))),
+        // Another launch, or one that was interrupted: CloudFormation
+        // finishes it on its own; deploying on top is only possible after.
+        s if stack::in_progress(s) => StackPlan::Wait,
+        _ => StackPlan::Update,
+    })
 }
 
 /// Whether chatctl made this stack: its description says so. The stack's
@@ -642,4 +664,50 @@ pub async fn invalidate(
         }
     }
     Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every status CloudFormation documents for a stack, and what a launch
+    /// does with it. The emulator cannot produce UPDATE_ROLLBACK_FAILED for
+    /// chatctl's stack, so its refusal is checked here.
+    #[test]
+    fn each_stack_status_has_a_plan_and_a_failed_rollback_is_refused_with_the_way_out() {
+        let plans = [
+            ("REVIEW_IN_PROGRESS", Some(StackPlan::Create)),
+            ("DELETE_COMPLETE", Some(StackPlan::Create)),
+            ("ROLLBACK_COMPLETE", Some(StackPlan::Recreate)),
+            ("ROLLBACK_FAILED", Some(StackPlan::Recreate)),
+            ("CREATE_IN_PROGRESS", Some(StackPlan::Wait)),
+            ("UPDATE_IN_PROGRESS", Some(StackPlan::Wait)),
+            ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", Some(StackPlan::Wait)),
+            ("UPDATE_ROLLBACK_IN_PROGRESS", Some(StackPlan::Wait)),
+            ("ROLLBACK_IN_PROGRESS", Some(StackPlan::Wait)),
+            ("DELETE_IN_PROGRESS", Some(StackPlan::Wait)),
+            ("IMPORT_IN_PROGRESS", Some(StackPlan::Wait)),
+            ("CREATE_COMPLETE", Some(StackPlan::Update)),
+            ("UPDATE_COMPLETE", Some(StackPlan::Update)),
+            ("UPDATE_ROLLBACK_COMPLETE", Some(StackPlan::Update)),
+            ("IMPORT_COMPLETE", Some(StackPlan::Update)),
+            ("UPDATE_ROLLBACK_FAILED", None),
+        ];
+        for (status, wanted) in plans {
+            let plan = plan_for("chat-prod", &StackStatus::from(status));
+            match wanted {
+                Some(wanted) => assert_eq!(plan.ok(), Some(wanted), "{status}"),
+                None => {
+                    let error = plan.expect_err(status);
+                    assert_eq!(error.exit_status(), crate::ExitStatus::Failed);
+                    assert!(
+                        error.to_string().contains(
+                            "aws cloudformation continue-update-rollback --stack-name chat-prod"
+                        ),
+                        "{error}"
+                    );
+                }
+            }
+        }
+    }
 }
