@@ -10,6 +10,7 @@ use aws_sdk_cloudformation::types::{
 use aws_sdk_cloudformation::Client;
 
 use crate::aws::aws_error;
+use crate::deploy::poll::FailedPolls;
 use crate::error::{Error, Result};
 
 /// Where CloudFormation reads the template from.
@@ -124,7 +125,7 @@ async fn create_with_imports(
     };
 
     let deadline = Instant::now() + Duration::from_secs(15 * 60);
-    let mut failed_polls = 0;
+    let mut failed_polls = FailedPolls::default();
     'poll: loop {
         let mut changes = Vec::new();
         let mut next: Option<String> = None;
@@ -140,18 +141,15 @@ async fn create_with_imports(
                 .await
             {
                 Ok(page) => page,
-                // The SDK retried already; poll again a few times before giving up.
-                Err(_) if failed_polls < 5 => {
-                    failed_polls += 1;
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                    continue 'poll;
-                }
                 Err(e) => {
+                    if failed_polls.retry().await {
+                        continue 'poll;
+                    }
                     delete(cfn, stack, &id).await;
                     return Err(aws_error("reading the change set", e));
                 }
             };
-            failed_polls = 0;
+            failed_polls.succeeded();
             status = page.status().cloned();
             reason = page.status_reason().unwrap_or_default().to_string();
             for change in page.changes() {

@@ -6,14 +6,14 @@ pub mod artifacts;
 pub mod changeset;
 pub mod checkpoint;
 pub mod code;
+pub mod invalidation;
+pub mod poll;
 pub mod retained;
 pub mod stack;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, StackStatus, TemplateStage};
-use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use serde_json::{json, Value};
 
 use crate::aws::{aws_error, Aws, Identity};
@@ -29,8 +29,6 @@ use checkpoint::Stage;
 
 /// CloudFormation's limit for an inline template body, in bytes.
 const INLINE_TEMPLATE_LIMIT: usize = 51_200;
-/// More changed paths than this become one `/*` invalidation.
-const MAX_INVALIDATION_PATHS: usize = 15;
 
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
@@ -354,7 +352,7 @@ pub async fn publish_site(
     } else {
         let distribution = output(outputs, "DistributionId")?;
         checkpoint.set(Stage::Invalidating);
-        invalidate(aws, &distribution, paths, wait, ui).await?
+        invalidation::invalidate(aws, &distribution, paths, wait, ui).await?
     };
     Ok((report, invalidated))
 }
@@ -580,90 +578,6 @@ pub fn site_config(project: &Project, outputs: &BTreeMap<String, String>) -> Vec
     let mut text = serde_json::to_vec_pretty(&config).unwrap_or_default();
     text.push(b'\n');
     text
-}
-
-/// Polls until CloudFront reports the invalidation completed (minutes on
-/// AWS). A poll that fails even after the SDK's retries is tried again a
-/// few times before the wait gives up.
-async fn wait_for_invalidation(
-    cloudfront: &aws_sdk_cloudfront::Client,
-    distribution: &str,
-    id: &str,
-) -> Result<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15 * 60);
-    let mut failed_polls = 0;
-    loop {
-        match cloudfront
-            .get_invalidation()
-            .distribution_id(distribution)
-            .id(id)
-            .send()
-            .await
-        {
-            Ok(found) => {
-                failed_polls = 0;
-                if found.invalidation().map(|i| i.status()) == Some("Completed") {
-                    return Ok(());
-                }
-            }
-            Err(_) if failed_polls < 5 => failed_polls += 1,
-            Err(e) => return Err(aws_error(&format!("waiting for invalidation {id}"), e)),
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(Error::Failed(format!(
-                "invalidation {id} was not complete after 15 minutes; it goes on in CloudFront"
-            )));
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-}
-
-/// Invalidates exactly the changed paths (one wildcard when there are many).
-pub async fn invalidate(
-    aws: &Aws,
-    distribution: &str,
-    mut paths: Vec<String>,
-    wait: bool,
-    ui: &Ui,
-) -> Result<Vec<String>> {
-    if paths.len() > MAX_INVALIDATION_PATHS {
-        paths = vec!["/*".to_string()];
-    }
-    let cloudfront = aws.cloudfront();
-    let reference = build::package::sha256_hex(
-        format!("{distribution}{paths:?}{:?}", std::time::SystemTime::now()).as_bytes(),
-    );
-    let batch = InvalidationBatch::builder()
-        .caller_reference(reference)
-        .paths(
-            Paths::builder()
-                .quantity(paths.len() as i32)
-                .set_items(Some(paths.clone()))
-                .build()
-                .map_err(|e| Error::Failed(format!("cannot build the invalidation: {e}")))?,
-        )
-        .build()
-        .map_err(|e| Error::Failed(format!("cannot build the invalidation: {e}")))?;
-    let created = cloudfront
-        .create_invalidation()
-        .distribution_id(distribution)
-        .invalidation_batch(batch)
-        .send()
-        .await
-        .map_err(|e| {
-            aws_error(
-                &format!("invalidating CloudFront distribution {distribution}"),
-                e,
-            )
-        })?;
-    ui.info(format!("invalidated {} path(s) on CloudFront", paths.len()));
-    if wait {
-        if let Some(id) = created.invalidation().map(|i| i.id()) {
-            wait_for_invalidation(&cloudfront, distribution, id).await?;
-            ui.info("the invalidation completed");
-        }
-    }
-    Ok(paths)
 }
 
 #[cfg(test)]

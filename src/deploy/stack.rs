@@ -9,6 +9,7 @@ use aws_sdk_cloudformation::Client;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::aws::aws_error;
+use crate::deploy::poll::FailedPolls;
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
@@ -82,8 +83,6 @@ pub async fn newest_event_id(cfn: &Client, name: &str) -> Result<Option<String>>
 /// How long chatctl waits for one stack operation before giving up waiting
 /// (the operation itself goes on in CloudFormation).
 const WAIT_LIMIT: Duration = Duration::from_secs(60 * 60);
-/// Polls in a row that may fail (after the SDK's own retries) before a wait fails.
-const MAX_FAILED_POLLS: u32 = 5;
 
 /// Waits until the stack leaves `*_IN_PROGRESS`, printing each new event once,
 /// oldest first, with a bar of finished resources out of `total` on a
@@ -110,9 +109,7 @@ pub async fn wait(
     let mut seen: HashSet<String> = HashSet::new();
     let mut events = Vec::new();
     let deadline = Instant::now() + WAIT_LIMIT;
-    // The SDK already retried each call; a read that still failed is tried
-    // again on the next poll, a few times, before the wait gives up.
-    let mut failed_polls = 0;
+    let mut failed_polls = FailedPolls::default();
     loop {
         let polled = match new_events(cfn, name, after_event, &seen).await {
             Ok(fresh) => describe(cfn, name).await.map(|stack| (fresh, stack)),
@@ -120,16 +117,16 @@ pub async fn wait(
         };
         let (fresh, stack) = match polled {
             Ok(polled) => {
-                failed_polls = 0;
+                failed_polls.succeeded();
                 polled
             }
-            Err(e) if failed_polls < MAX_FAILED_POLLS => {
-                failed_polls += 1;
-                ui.detail(format!("reading stack {name} failed, retrying: {e}"));
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                continue;
+            Err(e) => {
+                ui.detail(format!("reading stack {name} failed: {e}"));
+                if failed_polls.retry().await {
+                    continue;
+                }
+                return Err(e);
             }
-            Err(e) => return Err(e),
         };
         for event in fresh {
             if let Some(id) = event.event_id() {
