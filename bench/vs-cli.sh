@@ -11,6 +11,10 @@
 # full site upload at least 3x faster than `aws s3 sync`; no row slower;
 # chatctl's peak memory under 100 MB; `--help` under 20 ms, `template` under
 # 100 ms. chatctl is the release build, as users install it.
+#
+# BENCH_QUICK=1 (CI: tests/bench_scripts.rs): one round, the fixture
+# handlers and a 50-file site: it checks that the benchmark works, not its
+# numbers.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -25,6 +29,11 @@ if [[ "$(cat "$tools/awscli/.pinned" 2>/dev/null)" != "awscli==$AWSCLI_VERSION" 
   echo "awscli==$AWSCLI_VERSION" >"$tools/awscli/.pinned"
 fi
 command -v /usr/bin/time >/dev/null || { echo "bench: needs /usr/bin/time (Debian: apt-get install time)" >&2; exit 1; }
-cargo build --quiet --release --bin chatctl
-target="$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-python3 bench/vs_cli.py "$target/release/chatctl" "$tools/awscli/bin/aws"
+# CHATCTL_BIN names a chatctl already built (the tests pass their debug one).
+chatctl="${CHATCTL_BIN:-}"
+if [[ -z "$chatctl" ]]; then
+  cargo build --quiet --release --bin chatctl
+  target="$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+  chatctl="$target/release/chatctl"
+fi
+python3 bench/vs_cli.py "$chatctl" "$tools/awscli/bin/aws"

@@ -14,6 +14,10 @@ Cargo's compile time is not in any row: the zips are built before the
 rounds (and the one changed handler is rebuilt before each update-code,
 untimed); chatctl's own `cargo build` no-op check is in its rows, since
 every chatctl command that deploys code runs it.
+
+BENCH_QUICK=1 (CI: tests/bench_scripts.rs) runs one round with the fixture
+handlers (tests/fixtures/handlers) and a 50-file site: it checks that the
+benchmark works, not its numbers.
 """
 import json
 import os
@@ -29,8 +33,12 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROUNDS = int(os.environ.get("ROUNDS", "5"))
-SITE_FILES = 1000
+import workspace  # noqa: E402 (bench/workspace.py, beside this file)
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+ROUNDS = 1 if QUICK else int(os.environ.get("ROUNDS", "5"))
+SITE_FILES = 50 if QUICK else 1000
+HANDLERS = "tests/fixtures/handlers" if QUICK else "handlers"
 
 
 def free_port():
@@ -94,21 +102,14 @@ def startup(chatctl):
 
 
 def project(work):
-    """A handler workspace copy (one handler changes each round) and a 1,000-file site."""
+    """A handler workspace copy (one handler changes each round) and a SITE_FILES-file site."""
     root = os.path.join(work, "project")
-    shutil.copytree(os.path.join(ROOT, "handlers"), os.path.join(root, "handlers"),
-                    ignore=shutil.ignore_patterns("target"))
-    shutil.copy(os.path.join(ROOT, "Cargo.lock"), root)
-    manifest = open(os.path.join(ROOT, "Cargo.toml")).read()
-    profile = manifest[manifest.index("[profile.lambda]"):]
-    profile = profile[:profile.index("\n\n")]
-    with open(os.path.join(root, "Cargo.toml"), "w") as f:
-        f.write('[workspace]\nmembers = ["handlers/*"]\nresolver = "2"\n\n' + profile + "\n")
+    workspace.make(HANDLERS, root)
     site = os.path.join(root, "site")
+    shutil.copytree(os.path.join(ROOT, "static"), site)
     os.makedirs(os.path.join(site, "assets"))
-    for name in os.listdir(os.path.join(ROOT, "static")):
-        shutil.copy(os.path.join(ROOT, "static", name), site)
-    for i in range(SITE_FILES - len(os.listdir(site)) + 1):
+    present = sum(len(files) for _, _, files in os.walk(site))
+    for i in range(SITE_FILES - present):
         with open(os.path.join(site, "assets", f"file-{i}.txt"), "w") as f:
             f.write(f"asset {i}\n")
     with open(os.path.join(root, "chatctl.yaml"), "w") as f:
@@ -119,7 +120,8 @@ def project(work):
 def run_rounds(chatctl, aws, work, endpoint):
     root = project(work)
     config = os.path.join(root, "chatctl.yaml")
-    target = os.path.join(ROOT, "target", "bench-workspace")
+    target = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
+                          "bench-workspace-quick" if QUICK else "bench-workspace")
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="test",
                AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
                CI="true", CARGO_TARGET_DIR=target,
@@ -158,8 +160,8 @@ def run_rounds(chatctl, aws, work, endpoint):
         "one handler changed": {"chatctl": [*chat, "update-code", "connect"],
                                 "cli": [*cli, "update-code", "connect",
                                         os.path.join(target, "chatctl/x86_64/connect/bootstrap.zip")]},
-        "one of 1,000 site files changed": {"chatctl": [*chat, "update-site"], "cli": [*cli, "sync-site"]},
-        "full upload of the 1,000-file site": {"chatctl": [*chat, "update-site"], "cli": [*cli, "sync-site"]},
+        f"one of {SITE_FILES:,} site files changed": {"chatctl": [*chat, "update-site"], "cli": [*cli, "sync-site"]},
+        f"full upload of the {SITE_FILES:,}-file site": {"chatctl": [*chat, "update-site"], "cli": [*cli, "sync-site"]},
         "deletion": {"chatctl": [*chat, "--yes", "delete"], "cli": [*cli, "delete"]},
     }
     rows = {name: {"chatctl": [], "cli": []} for name in steps}
@@ -169,15 +171,12 @@ def run_rounds(chatctl, aws, work, endpoint):
         for name, commands in steps.items():
             if name == "one handler changed":
                 # A real code change, compiled before either tool runs (untimed).
-                source = open(main_rs).read().replace(
-                    "chat_core::init_logging();",
-                    f"chat_core::init_logging();\n    eprintln!(\"benchmark round {round_}\");", 1)
-                open(main_rs, "w").write(source)
+                workspace.change(main_rs, f"benchmark round {round_}")
                 subprocess.run([*chat, "build", "connect"], env=env, check=True, stdout=subprocess.DEVNULL)
-            if name == "one of 1,000 site files changed":
-                with open(os.path.join(root, "site", "assets", "file-500.txt"), "a") as f:
+            if name == f"one of {SITE_FILES:,} site files changed":
+                with open(os.path.join(root, "site", "assets", "file-1.txt"), "a") as f:
                     f.write(f"round {round_}\n")
-            if name == "full upload of the 1,000-file site":
+            if name == f"full upload of the {SITE_FILES:,}-file site":
                 for tool in order:
                     site_buckets[tool] = bucket_of(tool)
                     empty_site(tool)

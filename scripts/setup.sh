@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs the pinned development tools chatctl's tests and CI need, into the
 # repository's ignored build area (.chatctl/tools). Safe to run repeatedly: a
-# tool already at its pinned version is left alone.
+# tool already at its pinned version is left alone (a second run takes about
+# a second). Independent installs run side by side; a failed one prints its
+# log and fails the script.
 #
 #   ministack 1.5.33            the local AWS emulator the tests deploy into
 #   cfn-lint 1.58.0, checkov 3.3.30   template linters (own venv: checkov pins a
 #                               boto3 that ministack's requirements reject)
-#   ziglang 0.17.1, cargo-zigbuild 0.24.1, the x86_64 and aarch64 Linux targets:
-#                               `chatctl build` links handlers against glibc 2.17
+#   ziglang 0.17.1, cargo-zigbuild 0.24.1 (both from PyPI, prebuilt), the
+#                               x86_64 and aarch64 Linux targets: `chatctl
+#                               build` links handlers against glibc 2.17
+#   cargo-nextest 0.9.143       the test runner (scripts/test.sh)
 #   chromium (Debian), playwright-core 1.65.1 (npm): the browser test
 set -euo pipefail
 
@@ -20,6 +24,7 @@ CFN_LINT_VERSION=1.58.0
 CHECKOV_VERSION=3.3.30
 ZIG_VERSION=0.17.1
 ZIGBUILD_VERSION=0.24.1
+NEXTEST_VERSION=0.9.143
 
 # venv NAME REQUIREMENT... : create $tools/NAME and install the pinned packages
 # unless a marker file says this exact set is already there.
@@ -38,34 +43,43 @@ venv() {
   echo "$want" > "$dir/.pinned"
 }
 
-mode="${1:-all}" # all | --emulator-only | --no-lint (the quick start's set)
-mkdir -p "$tools"
-venv ministack "ministack==$MINISTACK_VERSION"
-if [[ "$mode" != "--emulator-only" ]]; then
-  if [[ "$mode" != "--no-lint" ]]; then
-    venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
-  fi
-  # Zig links the handlers against an old glibc; chatctl finds it here
-  # (python-zig, which cargo-zigbuild runs) or on PATH.
-  venv zig "ziglang==$ZIG_VERSION"
-  if [[ "$(cargo-zigbuild --version 2>/dev/null)" != "cargo-zigbuild $ZIGBUILD_VERSION" ]]; then
-    echo "setup: installing cargo-zigbuild $ZIGBUILD_VERSION"
-    cargo install --quiet --locked cargo-zigbuild --version "$ZIGBUILD_VERSION"
+targets() {
+  local installed
+  installed="$(rustup target list --installed)"
+  if grep -qx x86_64-unknown-linux-gnu <<<"$installed" && grep -qx aarch64-unknown-linux-gnu <<<"$installed"; then
+    echo "setup: the x86_64 and aarch64 Linux targets are installed"
   else
-    echo "setup: cargo-zigbuild $ZIGBUILD_VERSION already installed"
+    rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
   fi
-  rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
-fi
-if [[ "$mode" == "all" ]]; then
-  # The browser end-to-end test (tests/browser.rs): Debian's Chromium, driven
-  # by playwright-core (pinned in tests/browser/package-lock.json).
-  if ! command -v chromium >/dev/null; then
-    echo "setup: installing chromium (Debian package)"
-    sudo=""; [[ "$(id -u)" == 0 ]] || sudo="sudo"
-    $sudo apt-get install -y -q chromium >/dev/null ||
-      { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+}
+
+# The test runner: the machine's own when it is the pinned version, else
+# built into the tools directory (scripts/test.sh puts it on PATH).
+nextest() {
+  if [[ "$(cargo nextest --version 2>/dev/null | head -1)" == "cargo-nextest $NEXTEST_VERSION"* ]] ||
+     [[ -x "$tools/nextest/bin/cargo-nextest" ]]; then
+    echo "setup: cargo-nextest $NEXTEST_VERSION already installed"
+  else
+    echo "setup: installing cargo-nextest $NEXTEST_VERSION"
+    cargo install --quiet --locked cargo-nextest --version "$NEXTEST_VERSION" --root "$tools/nextest"
   fi
-  browser="$root/tests/browser"
+}
+
+# The browser end-to-end test (tests/browser.rs): Debian's Chromium, driven
+# by playwright-core (pinned in tests/browser/package-lock.json).
+chromium() {
+  if command -v chromium >/dev/null; then
+    echo "setup: chromium already installed"
+    return
+  fi
+  echo "setup: installing chromium (Debian package)"
+  local sudo=""; [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get install -y -q chromium >/dev/null ||
+    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+}
+
+playwright() {
+  local browser="$root/tests/browser" want have
   want="$(node -p 'require(process.argv[1]).dependencies["playwright-core"]' "$browser/package.json")"
   have="$(node -p 'require(process.argv[1]).version' "$browser/node_modules/playwright-core/package.json" 2>/dev/null || true)"
   if [[ "$have" != "$want" ]]; then
@@ -74,5 +88,50 @@ if [[ "$mode" == "all" ]]; then
   else
     echo "setup: playwright-core $want already installed"
   fi
+}
+
+# Runs each named job in the background with its own log; waits for all of
+# them and prints the log of any that failed.
+jobs_dir="$(mktemp -d)"
+trap 'rm -rf "$jobs_dir"' EXIT
+pids=()
+names=()
+start() {
+  local name="$1"; shift
+  ("$@") >"$jobs_dir/$name.log" 2>&1 &
+  pids+=("$!")
+  names+=("$name")
+}
+
+mode="${1:-all}" # all | --emulator-only | --no-lint (the quick start's set)
+mkdir -p "$tools"
+start ministack venv ministack "ministack==$MINISTACK_VERSION"
+if [[ "$mode" != "--emulator-only" ]]; then
+  if [[ "$mode" != "--no-lint" ]]; then
+    start lint venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
+  fi
+  # Zig links the handlers against an old glibc; chatctl finds Zig and
+  # cargo-zigbuild here or on PATH.
+  start zig venv zig "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
+  start targets targets
+fi
+if [[ "$mode" == "all" ]]; then
+  start nextest nextest
+  start chromium chromium
+  start playwright playwright
+fi
+
+failed=0
+for i in "${!pids[@]}"; do
+  if wait "${pids[$i]}"; then
+    cat "$jobs_dir/${names[$i]}.log"
+  else
+    echo "setup: ${names[$i]} failed:"
+    cat "$jobs_dir/${names[$i]}.log"
+    failed=1
+  fi
+done
+if [[ "$failed" != 0 ]]; then
+  exit 1
 fi
 echo "setup: done (tools in $tools)"

@@ -1,18 +1,64 @@
 #!/usr/bin/env bash
 # The project's one test command (README, "Testing"): installs the pinned
-# tools the tests need if they are missing, then runs every test and ends
-# with one line of totals.
+# tools the tests need if they are missing, builds the tests and the real
+# handlers once, runs every test with cargo-nextest (side by side, each in
+# its own process), and ends with the ten slowest tests and one line of
+# totals. Arguments go to `cargo nextest run` (a filter, for example).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+target="$CARGO_TARGET_DIR"
+# Where setup.sh builds cargo-nextest when the machine has no pinned one.
+export PATH="${CHATCTL_TOOLS_DIR:-$root/.chatctl/tools}/nextest/bin:$PATH"
+
+stages=()
+stage_start=$SECONDS
+stage() {
+  local now=$SECONDS
+  if [[ -n "${stage_name:-}" ]]; then stages+=("$stage_name|$((now - stage_start))"); fi
+  stage_name="$1"
+  stage_start=$now
+  [[ -n "$1" ]] && printf '\n== test.sh: %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"
+  return 0
+}
+
+stage "pinned tools"
 bash scripts/setup.sh
 
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-status=0
-cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+stage "build chatctl and the test binaries"
+cargo nextest run --workspace --locked --no-run --cargo-quiet
 
-total() { grep -E '^test result:' "$log" | grep -oE "[0-9]+ $1" | awk '{n += $1} END {print n + 0}'; }
+# The real handlers, compiled once for x86_64 with the lambda profile into
+# the target directory the tests run from: every test that deploys them
+# builds again, which cargo finds fresh. Only the one arm64 build test
+# (tests/build.rs) compiles for arm64.
+stage "build the real handlers once (x86_64, lambda profile)"
+CI=true "$target/debug/chatctl" --config examples/chatctl.yaml build --arch x86_64
+binaries="$target/x86_64-unknown-linux-gnu/lambda"
+fingerprint() { (cd "$binaries" && stat -c '%n %Y %s' chat-* 2>/dev/null | grep -v '\.d ' | sort); }
+before="$(fingerprint)"
+
+stage "run the tests"
+status=0
+cargo nextest run --workspace --locked --cargo-quiet "$@" || status=$?
+
+stage ""
+if [[ "$(fingerprint)" != "$before" ]]; then
+  echo "test.sh: a test rebuilt the real x86_64 handlers; tests must change only fixture handlers (tests/support/project.rs)"
+  status=1
+else
+  echo "test.sh: the real x86_64 handlers were compiled once, before the tests, and not again"
+fi
+
+junit="$target/nextest/default/junit.xml"
+printf '\n| stage | seconds |\n| --- | ---: |\n'
+for entry in "${stages[@]}"; do printf '| %s | %s |\n' "${entry%|*}" "${entry##*|}"; done
+totals="0 passed, 0 failed"
+if [[ -f "$junit" ]]; then
+  python3 scripts/test_times.py "$junit" "$target/nextest/totals"
+  totals="$(cat "$target/nextest/totals")"
+fi
 echo
-echo "tests: $(total passed) passed, $(total failed) failed"
+echo "tests: $totals"
 exit "$status"

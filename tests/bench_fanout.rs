@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use futures::SinkExt;
 use serde_json::{json, Value};
-use support::project::{chatctl, json_of, Project, TURN};
+use support::project::{chatctl, json_of, Project};
 use support::ws::{open, Socket};
 use support::Emulator;
 use tokio::sync::mpsc;
@@ -23,6 +23,13 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const SIZES: [usize; 3] = [1, 100, 1_000];
 const REPEATS: usize = 5;
+/// BENCH_QUICK=1 (CI, through bench/fanout.sh): small rooms and one round,
+/// to check that the benchmark works, not its numbers.
+const QUICK_SIZES: [usize; 2] = [1, 10];
+
+fn quick() -> bool {
+    std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1")
+}
 /// Connections opened at once while growing the room.
 const OPEN_CONCURRENCY: usize = 16;
 /// The longest one fan-out may take before the benchmark gives up.
@@ -123,7 +130,6 @@ fn median(values: &mut [f64]) -> f64 {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark that prints numbers: run bench/fanout.sh"]
 async fn fanout_to_1_100_and_1000_connections() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     // The sender sends one message per round: lift the rate limit out of the way.
     let project = Project::new("chat:\n  rate_limit:\n    messages: 1000\n    per_seconds: 1\n");
@@ -142,7 +148,12 @@ async fn fanout_to_1_100_and_1000_connections() {
     listen(sender_frames, own_tx);
     let mut listeners = 0usize;
     let mut rows = Vec::new();
-    for size in SIZES {
+    let (sizes, repeats) = if quick() {
+        (&QUICK_SIZES[..], 1)
+    } else {
+        (&SIZES[..], REPEATS)
+    };
+    for &size in sizes {
         // The sender is one of the room's connections; listeners are the rest.
         let wanted = size - 1;
         let opened: Vec<Socket> = stream::iter(listeners..wanted)
@@ -161,7 +172,7 @@ async fn fanout_to_1_100_and_1000_connections() {
         // One unmeasured round per size warms the fan-out process.
         let mut end_to_end = Vec::new();
         let mut spread = Vec::new();
-        for round in 0..=REPEATS {
+        for round in 0..=repeats {
             let started = Instant::now();
             let deadline = started + ROUND_DEADLINE;
             let text = format!("{size} connections, round {round}");
@@ -196,7 +207,7 @@ async fn fanout_to_1_100_and_1000_connections() {
     // snapshot); what a size adds over it, per extra connection, is the
     // fan-out's cost per connection.
     let base = rows[0].1;
-    println!("\n## Fan-out on the emulator ({REPEATS} rounds per size, medians)\n");
+    println!("\n## Fan-out on the emulator ({repeats} rounds per size, medians)\n");
     println!("| connections | send to last receipt ms | added per extra connection ms | first to last receipt ms | fan-out VmHWM MiB | fan-out VmRSS MiB |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for (size, e2e, spread, memory) in &rows {

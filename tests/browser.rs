@@ -13,7 +13,7 @@ use std::process::Command;
 
 use support::free_port;
 use support::local::{local_chatctl, Down};
-use support::project::{json_of, repo, Project, TURN};
+use support::project::{json_of, repo, Project};
 
 fn chromium() -> PathBuf {
     std::env::var_os("CHROMIUM")
@@ -31,7 +31,6 @@ async fn two_browsers_chat_and_a_third_without_javascript_posts_through_the_form
             && chromium().exists(),
         "the browser test needs Chromium and playwright-core: run scripts/setup.sh"
     );
-    let _turn = TURN.lock().await;
     let project = Project::with_real_site("");
     let config = project.config.clone();
     let port = free_port().to_string();

@@ -14,17 +14,8 @@ use chatctl::build::elf::{self, GlibcVersion, AL2023_GLIBC};
 use chatctl::build::Manifest;
 use chatctl::config::Architecture;
 use predicates::prelude::*;
+use support::project::{shared_target_dir, tools_path, Project};
 use support::Emulator;
-
-/// Tests that rebuild or read the repository's x86_64 zips take turns: one of
-/// them deletes a zip to prove it comes back byte for byte.
-static X86_64_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn x86_64_build_lock() -> std::sync::MutexGuard<'static, ()> {
-    X86_64_BUILD
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 const HANDLERS: &[&str] = &[
     "connect",
@@ -47,11 +38,24 @@ fn chatctl() -> Command {
     command
 }
 
-/// Runs `chatctl build` on the repository's handlers and returns the JSON report.
+/// Runs `chatctl build` on the repository's handlers, in the target directory
+/// where `scripts/test.sh` built them before the tests, and returns the JSON
+/// report. The tests never change what is built there: other tests package
+/// the same zips at the same time.
 fn build(args: &[&str]) -> serde_json::Value {
+    build_with(
+        &repo().join("examples/chatctl.yaml"),
+        &shared_target_dir(),
+        args,
+    )
+}
+
+fn build_with(config: &Path, target_dir: &Path, args: &[&str]) -> serde_json::Value {
     let assert = chatctl()
         .arg("--config")
-        .arg(repo().join("examples/chatctl.yaml"))
+        .arg(config)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("PATH", tools_path())
         .args(["--output", "json", "build"])
         .args(args)
         .env("CI", "true")
@@ -92,7 +96,6 @@ fn unzip_bootstrap(zip: &Path) -> Vec<u8> {
 
 #[test]
 fn every_handler_builds_into_a_checked_reproducible_zip() {
-    let _turn = x86_64_build_lock();
     let first = build(&["--arch", "x86_64"]);
     assert_eq!(first["architecture"], "x86_64");
     let manifest_path = PathBuf::from(first["manifest"].as_str().expect("manifest"));
@@ -132,15 +135,29 @@ fn every_handler_builds_into_a_checked_reproducible_zip() {
         );
     }
 
-    // Recompile one crate from scratch and re-zip: byte-identical.
-    let connect = zip_path(&first, "connect");
+    // The real binary zipped again: byte-identical.
+    let connect = std::fs::read(zip_path(&first, "connect")).expect("read zip");
+    let rezipped =
+        chatctl::build::package::bootstrap_zip(&unzip_bootstrap(&zip_path(&first, "connect")))
+            .expect("zip");
+    assert!(
+        connect == rezipped,
+        "zipping the same binary again gave other bytes"
+    );
+
+    // Recompile one crate from scratch and re-zip: byte-identical. On the
+    // fixture handlers (the same profile, their own target directory), so
+    // the real handlers other tests package are never rebuilt under them.
+    let fixture = Project::with_fixture_handlers("");
+    let built = build_with(&fixture.config, &fixture.target_dir, &[]);
+    let connect = zip_path(&built, "connect");
     let before = std::fs::read(&connect).expect("read zip");
-    std::fs::remove_file(&manifest_path).expect("remove manifest");
+    std::fs::remove_file(built["manifest"].as_str().expect("manifest")).expect("remove manifest");
     std::fs::remove_file(&connect).expect("remove zip");
-    let main_rs = repo().join("handlers/connect/src/main.rs");
+    let main_rs = fixture.fixture_main("connect");
     let source = std::fs::read(&main_rs).expect("read main.rs");
     std::fs::write(&main_rs, &source).expect("touch main.rs"); // new mtime: cargo recompiles
-    let third = build(&["connect"]);
+    let third = build_with(&fixture.config, &fixture.target_dir, &["connect"]);
     assert_eq!(third["handlers"]["connect"]["rewritten"], true);
     assert_eq!(
         std::fs::read(&connect).expect("read zip"),
@@ -156,7 +173,14 @@ fn every_handler_builds_into_a_checked_reproducible_zip() {
 
 #[test]
 fn arm64_builds_are_aarch64_binaries_and_refused_as_x86_64() {
-    let report = build(&["--arch", "arm64", "message"]);
+    // The run's one arm64 build, in a target directory of its own: cargo
+    // locks a target directory while it builds, and this build takes
+    // minutes that the x86_64 tests must not wait out.
+    let report = build_with(
+        &repo().join("examples/chatctl.yaml"),
+        &shared_target_dir().join("arm64"),
+        &["--arch", "arm64", "message"],
+    );
     assert_eq!(report["architecture"], "arm64");
     let binary = unzip_bootstrap(&zip_path(&report, "message"));
     assert_eq!(
@@ -186,14 +210,6 @@ fn a_binary_needing_a_newer_glibc_than_al2023_is_refused_naming_the_symbol() {
     assert!(refusal.contains("2.34"), "{refusal}");
 }
 
-/// PATH with the project's Zig first: a scratch workspace has no .chatctl/tools.
-fn path_with_zig() -> std::ffi::OsString {
-    let inherited = std::env::var_os("PATH").unwrap_or_default();
-    let dirs = std::iter::once(repo().join(".chatctl/tools/zig/bin"))
-        .chain(std::env::split_paths(&inherited));
-    std::env::join_paths(dirs).expect("PATH")
-}
-
 /// A throwaway workspace with one handler crate, built into its own target directory.
 fn scratch_workspace(main_rs: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tmp");
@@ -221,7 +237,7 @@ fn a_compile_error_shows_cargos_diagnostics_and_exits_1() {
     chatctl()
         .current_dir(dir.path())
         .env("CARGO_TARGET_DIR", dir.path().join("target"))
-        .env("PATH", path_with_zig())
+        .env("PATH", tools_path())
         .arg("build")
         .assert()
         .code(1)
@@ -290,7 +306,6 @@ fn sample(handler: &str) -> (String, &'static str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_zip_runs_on_the_emulators_lambda() {
     let zips: Vec<(String, Vec<u8>)> = {
-        let _turn = x86_64_build_lock();
         let report = build(&[]);
         HANDLERS
             .iter()

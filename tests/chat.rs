@@ -9,14 +9,13 @@ use std::time::Duration;
 
 use futures::SinkExt;
 use serde_json::json;
-use support::project::{aws, chatctl, json_of, Project, TURN};
+use support::project::{aws, chatctl, json_of, Project};
 use support::ws::{expect, open, send, FRAME_WAIT};
 use support::{get_json, http_request, Emulator};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("chat:\n  rate_limit:\n    messages: 5\n    per_seconds: 60\n");
     let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);

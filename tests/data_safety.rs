@@ -6,7 +6,7 @@ mod support;
 
 use aws_sdk_cloudformation::types::{Capability, Parameter};
 use serde_json::Value;
-use support::project::{aws, chatctl, json_of, Project, TURN};
+use support::project::{aws, chatctl, json_of, Project};
 use support::{get_json, http_request, Emulator};
 
 /// Posts a message through the HTTP API, as the page's form does.
@@ -50,7 +50,6 @@ async fn items_in(emulator: &Emulator, table: &str) -> i32 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn history_survives_a_refused_replacement_a_delete_and_a_new_launch() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("");
     let (launched, _) =
@@ -123,7 +122,6 @@ async fn history_survives_a_refused_replacement_a_delete_and_a_new_launch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_launch_that_would_replace_the_messages_table_is_refused_and_keeps_the_history() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("");
     tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use support::faults::{Fault, FaultProxy, FAULTS};
 use support::free_port;
 use support::project::{
-    aws, bucket_names, chatctl, chatctl_process, code_hashes, json_of, Project, TURN,
+    aws, bucket_names, chatctl, chatctl_process, code_hashes, json_of, Project,
 };
 use support::Emulator;
 
@@ -212,7 +212,6 @@ async fn steps(emulator: &Emulator, endpoint: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_command_survives_a_fifth_of_requests_faulted_and_ends_in_the_same_state() {
-    let _turn = TURN.lock().await;
     let clean = tokio::spawn(async {
         let emulator = Emulator::start();
         steps(&emulator, &emulator.endpoint()).await

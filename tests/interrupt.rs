@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::faults::FaultProxy;
-use support::project::{aws, chatctl, chatctl_process, json_of, Project, TURN};
+use support::project::{aws, chatctl, chatctl_process, json_of, Project};
 use support::Emulator;
 
 /// How long one launch may take here, a cold build of the handlers included.
@@ -166,7 +166,6 @@ fn converges(emulator: &Emulator, project: &Project) -> (Value, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn interrupted_launches_clean_up_and_the_next_launch_finishes_the_job() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("");
     let proxy = FaultProxy::start(emulator.port(), 0.0, 1);
@@ -259,7 +258,6 @@ async fn interrupted_launches_clean_up_and_the_next_launch_finishes_the_job() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_launches_at_once_both_finish_one_after_the_other() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("");
     tokio::task::block_in_place(|| {
@@ -367,7 +365,6 @@ impl ForeignStack {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_launch_waits_for_a_busy_stack_and_another_region_has_none() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("");
     let foreign = ForeignStack::create(&emulator).await;
@@ -403,7 +400,6 @@ async fn a_launch_waits_for_a_busy_stack_and_another_region_has_none() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_of_the_same_name_not_made_by_chatctl_is_left_alone() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("");
     let foreign = ForeignStack::create(&emulator).await;

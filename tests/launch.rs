@@ -2,23 +2,22 @@
 //! nothing, a one-handler-one-file change, `output`, `status`, `delete`, and
 //! a failing deployment that rolls back.
 //!
-//! The tests share one copy of the handler workspace (so cargo builds it
-//! once) and take turns: a build overwrites the binaries they all package.
+//! The test that changes a handler deploys the fixture handlers (a change
+//! rebuilds in seconds); the others deploy the real ones, built once per run.
 
 mod support;
 
 use assert_cmd::Command;
 use serde_json::Value;
 use support::project::{
-    aws, bucket_names, calls_of, chatctl, code_hashes, count, json_of, workspace, Project, TURN,
+    aws, bucket_names, calls_of, chatctl, code_hashes, count, json_of, Project,
 };
 use support::Emulator;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn launch_twice_change_one_handler_and_one_file_then_delete() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
-    let project = Project::new("");
+    let project = Project::with_fixture_handlers("");
     let aws = aws(&emulator).await;
     let logs = project.dir.path();
 
@@ -92,11 +91,11 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
     );
 
     // 3. One handler and one site file change.
-    let main_rs = workspace().join("handlers/connect/src/main.rs");
+    let main_rs = project.fixture_main("connect");
     let original = std::fs::read_to_string(&main_rs).expect("main.rs");
     let changed = original.replacen(
-        "async fn main() -> Result<(), Error> {",
-        "async fn main() -> Result<(), Error> {\n    eprintln!(\"connect, changed by a test\");",
+        "fn main() {",
+        "fn main() {\n    eprintln!(\"connect, changed by a test\");",
         1,
     );
     assert_ne!(changed, original);
@@ -275,7 +274,6 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_with_purge_data_removes_the_tables_too() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("stage: purge\n");
     let aws = aws(&emulator).await;
@@ -306,7 +304,6 @@ async fn delete_with_purge_data_removes_the_tables_too() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_deployment_exits_3_naming_the_resource_and_the_next_launch_recovers() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
     let project = Project::new("site_bucket_name: e2e-site-{stage}\n");
     let aws = aws(&emulator).await;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::local::{local_chatctl, Down};
-use support::project::{json_of, Project, TURN};
+use support::project::{json_of, Project};
 use support::{free_port, http_get, http_request, port_open, process_exists};
 
 fn port_of(url: &str) -> u16 {
@@ -26,7 +26,6 @@ fn body(response: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn local_up_launch_serves_the_chat_to_this_machine_and_down_stops_it() {
-    let _turn = TURN.lock().await;
     let project = Project::new("");
     let config = project.config.clone();
     let port = free_port();

@@ -2,54 +2,24 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::Value;
-use support::project::{
-    aws, calls_of, chatctl, code_hashes, count, json_of, workspace, Project, TURN,
-};
+use support::project::{aws, calls_of, chatctl, code_hashes, count, json_of, Project};
 use support::Emulator;
 
-/// Replaces a file for the length of a test, restoring it even on panic.
-struct Swap {
-    path: PathBuf,
-    original: String,
-}
+/// connect, changed so an invocation shows it: it answers version 2.
+const CONNECT_V2: &str = r##"include!("../../runtime.rs");
 
-impl Swap {
-    fn new(path: PathBuf, content: &str) -> Swap {
-        let original = std::fs::read_to_string(&path).expect("read original");
-        std::fs::write(&path, content).expect("write replacement");
-        Swap { path, original }
-    }
+fn main() {
+    serve(|_event| r#"{"handler":"connect","version":2}"#.to_string());
 }
-
-impl Drop for Swap {
-    fn drop(&mut self) {
-        let _ = std::fs::write(&self.path, &self.original);
-    }
-}
-
-/// connect, changed so an invocation shows it: it answers `{"version": 2}`.
-const CONNECT_V2: &str = r#"use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::{json, Value};
-
-async fn answer(_event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(json!({ "version": 2 }))
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    lambda_runtime::run(service_fn(answer)).await
-}
-"#;
+"##;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn update_code_and_update_site_change_exactly_what_changed() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
-    let project = Project::new("");
+    // Fixture handlers: the change below rebuilds one in seconds.
+    let project = Project::with_fixture_handlers("");
     let aws = aws(&emulator).await;
     let logs = project.dir.path();
 
@@ -68,13 +38,7 @@ async fn update_code_and_update_site_change_exactly_what_changed() {
     let before = code_hashes(&aws, &outputs).await;
 
     // One handler changed: one UpdateFunctionCode, and the new behaviour runs.
-    let crate_dir = workspace().join("handlers/connect");
-    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).expect("Cargo.toml");
-    let _manifest = Swap::new(
-        crate_dir.join("Cargo.toml"),
-        &format!("{manifest}serde_json = \"1\"\n"),
-    );
-    let _main = Swap::new(crate_dir.join("src/main.rs"), CONNECT_V2);
+    std::fs::write(project.fixture_main("connect"), CONNECT_V2).expect("change connect");
     let mut update = chatctl(&emulator, &project);
     update.arg("update-code");
     let calls = calls_of(&mut update, logs, "update-code");
@@ -105,7 +69,7 @@ async fn update_code_and_update_site_change_exactly_what_changed() {
             .expect("JSON payload");
     assert_eq!(
         payload,
-        serde_json::json!({ "version": 2 }),
+        serde_json::json!({ "handler": "connect", "version": 2 }),
         "{}",
         emulator.log()
     );
@@ -160,11 +124,11 @@ async fn update_code_and_update_site_change_exactly_what_changed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn update_code_refuses_a_build_for_another_architecture() {
-    let _turn = TURN.lock().await;
     let emulator = Emulator::start();
-    json_of(chatctl(&emulator, &Project::new("")).arg("launch"), 0);
+    let x86_64 = Project::with_fixture_handlers("");
+    json_of(chatctl(&emulator, &x86_64).arg("launch"), 0);
     // The same stack, configured for the other architecture.
-    let arm64 = Project::new("architecture: arm64\n");
+    let arm64 = Project::with_fixture_handlers("architecture: arm64\n");
     let (refused, _) = json_of(
         chatctl(&emulator, &arm64).args(["update-code", "message"]),
         1,
@@ -173,5 +137,11 @@ async fn update_code_refuses_a_build_for_another_architecture() {
     assert!(
         message.contains("runs on x86_64, but the build is for arm64"),
         "{message}"
+    );
+    // Refused before any compile: nothing was built for arm64.
+    assert!(
+        !arm64.target_dir.exists(),
+        "update-code built before it refused: {}",
+        arm64.target_dir.display()
     );
 }

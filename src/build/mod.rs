@@ -130,7 +130,7 @@ pub fn build(
 }
 
 /// The crates named on the command line, or all of them.
-fn select(crates: Vec<HandlerCrate>, names: &[String]) -> Result<Vec<HandlerCrate>> {
+pub fn select(crates: Vec<HandlerCrate>, names: &[String]) -> Result<Vec<HandlerCrate>> {
     if names.is_empty() {
         return Ok(crates);
     }

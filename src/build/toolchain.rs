@@ -31,17 +31,19 @@ pub fn locate(workspace_root: &Path, architecture: Architecture) -> Result<Toolc
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    // Where scripts/setup.sh installs the ziglang package.
-    let project_zig = workspace_root.join(".chatctl/tools/zig/bin");
+    // Where scripts/setup.sh installs the ziglang and cargo-zigbuild
+    // packages (both from PyPI), used for whichever PATH lacks.
+    let project_tools = workspace_root.join(".chatctl/tools/zig/bin");
     let has_zig = |dir: &Path| dir.join("zig").is_file() || dir.join("python-zig").is_file();
+    let has_zigbuild = |dir: &Path| dir.join("cargo-zigbuild").is_file();
+    let missing = !dirs.iter().any(|d| has_zig(d)) || !dirs.iter().any(|d| has_zigbuild(d));
+    if missing && (has_zig(&project_tools) || has_zigbuild(&project_tools)) {
+        dirs.insert(0, project_tools);
+    }
     if !dirs.iter().any(|d| has_zig(d)) {
-        if has_zig(&project_zig) {
-            dirs.insert(0, project_zig);
-        } else {
-            return Err(Error::Usage(
-                "Zig is not installed: run `pip install ziglang` (or scripts/setup.sh, which installs it into .chatctl/tools/zig)".to_string(),
-            ));
-        }
+        return Err(Error::Usage(
+            "Zig is not installed: run `pip install ziglang` (or scripts/setup.sh, which installs it into .chatctl/tools/zig)".to_string(),
+        ));
     }
     let path = std::env::join_paths(dirs)
         .map_err(|e| Error::Failed(format!("cannot build PATH for cargo-zigbuild: {e}")))?;
@@ -54,7 +56,7 @@ pub fn locate(workspace_root: &Path, architecture: Architecture) -> Result<Toolc
         .status();
     if !zigbuild.is_ok_and(|s| s.success()) {
         return Err(Error::Usage(
-            "cargo-zigbuild is not installed: run `cargo install --locked cargo-zigbuild`"
+            "cargo-zigbuild is not installed: run `pip install cargo-zigbuild` (prebuilt) or `cargo install --locked cargo-zigbuild`"
                 .to_string(),
         ));
     }

@@ -43,16 +43,12 @@ pub async fn update_code(
     let identity = aws.identity().await?;
     let outputs = deployed_outputs(aws, project).await?;
     let architecture = project.config.architecture;
+    let crates = build::select(handlers::discover(&project.handlers_dir())?, names)?;
 
-    let started = Instant::now();
-    let built = tokio::task::block_in_place(|| build::build(project, names, architecture, ui))?;
-    let build_ms = started.elapsed().as_millis();
-
-    let started = Instant::now();
-    let crates = handlers::discover(&project.handlers_dir())?;
-    let bucket = artifacts::bucket_name(&identity, &project.stack_name());
-    let mut jobs = tokio::task::JoinSet::new();
-    for handler in crates.iter().filter(|c| built.built.contains_key(&c.name)) {
+    // Every function is read, and a wrong architecture refused, before the
+    // build: a refusal takes a second, not a compile.
+    let mut deployed = Vec::new();
+    for handler in &crates {
         let key = format!("{}FunctionName", handler.logical_name());
         let function = outputs.get(&key).cloned().ok_or_else(|| {
             Error::Failed(format!(
@@ -60,22 +56,32 @@ pub async fn update_code(
                 handler.name
             ))
         })?;
+        let code_sha256 = deployed_code(aws, &handler.name, &function, architecture).await?;
+        deployed.push((handler.name.clone(), function, code_sha256));
+    }
+
+    let started = Instant::now();
+    let built = tokio::task::block_in_place(|| build::build(project, names, architecture, ui))?;
+    let build_ms = started.elapsed().as_millis();
+
+    let started = Instant::now();
+    let bucket = artifacts::bucket_name(&identity, &project.stack_name());
+    let mut jobs = tokio::task::JoinSet::new();
+    for (name, function, deployed_sha256) in deployed {
         let zip = built
             .manifest
             .handlers
-            .get(&handler.name)
+            .get(&name)
             .cloned()
-            .ok_or_else(|| {
-                Error::Failed(format!("the build produced no zip for {}", handler.name))
-            })?;
-        let (aws, bucket, name, ui) = (
-            aws.clone(),
-            bucket.clone(),
-            handler.name.clone(),
-            ui.clone(),
-        );
+            .ok_or_else(|| Error::Failed(format!("the build produced no zip for {name}")))?;
+        let (aws, bucket, ui) = (aws.clone(), bucket.clone(), ui.clone());
         jobs.spawn(async move {
-            update_one(&aws, &bucket, &name, &function, &zip, architecture, &ui).await
+            let target = Target {
+                handler: &name,
+                function: &function,
+                deployed_sha256: deployed_sha256.as_deref(),
+            };
+            update_one(&aws, &bucket, target, &zip, &ui).await
         });
     }
     let mut functions = Vec::new();
@@ -97,17 +103,16 @@ pub async fn update_code(
     })
 }
 
-async fn update_one(
+/// Reads a function's configuration, refuses another architecture than the
+/// configured one, and returns the deployed code's SHA-256.
+async fn deployed_code(
     aws: &Aws,
-    bucket: &str,
     handler: &str,
     function: &str,
-    zip: &BuiltHandler,
     architecture: Architecture,
-    ui: &Ui,
-) -> Result<CodeUpdate> {
-    let lambda = aws.lambda();
-    let deployed = lambda
+) -> Result<Option<String>> {
+    let deployed = aws
+        .lambda()
         .get_function_configuration()
         .function_name(function)
         .send()
@@ -122,13 +127,36 @@ async fn update_one(
             "function {function} ({handler}) runs on {deployed_arch}, but the build is for {architecture}: run `chatctl launch` to change the architecture"
         )));
     }
+    Ok(deployed.code_sha256().map(str::to_string))
+}
+
+/// One function to update.
+struct Target<'a> {
+    handler: &'a str,
+    function: &'a str,
+    deployed_sha256: Option<&'a str>,
+}
+
+async fn update_one(
+    aws: &Aws,
+    bucket: &str,
+    target: Target<'_>,
+    zip: &BuiltHandler,
+    ui: &Ui,
+) -> Result<CodeUpdate> {
+    let Target {
+        handler,
+        function,
+        deployed_sha256,
+    } = target;
+    let lambda = aws.lambda();
     let unchanged = CodeUpdate {
         handler: handler.to_string(),
         function: function.to_string(),
         updated: false,
         code_sha256: zip.code_sha256.clone(),
     };
-    if deployed.code_sha256() == Some(zip.code_sha256.as_str()) {
+    if deployed_sha256 == Some(zip.code_sha256.as_str()) {
         return Ok(unchanged);
     }
     // The same content key launch uses: a later launch deploys this very zip

@@ -5,7 +5,7 @@ use std::path::Path;
 use assert_cmd::Command;
 
 use super::ministack_binary;
-use super::project::{tools_path, workspace};
+use super::project::{shared_target_dir, tools_path};
 
 /// chatctl with no AWS settings of its own: `--local` must supply them.
 pub fn local_chatctl(config: &Path) -> Command {
@@ -20,7 +20,8 @@ pub fn local_chatctl(config: &Path) -> Command {
         .env_remove("CHATCTL_OUTPUT")
         // The installed emulator, so the test does not reinstall it per project.
         .env("CHATCTL_MINISTACK", ministack_binary())
-        .env("CARGO_TARGET_DIR", workspace().join("target"))
+        // The real handlers, built once per run (tests/support/project.rs).
+        .env("CARGO_TARGET_DIR", shared_target_dir())
         .env("PATH", tools_path())
         .env("CI", "true")
         .arg("--config")

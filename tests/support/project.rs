@@ -1,12 +1,18 @@
-//! A chatctl project for end-to-end tests: the repository's handler crates
-//! in a workspace of their own (built once, shared by the tests), a site and
-//! a configuration of each test's own, and chatctl run against an emulator.
+//! A chatctl project for end-to-end tests: a site and a configuration of
+//! each test's own, chatctl run against an emulator, and one of two sets of
+//! handlers:
+//! - the repository's real handler crates, built once per test run into the
+//!   target directory the tests were built in (`scripts/test.sh` builds them
+//!   before any test, so every later build is a no-op that only checks), and
+//!   never changed by a test;
+//! - for tests that change a handler, a copy of the dependency-free fixture
+//!   handlers (`tests/fixtures/handlers`) with a target directory of its own,
+//!   so a change rebuilds in seconds instead of relinking a real handler.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use assert_cmd::Command;
 use aws_credential_types::Credentials;
@@ -15,13 +21,15 @@ use serde_json::Value;
 
 use super::Emulator;
 
-/// Tests that build the shared workspace take turns: a build overwrites the
-/// binaries every test packages, and some tests change a handler for a
-/// while. An async lock, held across awaits, usable from each test's runtime.
-pub static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The target directory these tests were built in, which is also where the
+/// real handlers are built once per run (`CARGO_TARGET_TMPDIR` is its `tmp`).
+pub fn shared_target_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).to_path_buf()
 }
 
 /// Copies `from` into `to`, writing only files whose bytes differ, so cargo's
@@ -42,38 +50,61 @@ pub fn mirror(from: &Path, to: &Path) {
     }
 }
 
-/// The shared handler workspace: the repository's handler crates in a
-/// workspace of their own, with the same lock file and lambda profile.
-pub fn workspace() -> &'static Path {
-    static WORKSPACE: OnceLock<PathBuf> = OnceLock::new();
-    WORKSPACE.get_or_init(|| {
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("launch-workspace");
-        mirror(&repo().join("handlers"), &root.join("handlers"));
-        let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
-        let profile = &manifest[manifest.find("[profile.lambda]").expect("lambda profile")..];
-        let profile = &profile[..profile.find("\n\n").unwrap_or(profile.len())];
-        let wanted =
-            format!("[workspace]\nmembers = [\"handlers/*\"]\nresolver = \"2\"\n\n{profile}\n");
-        if std::fs::read_to_string(root.join("Cargo.toml")).ok() != Some(wanted.clone()) {
-            std::fs::write(root.join("Cargo.toml"), wanted).expect("write Cargo.toml");
-        }
-        if !root.join("Cargo.lock").exists() {
-            std::fs::copy(repo().join("Cargo.lock"), root.join("Cargo.lock"))
-                .expect("copy Cargo.lock");
-        }
-        root
-    })
+/// The repository's `[profile.lambda]` section, so fixture handlers build
+/// with the real profile.
+fn lambda_profile() -> String {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
+    let profile = &manifest[manifest.find("[profile.lambda]").expect("lambda profile")..];
+    profile[..profile.find("\n\n").unwrap_or(profile.len())].to_string()
 }
 
-/// A project: a configuration and a site of its own, the shared handlers.
+/// A project: a configuration and a site of its own, and its handlers.
 pub struct Project {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The handler crates chatctl builds for this project.
+    pub handlers: PathBuf,
+    /// Where cargo builds them.
+    pub target_dir: PathBuf,
 }
 
 impl Project {
+    /// A project with the repository's real handlers (never changed by a test).
     pub fn new(extra_config: &str) -> Project {
+        Project::in_dir(
+            tempfile::tempdir().expect("tmp"),
+            repo().join("handlers"),
+            shared_target_dir(),
+            extra_config,
+        )
+    }
+
+    /// A project with a copy of the fixture handlers of its own, for tests
+    /// that change a handler (`fixture_main`).
+    pub fn with_fixture_handlers(extra_config: &str) -> Project {
         let dir = tempfile::tempdir().expect("tmp");
+        let workspace = dir.path().join("fixture-handlers");
+        mirror(&repo().join("tests/fixtures/handlers"), &workspace);
+        let manifest = workspace.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).expect("fixture Cargo.toml");
+        let start = text
+            .find("[profile.lambda]")
+            .expect("fixture lambda profile");
+        std::fs::write(
+            &manifest,
+            format!("{}{}\n", &text[..start], lambda_profile()),
+        )
+        .expect("write fixture Cargo.toml");
+        let target = workspace.join("target");
+        Project::in_dir(dir, workspace, target, extra_config)
+    }
+
+    fn in_dir(
+        dir: tempfile::TempDir,
+        handlers: PathBuf,
+        target_dir: PathBuf,
+        extra_config: &str,
+    ) -> Project {
         mirror(&repo().join("static"), &dir.path().join("site"));
         std::fs::write(dir.path().join("site/style.css"), "body { margin: 0; }\n").expect("css");
         std::fs::write(dir.path().join("site/app.js"), "console.log('chat');\n").expect("js");
@@ -82,11 +113,16 @@ impl Project {
             &config,
             format!(
                 "app: e2e\nsite_dir: site\nhandlers_dir: {}\n{extra_config}",
-                workspace().join("handlers").display()
+                handlers.display()
             ),
         )
         .expect("config");
-        Project { dir, config }
+        Project {
+            dir,
+            config,
+            handlers,
+            target_dir,
+        }
     }
 
     /// A project whose site is the repository's real one (`static/`).
@@ -100,6 +136,15 @@ impl Project {
 
     pub fn site(&self) -> PathBuf {
         self.dir.path().join("site")
+    }
+
+    /// The `src/main.rs` of one of this project's fixture handlers.
+    pub fn fixture_main(&self, handler: &str) -> PathBuf {
+        assert!(
+            !self.handlers.starts_with(repo()),
+            "tests never change the repository's own handlers"
+        );
+        self.handlers.join(handler).join("src/main.rs")
     }
 }
 
@@ -129,7 +174,7 @@ pub fn chatctl_process(endpoint: &str, project: &Project) -> std::process::Comma
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
-        .env("CARGO_TARGET_DIR", workspace().join("target"))
+        .env("CARGO_TARGET_DIR", &project.target_dir)
         .env("PATH", tools_path())
         .env("CI", "true")
         .arg("--config")
