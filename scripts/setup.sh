@@ -105,6 +105,10 @@ start() {
 
 mode="${1:-all}" # all | --emulator-only | --no-lint (the quick start's set)
 mkdir -p "$tools"
+# Virtual environments record their path: use the real one, so a tools
+# directory reached through a link (CI keeps one per machine) works from any
+# checkout.
+tools="$(cd "$tools" && pwd -P)"
 start ministack venv ministack "ministack==$MINISTACK_VERSION"
 if [[ "$mode" != "--emulator-only" ]]; then
   if [[ "$mode" != "--no-lint" ]]; then

@@ -12,6 +12,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -61,7 +62,11 @@ impl Aws {
         // and transient errors, a bounded number of attempts; 5 rather than
         // the SDK's 3, as a deployment is worth a few more seconds. Users who
         // set AWS_RETRY_MODE or AWS_MAX_ATTEMPTS (as for the AWS CLI) get theirs.
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // rustls with ring, the SDK's default TLS with a lighter crypto library.
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
         let user_retry_settings = ["AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]
             .iter()
             .any(|name| std::env::var_os(name).is_some());
