@@ -43,7 +43,7 @@ venv() {
   echo "$want" > "$dir/.pinned"
 }
 
-targets() {
+install_targets() {
   local installed
   installed="$(rustup target list --installed)"
   if grep -qx x86_64-unknown-linux-gnu <<<"$installed" && grep -qx aarch64-unknown-linux-gnu <<<"$installed"; then
@@ -55,7 +55,7 @@ targets() {
 
 # The test runner: the machine's own when it is the pinned version, else
 # built into the tools directory (scripts/test.sh puts it on PATH).
-nextest() {
+install_nextest() {
   if [[ "$(cargo nextest --version 2>/dev/null | head -1)" == "cargo-nextest $NEXTEST_VERSION"* ]] ||
      [[ -x "$tools/nextest/bin/cargo-nextest" ]]; then
     echo "setup: cargo-nextest $NEXTEST_VERSION already installed"
@@ -67,7 +67,7 @@ nextest() {
 
 # The browser end-to-end test (tests/browser.rs): Debian's Chromium, driven
 # by playwright-core (pinned in tests/browser/package-lock.json).
-chromium() {
+install_chromium() {
   if command -v chromium >/dev/null; then
     echo "setup: chromium already installed"
     return
@@ -78,7 +78,7 @@ chromium() {
     { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
 }
 
-playwright() {
+install_playwright() {
   local browser="$root/tests/browser" want have
   want="$(node -p 'require(process.argv[1]).dependencies["playwright-core"]' "$browser/package.json")"
   have="$(node -p 'require(process.argv[1]).version' "$browser/node_modules/playwright-core/package.json" 2>/dev/null || true)"
@@ -117,12 +117,12 @@ if [[ "$mode" != "--emulator-only" ]]; then
   # Zig links the handlers against an old glibc; chatctl finds Zig and
   # cargo-zigbuild here or on PATH.
   start zig venv zig "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
-  start targets targets
+  start targets install_targets
 fi
 if [[ "$mode" == "all" ]]; then
-  start nextest nextest
-  start chromium chromium
-  start playwright playwright
+  start nextest install_nextest
+  start chromium install_chromium
+  start playwright install_playwright
 fi
 
 failed=0

@@ -12,7 +12,14 @@ use support::project::{repo, shared_target_dir};
 
 /// Runs one benchmark in quick mode and returns what it printed.
 fn run_quick(program: &str, script: &str) -> String {
-    let output = Command::new(program)
+    let mut command = Command::new(program);
+    // Without this test's own package variables: a script's nested cargo
+    // would see a changed environment and rebuild (see chatctl's
+    // calling_package_vars).
+    for name in chatctl::build::cargo::calling_package_vars(std::env::vars_os().map(|(n, _)| n)) {
+        command.env_remove(name);
+    }
+    let output = command
         .arg(repo().join("bench").join(script))
         .current_dir(repo())
         .env("BENCH_QUICK", "1")

@@ -103,6 +103,31 @@ pub fn metadata(crate_dir: &Path) -> Result<Workspace> {
     })
 }
 
+/// The variables cargo (or a test runner) sets for a program it runs (`cargo
+/// run`, a test) that describe that program's own package. Passed on to the
+/// handler build they change nothing in it, but build scripts that read them
+/// (ring reads `CARGO_MANIFEST_DIR`) rerun when they differ, and everything
+/// after them recompiles: chatctl run by `cargo run` or by a test would
+/// rebuild every handler that a plain `chatctl` had built, and back again.
+pub fn calling_package_vars(
+    names: impl Iterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    const PREFIXES: [&str; 4] = ["CARGO_PKG_", "CARGO_BIN_EXE_", "CARGO_MANIFEST_", "NEXTEST"];
+    const NAMES: [&str; 4] = [
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+    ];
+    names
+        .filter(|name| {
+            name.to_str().is_some_and(|name| {
+                NAMES.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+            })
+        })
+        .collect()
+}
+
 /// Runs one `cargo zigbuild` for `packages` and returns each package's
 /// executable. Compiler diagnostics go to stderr as cargo renders them;
 /// `on_line` receives cargo's stderr lines when `capture_stderr` is set (so a
@@ -145,6 +170,9 @@ impl ZigBuild<'_> {
             .stdout(Stdio::piped());
         for package in self.packages {
             command.args(["-p", &package.name]);
+        }
+        for name in calling_package_vars(std::env::vars_os().map(|(name, _)| name)) {
+            command.env_remove(name);
         }
         if self.quiet {
             command.arg("--quiet");
@@ -202,5 +230,41 @@ impl ZigBuild<'_> {
             ));
         }
         Ok(executables)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_calling_packages_variables_are_not_passed_to_the_handler_build() {
+        let names = [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_PKG_NAME",
+            "CARGO_BIN_EXE_chatctl",
+            "CARGO_TARGET_TMPDIR",
+            "NEXTEST_RUN_ID",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "RUSTFLAGS",
+            "PATH",
+        ]
+        .map(std::ffi::OsString::from);
+        let removed = calling_package_vars(names.into_iter());
+        assert_eq!(
+            removed,
+            [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_PKG_NAME",
+                "CARGO_BIN_EXE_chatctl",
+                "CARGO_TARGET_TMPDIR",
+                "NEXTEST_RUN_ID",
+            ]
+            .map(std::ffi::OsString::from)
+        );
     }
 }

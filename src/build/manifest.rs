@@ -67,7 +67,9 @@ impl Manifest {
 }
 
 /// Writes through a temporary file and a rename, so an interrupted build never
-/// leaves a truncated zip or manifest behind.
+/// leaves a truncated zip or manifest behind. The temporary name is the
+/// process's own: two chatctl processes building into one target directory
+/// (two terminals, or tests side by side) each rename their own complete file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let write_error = |source| Error::Write {
         path: path.to_path_buf(),
@@ -76,7 +78,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(write_error)?;
     }
-    let temporary = path.with_extension("partial");
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.partial", std::process::id()));
+    let temporary = PathBuf::from(temporary);
     std::fs::write(&temporary, bytes).map_err(write_error)?;
     std::fs::rename(&temporary, path).map_err(write_error)
 }
