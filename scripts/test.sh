@@ -39,6 +39,11 @@ binaries="$target/x86_64-unknown-linux-gnu/lambda"
 fingerprint() { (cd "$binaries" && stat -c '%n %Y %s' chat-* 2>/dev/null | grep -v '\.d ' | sort); }
 before="$(fingerprint)"
 
+# nextest writes its JUnit report under the workspace's target/ (not always
+# CARGO_TARGET_DIR): clear both places, read whichever this run wrote.
+reports=("$root/target/nextest/default/junit.xml" "$target/nextest/default/junit.xml")
+rm -f "${reports[@]}"
+
 stage "run the tests"
 status=0
 cargo nextest run --workspace --locked --cargo-quiet "$@" || status=$?
@@ -51,13 +56,16 @@ else
   echo "test.sh: the real x86_64 handlers were compiled once, before the tests, and not again"
 fi
 
-junit="$target/nextest/default/junit.xml"
+junit=""
+for report in "${reports[@]}"; do [[ -f "$report" ]] && junit="$report" && break; done
 printf '\n| stage | seconds |\n| --- | ---: |\n'
 for entry in "${stages[@]}"; do printf '| %s | %s |\n' "${entry%|*}" "${entry##*|}"; done
 totals="0 passed, 0 failed"
-if [[ -f "$junit" ]]; then
-  python3 scripts/test_times.py "$junit" "$target/nextest/totals"
-  totals="$(cat "$target/nextest/totals")"
+if [[ -n "$junit" ]]; then
+  totals_file="$(mktemp)"
+  python3 scripts/test_times.py "$junit" "$totals_file"
+  totals="$(cat "$totals_file")"
+  rm -f "$totals_file"
 fi
 echo
 echo "tests: $totals"
