@@ -239,32 +239,28 @@ mod tests {
 
     #[test]
     fn the_calling_packages_variables_are_not_passed_to_the_handler_build() {
-        let names = [
+        let calling_package = [
             "CARGO_MANIFEST_DIR",
             "CARGO_MANIFEST_PATH",
             "CARGO_PKG_NAME",
             "CARGO_BIN_EXE_chatctl",
             "CARGO_TARGET_TMPDIR",
             "NEXTEST_RUN_ID",
+        ];
+        let the_users = [
             "CARGO_HOME",
             "CARGO_TARGET_DIR",
             "CARGO_TERM_COLOR",
             "RUSTFLAGS",
             "PATH",
-        ]
-        .map(std::ffi::OsString::from);
-        let removed = calling_package_vars(names.into_iter());
+        ];
+        let names = the_users
+            .iter()
+            .chain(&calling_package)
+            .map(std::ffi::OsString::from);
         assert_eq!(
-            removed,
-            [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_PKG_NAME",
-                "CARGO_BIN_EXE_chatctl",
-                "CARGO_TARGET_TMPDIR",
-                "NEXTEST_RUN_ID",
-            ]
-            .map(std::ffi::OsString::from)
+            calling_package_vars(names),
+            calling_package.map(std::ffi::OsString::from)
         );
     }
 }
