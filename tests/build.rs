@@ -360,3 +360,39 @@ async fn every_zip_runs_on_the_emulators_lambda() {
         );
     }
 }
+
+/// Symbolic links are everywhere on real machines (every macOS temporary
+/// directory, many CI caches): a project and a target directory reached
+/// through links build like any other.
+#[test]
+fn a_project_and_target_directory_reached_through_symbolic_links_build() {
+    let fixture = Project::with_fixture_handlers("");
+    let links = tempfile::tempdir().expect("tmp");
+    let project = links.path().join("project");
+    std::os::unix::fs::symlink(fixture.dir.path(), &project).expect("link the project");
+    let real_target = links.path().join("real-target");
+    std::fs::create_dir(&real_target).expect("target directory");
+    let target = links.path().join("target");
+    std::os::unix::fs::symlink(&real_target, &target).expect("link the target directory");
+
+    // Paths relative to the configuration, so they pass through the link.
+    std::fs::write(
+        fixture.dir.path().join("linked.yaml"),
+        "app: e2e\nsite_dir: site\nhandlers_dir: fixture-handlers\n",
+    )
+    .expect("config");
+    let report = build_with(&project.join("linked.yaml"), &target, &["connect"]);
+    let zip = zip_path(&report, "connect");
+    let binary = unzip_bootstrap(&zip);
+    assert_eq!(
+        elf::inspect(&binary).expect("ELF").architecture,
+        Some(Architecture::X86_64)
+    );
+    assert!(
+        real_target
+            .join("chatctl/x86_64/connect/bootstrap.zip")
+            .is_file(),
+        "the zip is not in the linked target directory: {}",
+        zip.display()
+    );
+}

@@ -83,10 +83,13 @@ pub fn metadata(crate_dir: &Path) -> Result<Workspace> {
         else {
             continue;
         };
+        // Canonical, like the handler directories it is matched with: cargo
+        // reports paths as it was given them, through symbolic links (every
+        // macOS temporary directory, many CI caches) included.
         let dir = package
             .manifest_path
             .parent()
-            .map(Path::to_path_buf)
+            .map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
             .unwrap_or_default();
         packages.insert(
             dir,
