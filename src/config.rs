@@ -304,26 +304,43 @@ checked!(
     /// of a-z, 0-9, '.' and '-', starting and ending with a letter or digit.
     BucketNamePattern(String as "String"),
     |s| {
-        let name = s.replace("{stage}", "stage");
-        let ok = (3..=63).contains(&name.len())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
-            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-            && !name.contains("..");
-        if ok {
+        // A stand-in stage here; `for_stage` checks the one deployed.
+        if is_bucket_name(&s.replace("{stage}", "stage")) {
             Ok(())
         } else {
-            Err(format!(
-                "`{s}` is not a valid S3 bucket name: 3 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"
-            ))
+            Err(format!("`{s}` is not a valid S3 bucket name: {BUCKET_NAME_RULE}"))
         }
     }
 );
 
+const BUCKET_NAME_RULE: &str =
+    "3 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit";
+
+/// S3's rule for general purpose bucket names (the parts chatctl checks).
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !name.contains("..")
+}
+
 impl BucketNamePattern {
-    /// The name for one stage.
-    pub fn for_stage(&self, stage: &Name) -> String {
-        self.0.replace("{stage}", &stage.0)
+    /// The name for one stage, refused when that stage makes it invalid (a
+    /// long stage can push it past 63 characters).
+    pub fn for_stage(&self, stage: &Name) -> std::result::Result<String, String> {
+        let name = self.0.replace("{stage}", &stage.0);
+        if is_bucket_name(&name) {
+            Ok(name)
+        } else {
+            Err(format!(
+                "site_bucket_name `{}` gives `{name}` for stage `{stage}`, not a valid S3 bucket name: {BUCKET_NAME_RULE}",
+                self.0
+            ))
+        }
     }
 }
 
@@ -554,6 +571,14 @@ impl Project {
                 path.display()
             ))
         })?;
+        if let Some(pattern) = &config.site_bucket_name {
+            pattern.for_stage(&stage).map_err(|e| {
+                Error::Usage(format!(
+                    "{e}; shorten it in {} or deploy a shorter stage",
+                    path.display()
+                ))
+            })?;
+        }
         let root = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

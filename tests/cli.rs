@@ -236,6 +236,40 @@ fn a_missing_configuration_file_exits_2_and_says_what_to_do() {
 }
 
 #[test]
+fn a_site_bucket_name_too_long_for_the_deployed_stage_exits_2_naming_both() {
+    // 47 + 1 + 7 characters: valid as written, 63 with a 15-character stage,
+    // 64 with a 16-character one.
+    let pattern = format!("{}-{{stage}}", "b".repeat(47));
+    let (_dir, path) = project_with_handlers(CHAT_HANDLERS);
+    std::fs::write(&path, format!("app: chat\nsite_bucket_name: {pattern}\n")).expect("config");
+    let template = |stage: &str| {
+        chatctl()
+            .arg("--config")
+            .arg(&path)
+            .args(["--stage", stage, "template", "--format", "json"])
+            .assert()
+    };
+    let fits = template(&"s".repeat(15)).success();
+    let template_json: serde_json::Value =
+        serde_json::from_slice(&fits.get_output().stdout).expect("JSON template");
+    assert_eq!(
+        template_json["Resources"]["SiteBucket"]["Properties"]["BucketName"]
+            .as_str()
+            .map(str::len),
+        Some(63)
+    );
+    template(&"s".repeat(16))
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "site_bucket_name `{pattern}` gives `{}-{}` for stage `{}`",
+            "b".repeat(47),
+            "s".repeat(16),
+            "s".repeat(16)
+        )))
+        .stderr(predicate::str::contains("3 to 63 characters"));
+}
+
+#[test]
 fn the_stage_comes_from_the_flag_or_chatctl_stage_and_must_be_listed() {
     let (_dir, path) = config_file("app: chat\nstages: [dev, prod]\n");
     chatctl()

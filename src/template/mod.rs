@@ -83,7 +83,7 @@ pub fn generate(project: &Project, handlers: &[HandlerCrate]) -> Result<Template
     for handler in handlers {
         add_function(&mut template, handler)?;
     }
-    apply_configuration(&mut template, project);
+    apply_configuration(&mut template, project)?;
     Ok(Template(template))
 }
 
@@ -199,7 +199,7 @@ fn instantiate(value: &mut Value, handler: &HandlerCrate) {
 }
 
 /// Sets every value that comes from `chatctl.yaml` and the stage.
-fn apply_configuration(template: &mut Value, project: &Project) {
+fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
     let config = &project.config;
     template["Description"] = json!(format!(
         "Serverless chat {} ({}) {DESCRIPTION_MARK}",
@@ -218,7 +218,8 @@ fn apply_configuration(template: &mut Value, project: &Project) {
     }
     resources["WebSocketStage"]["Properties"]["StageName"] = json!(project.stage.0);
     if let Some(name) = &config.site_bucket_name {
-        resources["SiteBucket"]["Properties"]["BucketName"] = json!(name.for_stage(&project.stage));
+        let name = name.for_stage(&project.stage).map_err(Error::Usage)?;
+        resources["SiteBucket"]["Properties"]["BucketName"] = json!(name);
     }
 
     let chat = &config.chat;
@@ -262,4 +263,5 @@ fn apply_configuration(template: &mut Value, project: &Project) {
         });
         template["Outputs"]["SiteUrl"]["Value"] = json!(format!("https://{}", domain.name));
     }
+    Ok(())
 }
