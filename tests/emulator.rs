@@ -59,7 +59,7 @@ async fn wait_for_stack(
 #[tokio::test]
 async fn a_stack_is_created_and_deleted_on_the_emulator_which_is_gone_afterwards() {
     let emulator = Emulator::start();
-    let (pid, port) = (emulator.pid(), emulator.port());
+    let (pid, port, raw_port) = (emulator.pid(), emulator.port(), emulator.raw_port());
     let aws = Aws::load(&local_options(emulator.endpoint())).await;
     assert_eq!(aws.region(), Some("us-east-1"));
     let cfn = aws.cloudformation();
@@ -107,10 +107,12 @@ async fn a_stack_is_created_and_deleted_on_the_emulator_which_is_gone_afterwards
     .await;
     assert!(matches!(deleted, None | Some(StackStatus::DeleteComplete)));
 
-    assert!(process_exists(pid) && port_open(port));
+    assert!(process_exists(pid) && port_open(port) && port_open(raw_port));
     drop(emulator);
     assert!(!process_exists(pid), "the emulator process {pid} survived");
-    assert!(!port_open(port), "something still listens on port {port}");
+    for port in [port, raw_port] {
+        assert!(!port_open(port), "something still listens on port {port}");
+    }
 }
 
 #[test]

@@ -19,11 +19,13 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, CONTENT_TYPE, EXPECT, TRANSFER_ENCODING};
+use hyper::header::{HeaderValue, CONTENT_TYPE, TRANSFER_ENCODING};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::aws_rules::{forward, signed_service};
 
 /// How long a slow answer waits before it is forwarded.
 const SLOW: Duration = Duration::from_millis(1500);
@@ -71,6 +73,8 @@ struct State {
     /// contains this text are held this long, before forwarding or (when
     /// the flag is set) after, with the answer held back.
     stall: Option<(String, String, Duration, bool)>,
+    /// Requests whose path contains this text always get a 503.
+    failing: Option<String>,
     tally: Tally,
 }
 
@@ -98,6 +102,7 @@ impl FaultProxy {
             kinds: kinds.to_vec(),
             next_fault,
             stall: None,
+            failing: None,
             tally: Tally::default(),
         }));
         let (port_tx, port_rx) = std::sync::mpsc::channel();
@@ -176,6 +181,12 @@ impl FaultProxy {
             Some((method.to_string(), fragment.to_string(), hold, true));
     }
 
+    /// Answers every request whose path contains `fragment` with a 503, as
+    /// long as the proxy runs: a call that fails after every retry.
+    pub fn fail(&self, fragment: &str) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).failing = Some(fragment.to_string());
+    }
+
     /// Lets every held request go on now.
     pub fn release(&self) {
         self.release.notify_waiters();
@@ -220,14 +231,20 @@ async fn handle(
     upstream: u16,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
-    let service = signed_service(&request);
+    let service = signed_service(request.headers());
     let fault = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         state.tally.requests += 1;
         // Unsigned requests are the emulator's own (CloudFormation reading a
         // template URL): inside AWS, not between chatctl and AWS.
         let roll = state.rng.f64();
-        let fault = if roll < state.share && service != "unsigned" {
+        let failing = state
+            .failing
+            .as_ref()
+            .is_some_and(|f| request.uri().path().contains(f.as_str()));
+        let fault = if failing {
+            Some(Fault::Unavailable)
+        } else if roll < state.share && service != "unsigned" {
             state.next_fault = (state.next_fault + 1) % state.kinds.len();
             Some(state.kinds[state.next_fault])
         } else {
@@ -268,17 +285,9 @@ async fn handle(
         Some(Fault::LostAnswer) | None => {}
         Some(fault) => return Ok(error_response(&service, fault)),
     }
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut outgoing = Request::builder()
-        .method(parts.method.clone())
-        .uri(format!("http://127.0.0.1:{upstream}{path}"));
-    for (name, value) in &parts.headers {
-        if name != TRANSFER_ENCODING && name != EXPECT {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let outgoing = outgoing.body(Full::new(body)).map_err(|_| Dropped)?;
-    let answer = client.request(outgoing).await.map_err(|_| Dropped)?;
+    let answer = forward(&client, upstream, &parts, body)
+        .await
+        .map_err(|_| Dropped)?;
     if fault == Some(Fault::LostAnswer) {
         // Read the answer, so the work is surely done, then drop it.
         let _ = answer.into_body().collect().await;
@@ -299,19 +308,6 @@ async fn held(hold: Duration, released: &tokio::sync::Notify) {
         _ = tokio::time::sleep(hold) => {}
         _ = released.notified() => {}
     }
-}
-
-/// The service named in the SigV4 credential scope
-/// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`).
-fn signed_service(request: &Request<Incoming>) -> String {
-    request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|auth| auth.split("Credential=").nth(1))
-        .and_then(|scope| scope.split('/').nth(3))
-        .unwrap_or("unsigned")
-        .to_string()
 }
 
 /// The error each service's protocol uses, as AWS sends it.

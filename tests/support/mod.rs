@@ -3,9 +3,12 @@
 //! Each `Emulator` listens on its own free port on 127.0.0.1, runs in its own
 //! process group (it spawns one process per warm Lambda function), and is
 //! killed with that whole group when dropped, including when a test panics.
+//! Everyone reaches it through the AWS rules layer (`aws_rules.rs`): tests,
+//! chatctl, and the deployed handlers, whose endpoints point at the layer.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod aws_rules;
 pub mod faults;
 pub mod local;
 pub mod project;
@@ -23,7 +26,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Emulator {
     child: Child,
-    port: u16,
+    /// The emulator's own port; everyone else uses the rules layer's.
+    raw_port: u16,
+    rules: aws_rules::RulesLayer,
     /// Holds the emulator's working directory and log until the emulator is gone.
     workdir: tempfile::TempDir,
 }
@@ -45,12 +50,20 @@ impl Emulator {
             "the emulator is not installed at {}: run scripts/setup.sh",
             binary.display()
         );
-        let port = free_port();
+        let raw_port = free_port();
+        let rules = aws_rules::RulesLayer::start(raw_port);
+        let layer = format!("http://127.0.0.1:{}", rules.port());
         let workdir = tempfile::tempdir().expect("create a working directory for the emulator");
         let log = std::fs::File::create(workdir.path().join("ministack.log"))
             .expect("create the emulator's log file");
         let log_err = log.try_clone().expect("clone the emulator's log handle");
-        let child = chatctl::local::emulator_command(&binary, port)
+        let child = chatctl::local::emulator_command(&binary, raw_port)
+            // The handlers' calls go through the rules layer too.
+            .env("AWS_ENDPOINT_URL", &layer)
+            .env(
+                "EXECUTE_API_ENDPOINT_OVERRIDE",
+                format!("{layer}/_aws/execute-api"),
+            )
             .current_dir(workdir.path())
             .env("TMPDIR", workdir.path())
             .stdin(Stdio::null())
@@ -61,15 +74,27 @@ impl Emulator {
             .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
         let mut emulator = Emulator {
             child,
-            port,
+            raw_port,
+            rules,
             workdir,
         };
         emulator.wait_until_healthy();
         emulator
     }
 
+    /// The port tests and chatctl use: the rules layer in front of the emulator.
     pub fn port(&self) -> u16 {
-        self.port
+        self.rules.port()
+    }
+
+    /// The emulator's own port, behind the rules layer.
+    pub fn raw_port(&self) -> u16 {
+        self.raw_port
+    }
+
+    /// What the rules layer refused so far.
+    pub fn refusals(&self) -> aws_rules::Refusals {
+        self.rules.refusals()
     }
 
     pub fn pid(&self) -> u32 {
@@ -77,7 +102,7 @@ impl Emulator {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
 
     /// The emulator's combined stdout and stderr so far, for failure messages.
@@ -94,7 +119,7 @@ impl Emulator {
                     self.log()
                 );
             }
-            if http_get(self.port, "/_ministack/health")
+            if http_get(self.raw_port, "/_ministack/health")
                 .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
             {
                 return;

@@ -1,0 +1,539 @@
+//! AWS's documented rules where the emulator is lenient, enforced between
+//! everyone and the emulator: chatctl, the tests' own SDK clients and the
+//! deployed handlers (whose `AWS_ENDPOINT_URL` and management endpoint
+//! point here) all reach ministack through this layer. Every emulator a test
+//! starts (`Emulator::start`) has it; `docs/reliability.md` lists the rules.
+//!
+//! Each rule is one function that looks at a request and either lets it
+//! through (`None`) or answers as AWS would. WebSocket upgrades are spliced
+//! through untouched.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE, EXPECT, TRANSFER_ENCODING};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// The emulator behind the layer: its port, and a client to reach it.
+#[derive(Clone)]
+pub struct Upstream {
+    pub client: HttpClient,
+    pub port: u16,
+}
+
+/// Which rule refused how many requests, for tests to check.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refusals {
+    pub payload_too_large: u64,
+    pub bucket_not_empty: u64,
+    pub invalid_invalidation_path: u64,
+    /// ListTables pages served (the layer pages every listing).
+    pub list_tables_pages: u64,
+}
+
+pub struct RulesLayer {
+    port: u16,
+    refusals: Arc<Mutex<Refusals>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RulesLayer {
+    /// Listens on a free 127.0.0.1 port; forwards to `127.0.0.1:upstream`
+    /// (which need not be listening yet).
+    pub fn start(upstream: u16) -> RulesLayer {
+        let refusals = Arc::new(Mutex::new(Refusals::default()));
+        let shared = refusals.clone();
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("start the rules layer's runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                    .await
+                    .expect("bind the rules layer");
+                let _ = port_tx.send(listener.local_addr().expect("layer address").port());
+                let emulator = Upstream {
+                    client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+                    port: upstream,
+                };
+                let accept = async move {
+                    loop {
+                        let Ok((stream, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        tokio::spawn(serve(stream, emulator.clone(), shared.clone()));
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = stopped => {}
+                }
+            });
+            runtime.shutdown_background();
+        });
+        let port = port_rx.recv().expect("the rules layer started");
+        RulesLayer {
+            port,
+            refusals,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn refusals(&self) -> Refusals {
+        self.refusals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for RulesLayer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Joined, so the port is closed when the drop returns.
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One client connection: a WebSocket upgrade is spliced to the emulator
+/// byte for byte; anything else is HTTP, request by request.
+async fn serve(stream: tokio::net::TcpStream, upstream: Upstream, refusals: Arc<Mutex<Refusals>>) {
+    if is_websocket_upgrade(&stream).await {
+        if let Ok(mut emulator) = tokio::net::TcpStream::connect(("127.0.0.1", upstream.port)).await
+        {
+            let mut stream = stream;
+            let _ = tokio::io::copy_bidirectional(&mut stream, &mut emulator).await;
+        }
+        return;
+    }
+    let service = hyper::service::service_fn(move |request| {
+        handle(upstream.clone(), refusals.clone(), request)
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// Peeks at the request head without consuming it.
+async fn is_websocket_upgrade(stream: &tokio::net::TcpStream) -> bool {
+    let mut buffer = vec![0u8; 8192];
+    for _ in 0..2000 {
+        let Ok(read) = stream.peek(&mut buffer).await else {
+            return false;
+        };
+        let head = &buffer[..read];
+        if read == 0 {
+            return false;
+        }
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+            return head.contains("\nupgrade: websocket");
+        }
+        if read == buffer.len() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    false
+}
+
+#[derive(Debug)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn handle(
+    upstream: Upstream,
+    refusals: Arc<Mutex<Refusals>>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
+    let refused = {
+        let count = |field: fn(&mut Refusals) -> &mut u64| {
+            *field(&mut refusals.lock().unwrap_or_else(|e| e.into_inner())) += 1;
+        };
+        if let Some(answer) = websocket_payload_limit(&parts, &body) {
+            count(|r| &mut r.payload_too_large);
+            Some(answer)
+        } else if let Some(answer) = invalidation_paths_encoded(&parts, &body) {
+            count(|r| &mut r.invalid_invalidation_path);
+            Some(answer)
+        } else if let Some(answer) = buckets_must_be_empty(&upstream, &parts, &body).await {
+            count(|r| &mut r.bucket_not_empty);
+            Some(answer)
+        } else if let Some(answer) = list_tables_in_pages(&upstream, &parts, &body).await {
+            count(|r| &mut r.list_tables_pages);
+            Some(answer)
+        } else {
+            None
+        }
+    };
+    if let Some(answer) = refused {
+        return Ok(answer);
+    }
+    let answer = forward(&upstream.client, upstream.port, &parts, body).await?;
+    let (mut parts, body) = answer.into_parts();
+    let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
+    parts.headers.remove(TRANSFER_ENCODING);
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// Sends a request on to the emulator as it came.
+pub async fn forward(
+    client: &HttpClient,
+    upstream: u16,
+    parts: &Parts,
+    body: Bytes,
+) -> Result<Response<Incoming>, Dropped> {
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut outgoing = Request::builder()
+        .method(parts.method.clone())
+        .uri(format!("http://127.0.0.1:{upstream}{path}"));
+    for (name, value) in &parts.headers {
+        if name != TRANSFER_ENCODING && name != EXPECT {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let outgoing = outgoing.body(Full::new(body)).map_err(|_| Dropped)?;
+    client.request(outgoing).await.map_err(|_| Dropped)
+}
+
+/// The service named in the SigV4 credential scope
+/// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`).
+pub fn signed_service(headers: &hyper::HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|scope| scope.split('/').nth(3))
+        .unwrap_or("unsigned")
+        .to_string()
+}
+
+/// The caller's Authorization header with another service in its scope, for
+/// the layer's own reads on the caller's behalf (same account and region).
+fn authorization_for(headers: &hyper::HeaderMap, service: &str) -> Option<HeaderValue> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let (head, scope) = auth.split_once("Credential=")?;
+    let mut fields: Vec<&str> = scope.splitn(5, '/').collect();
+    if fields.len() < 5 {
+        return None;
+    }
+    fields[3] = service;
+    HeaderValue::from_str(&format!("{head}Credential={}", fields.join("/"))).ok()
+}
+
+/// An error in the wire format of the service: XML for S3, CloudFront and
+/// CloudFormation, JSON for the others.
+fn aws_error(service: &str, status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
+    let (content_type, body) = match service {
+        "s3" => (
+            "application/xml",
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>rules</RequestId></Error>"),
+        ),
+        "cloudfront" | "cloudformation" => (
+            "text/xml",
+            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>rules</RequestId></ErrorResponse>"),
+        ),
+        _ => (
+            "application/json",
+            format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(code) {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
+}
+
+/// The largest message API Gateway delivers to a WebSocket client.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>
+/// ("Message payload size: 128 KB"); a larger PostToConnection answers 413.
+pub const WEBSOCKET_MESSAGE_BYTES: usize = 128 * 1024;
+
+/// Rule 1: PostToConnection with a body over 128 KB answers 413
+/// `PayloadTooLargeException`.
+fn websocket_payload_limit(parts: &Parts, body: &Bytes) -> Option<Response<Full<Bytes>>> {
+    let posting = parts.method == Method::POST && parts.uri.path().contains("/@connections/");
+    (posting && body.len() > WEBSOCKET_MESSAGE_BYTES).then(|| {
+        aws_error(
+            "execute-api",
+            413,
+            "PayloadTooLargeException",
+            "Message too long",
+        )
+    })
+}
+
+/// Rule 6: invalidation paths must be URL-encoded where RFC 1738 calls a
+/// character unsafe, and non-ASCII ones.
+/// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Invalidation_Requirements.html>
+/// ("If the path includes non-ASCII characters or unsafe characters as
+/// defined in RFC 1738, URL-encode those characters.")
+fn invalidation_paths_encoded(parts: &Parts, body: &Bytes) -> Option<Response<Full<Bytes>>> {
+    if parts.method != Method::POST || !parts.uri.path().ends_with("/invalidation") {
+        return None;
+    }
+    let text = String::from_utf8_lossy(body);
+    let bad = text
+        .split("<Path>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</Path>").next())
+        .map(xml_unescape)
+        .find(|path| !is_encoded_path(path))?;
+    Some(aws_error(
+        "cloudfront",
+        400,
+        "InvalidArgument",
+        &format!("Your request contains one or more invalid invalidation paths: {bad:?}"),
+    ))
+}
+
+fn xml_unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// ASCII without RFC 1738's unsafe characters, `%` only before two hex digits.
+pub fn is_encoded_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'%' => {
+            bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+        }
+        b' ' | b'<' | b'>' | b'"' | b'#' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'~' | b'['
+        | b']' | b'`' => false,
+        _ => b.is_ascii_graphic(),
+    })
+}
+
+/// Rule 2: a bucket that holds objects or versions cannot be deleted
+/// (409 `BucketNotEmpty`), and neither can a stack whose buckets do: on AWS
+/// the stack would end `DELETE_FAILED`; the layer refuses the DeleteStack.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html>
+/// ("All objects (including all object versions and delete markers) in the
+/// bucket must be deleted before the bucket itself can be deleted.")
+async fn buckets_must_be_empty(
+    upstream: &Upstream,
+    parts: &Parts,
+    body: &Bytes,
+) -> Option<Response<Full<Bytes>>> {
+    let service = signed_service(&parts.headers);
+    if service == "s3" && parts.method == Method::DELETE {
+        let path = parts.uri.path().trim_matches('/');
+        let is_bucket = !path.is_empty() && !path.contains('/') && parts.uri.query().is_none();
+        if is_bucket && holds_objects(upstream, parts, path).await {
+            return Some(aws_error(
+                "s3",
+                409,
+                "BucketNotEmpty",
+                "The bucket you tried to delete is not empty",
+            ));
+        }
+        return None;
+    }
+    if service != "cloudformation" || parts.method != Method::POST {
+        return None;
+    }
+    let form: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(body).into_owned().collect();
+    if form.get("Action").map(String::as_str) != Some("DeleteStack") {
+        return None;
+    }
+    let stack = form.get("StackName")?;
+    for bucket in stack_buckets(upstream, parts, stack).await {
+        if holds_objects(upstream, parts, &bucket).await {
+            return Some(aws_error(
+                "cloudformation",
+                400,
+                "ValidationError",
+                &format!("bucket {bucket} of stack {stack} is not empty: on AWS its deletion fails and the stack ends DELETE_FAILED"),
+            ));
+        }
+    }
+    None
+}
+
+/// A read the layer makes of the emulator on the caller's behalf.
+async fn read_upstream(
+    upstream: &Upstream,
+    caller: &Parts,
+    service: &str,
+    method: Method,
+    path_and_query: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> Option<String> {
+    let mut request = Request::builder().method(method).uri(format!(
+        "http://127.0.0.1:{}{path_and_query}",
+        upstream.port
+    ));
+    if let Some(auth) = authorization_for(&caller.headers, service) {
+        request = request.header("authorization", auth);
+    }
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.to_string())))
+        .ok()?;
+    let answer = upstream.client.request(request).await.ok()?;
+    let ok = answer.status().is_success();
+    let body = answer.into_body().collect().await.ok()?.to_bytes();
+    ok.then(|| String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn holds_objects(upstream: &Upstream, caller: &Parts, bucket: &str) -> bool {
+    let listing = read_upstream(
+        upstream,
+        caller,
+        "s3",
+        Method::GET,
+        &format!("/{bucket}?versions&max-keys=1"),
+        "",
+        &[],
+    )
+    .await
+    .unwrap_or_default();
+    listing.contains("<Version>") || listing.contains("<DeleteMarker>")
+}
+
+/// The physical names of a stack's buckets that still exist.
+async fn stack_buckets(upstream: &Upstream, caller: &Parts, stack: &str) -> Vec<String> {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("Action", "DescribeStackResources")
+        .append_pair("Version", "2010-05-15")
+        .append_pair("StackName", stack)
+        .finish();
+    let listing = read_upstream(
+        upstream,
+        caller,
+        "cloudformation",
+        Method::POST,
+        "/",
+        &body,
+        &[("content-type", "application/x-www-form-urlencoded")],
+    )
+    .await
+    .unwrap_or_default();
+    listing
+        .split("<member>")
+        .filter(|member| member.contains("<ResourceType>AWS::S3::Bucket</ResourceType>"))
+        .filter(|member| !member.contains("DELETE_COMPLETE"))
+        .filter_map(|member| {
+            let id = member.split("<PhysicalResourceId>").nth(1)?;
+            Some(id.split('<').next()?.to_string())
+        })
+        .collect()
+}
+
+/// Rule 5: ListTables gives no order and pages at its own pace. The layer
+/// reads every table from the emulator and answers in a scrambled (but
+/// stable) order, two names a page, so callers must follow
+/// `LastEvaluatedTableName` and must not rely on any order.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ListTables.html>
+async fn list_tables_in_pages(
+    upstream: &Upstream,
+    parts: &Parts,
+    body: &Bytes,
+) -> Option<Response<Full<Bytes>>> {
+    let target = parts.headers.get("x-amz-target")?.to_str().ok()?;
+    if !target.ends_with(".ListTables") {
+        return None;
+    }
+    let asked: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let mut names: Vec<String> = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let request = match &start {
+            Some(name) => serde_json::json!({ "ExclusiveStartTableName": name }),
+            None => serde_json::json!({}),
+        };
+        let page = read_upstream(
+            upstream,
+            parts,
+            "dynamodb",
+            Method::POST,
+            "/",
+            &request.to_string(),
+            &[
+                ("x-amz-target", target),
+                ("content-type", "application/x-amz-json-1.0"),
+            ],
+        )
+        .await?;
+        let page: serde_json::Value = serde_json::from_str(&page).ok()?;
+        names.extend(
+            page["TableNames"]
+                .as_array()?
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_string)),
+        );
+        match page["LastEvaluatedTableName"].as_str() {
+            Some(last) => start = Some(last.to_string()),
+            None => break,
+        }
+    }
+    names.sort_by_key(|name| scramble(name));
+    let after = asked["ExclusiveStartTableName"].as_str();
+    let from = after
+        .and_then(|after| names.iter().position(|n| n == after).map(|i| i + 1))
+        .unwrap_or(0);
+    let size = asked["Limit"].as_u64().unwrap_or(100).min(2) as usize;
+    let page: Vec<&String> = names.iter().skip(from).take(size).collect();
+    let mut answer = serde_json::json!({ "TableNames": page });
+    if from + size < names.len() {
+        answer["LastEvaluatedTableName"] = serde_json::json!(page.last());
+    }
+    let mut response = Response::new(Full::new(Bytes::from(answer.to_string())));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    Some(response)
+}
+
+/// A stable order unrelated to the names' (FNV-1a of the reversed name).
+fn scramble(name: &str) -> u64 {
+    name.bytes().rev().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
