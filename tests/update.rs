@@ -2,9 +2,13 @@
 
 mod support;
 
+use assert_cmd::Command;
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::Value;
-use support::project::{aws, calls_of, chatctl, code_hashes, count, json_of, Project};
+use support::faults::FaultProxy;
+use support::project::{
+    aws, calls_of, chatctl, chatctl_process, code_hashes, count, json_of, Project,
+};
 use support::Emulator;
 
 /// connect, changed so an invocation shows it: it answers version 2.
@@ -106,7 +110,10 @@ async fn update_code_and_update_site_change_exactly_what_changed() {
     let calls = calls_of(&mut site, logs, "update-site");
     let (synced, _) = json_of(&mut site, 0);
     let calls = calls();
-    assert_eq!(count(&calls, "S3 PutObject"), 1, "{calls:?}");
+    // The file, and the pending-invalidation record written before CloudFront
+    // is called (then deleted once it accepted the paths).
+    assert_eq!(count(&calls, "S3 PutObject"), 2, "{calls:?}");
+    assert_eq!(count(&calls, "S3 DeleteObject"), 1, "{calls:?}");
     assert_eq!(count(&calls, "CloudFront CreateInvalidation"), 1);
     assert_eq!(synced["invalidated"], serde_json::json!(["/style.css"]));
     let mut site = chatctl(&emulator, &project);
@@ -144,4 +151,54 @@ async fn update_code_refuses_a_build_for_another_architecture() {
         "update-code built before it refused: {}",
         arm64.target_dir.display()
     );
+}
+
+/// Names that need URL-encoding are invalidated encoded (the rules layer
+/// refuses raw ones, as CloudFront does), and an invalidation that failed
+/// after the upload is made by the next `update-site`, whose sync finds
+/// nothing new to upload.
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_file_names_are_invalidated_and_a_failed_invalidation_is_made_by_the_next_run() {
+    let emulator = Emulator::start();
+    let project = Project::with_fixture_handlers("");
+    json_of(chatctl(&emulator, &project).arg("launch"), 0);
+
+    std::fs::write(project.site().join("my file.html"), "<p>a space</p>\n").expect("write");
+    std::fs::write(project.site().join("café.html"), "<p>an accent</p>\n").expect("write");
+    let (synced, stderr) = json_of(chatctl(&emulator, &project).arg("update-site"), 0);
+    assert_eq!(
+        synced["invalidated"],
+        serde_json::json!(["/caf%C3%A9.html", "/my%20file.html"]),
+        "{stderr}"
+    );
+    assert_eq!(emulator.refusals().invalid_invalidation_path, 0);
+
+    // CloudFront refuses every try after the upload.
+    std::fs::write(project.site().join("style.css"), "body { color: #333; }\n").expect("write");
+    let proxy = FaultProxy::start(emulator.port(), 0.0, 1);
+    proxy.fail("/invalidation");
+    let mut failing = Command::from_std(chatctl_process(&proxy.endpoint(), &project));
+    let (failed, _) = json_of(failing.arg("update-site"), 1);
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("invalidating")),
+        "{failed}"
+    );
+    drop(proxy);
+
+    // Nothing left to upload, but the remembered path is invalidated, once.
+    let mut again = chatctl(&emulator, &project);
+    again.arg("update-site");
+    let calls = calls_of(&mut again, project.dir.path(), "after-failure");
+    let (synced, stderr) = json_of(&mut again, 0);
+    assert_eq!(
+        synced["site"]["uploaded"],
+        serde_json::json!([]),
+        "{stderr}"
+    );
+    assert_eq!(synced["invalidated"], serde_json::json!(["/style.css"]));
+    assert_eq!(count(&calls(), "CloudFront CreateInvalidation"), 1);
+    let (synced, _) = json_of(chatctl(&emulator, &project).arg("update-site"), 0);
+    assert_eq!(synced["invalidated"], serde_json::json!([]));
 }

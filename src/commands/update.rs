@@ -6,7 +6,7 @@ use crate::aws::Aws;
 use crate::cli::{UpdateCodeArgs, UpdateSiteArgs};
 use crate::config::Project;
 use crate::deploy::checkpoint::Checkpoint;
-use crate::deploy::{self, code};
+use crate::deploy::{self, artifacts, code};
 use crate::error::Result;
 use crate::output::Report;
 use crate::ui::Ui;
@@ -41,11 +41,21 @@ pub async fn site(
     checkpoint: &Checkpoint,
     ui: &Ui,
 ) -> Result<Report> {
-    aws.identity().await?;
+    let identity = aws.identity().await?;
     let outputs = deploy::deployed_outputs(aws, project).await?;
-    let (report, invalidated) =
-        deploy::publish_site(project, aws, &outputs, args.wait, checkpoint, ui).await?;
-    let text = if report.uploaded.is_empty() && report.deleted.is_empty() {
+    let artifact_bucket = artifacts::bucket_name(&identity, &project.stack_name());
+    let (report, invalidated) = deploy::publish_site(
+        project,
+        aws,
+        &outputs,
+        &artifact_bucket,
+        args.wait,
+        checkpoint,
+        ui,
+    )
+    .await?;
+    let text = if report.uploaded.is_empty() && report.deleted.is_empty() && invalidated.is_empty()
+    {
         "the site is up to date\n".to_string()
     } else {
         format!(

@@ -108,7 +108,7 @@ impl Checkpoint {
                 "interrupted while CloudFormation deploys {stack}: the deployment goes on and finishes or rolls back on its own. `chatctl status` shows it; the next `chatctl launch` waits for it and then finishes the job"
             ),
             Stage::SyncingSite => "interrupted during the site upload: the stack is deployed, the site may be part old and part new; run `chatctl update-site` (or `chatctl launch`) to finish it".to_string(),
-            Stage::Invalidating => "interrupted while invalidating CloudFront: the site is uploaded; cached copies may be stale until the next `chatctl update-site` or their TTL".to_string(),
+            Stage::Invalidating => "interrupted while invalidating CloudFront: the site is uploaded and the paths are remembered; the next `chatctl update-site` or `launch` invalidates them".to_string(),
             Stage::UpdatingCode => "interrupted while updating function code: some functions may run the new code and others the old; run `chatctl update-code` again to finish".to_string(),
             Stage::Deleting { stack } => format!(
                 "interrupted while deleting {stack}: a stack deletion already started goes on in CloudFormation; run `chatctl delete` again to finish (the chat tables are kept unless --purge-data)"

@@ -148,8 +148,16 @@ pub async fn launch(
         .await?
         .ok_or_else(|| Error::Failed(format!("stack {stack_name} vanished after deployment")))?;
     result.outputs = aws.browser_outputs(stack::outputs(&deployed));
-    (result.site, result.invalidated) =
-        publish_site(project, aws, &result.outputs, options.wait, checkpoint, ui).await?;
+    (result.site, result.invalidated) = publish_site(
+        project,
+        aws,
+        &result.outputs,
+        &bucket,
+        options.wait,
+        checkpoint,
+        ui,
+    )
+    .await?;
     Ok(result)
 }
 
@@ -346,14 +354,17 @@ pub async fn publish_site(
             report.unchanged
         ));
     }
-    let paths = report.changed_paths();
-    let invalidated = if paths.is_empty() {
-        Vec::new()
-    } else {
-        let distribution = output(outputs, "DistributionId")?;
-        checkpoint.set(Stage::Invalidating);
-        invalidation::invalidate(aws, &distribution, paths, wait, ui).await?
-    };
+    let distribution = output(outputs, "DistributionId")?;
+    checkpoint.set(Stage::Invalidating);
+    let invalidated = invalidation::invalidate_remembered(
+        aws,
+        artifact_bucket,
+        &distribution,
+        report.changed_paths(),
+        wait,
+        ui,
+    )
+    .await?;
     Ok((report, invalidated))
 }
 
