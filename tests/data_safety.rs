@@ -5,6 +5,9 @@
 mod support;
 
 use aws_sdk_cloudformation::types::{Capability, Parameter};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use serde_json::Value;
 use support::project::{aws, chatctl, json_of, Project};
 use support::{get_json, http_request, Emulator};
@@ -34,6 +37,37 @@ fn history(emulator: &Emulator, http_api: &str) -> Vec<String> {
         .iter()
         .filter_map(|m| m["text"].as_str().map(str::to_string))
         .collect()
+}
+
+/// A table keyed by `room` (HASH) and `id` (RANGE, of type `id_type`).
+async fn create_table(emulator: &Emulator, name: &str, id_type: ScalarAttributeType) {
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    let attribute = |name: &str, ty: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ty)
+            .build()
+            .expect("attribute")
+    };
+    aws(emulator)
+        .await
+        .dynamodb()
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("room", KeyType::Hash))
+        .key_schema(key("id", KeyType::Range))
+        .attribute_definitions(attribute("room", ScalarAttributeType::S))
+        .attribute_definitions(attribute("id", id_type))
+        .send()
+        .await
+        .expect("create_table");
 }
 
 async fn items_in(emulator: &Emulator, table: &str) -> i32 {
@@ -96,6 +130,18 @@ async fn history_survives_a_refused_replacement_a_delete_and_a_new_launch() {
         "{deleted}"
     );
     assert_eq!(items_in(&emulator, &table).await, 3);
+
+    // Other tables around them (ListTables pages in no promised order: the
+    // rules layer scrambles it, two names a page).
+    for other in [
+        "a-unrelated",
+        "e2e-de-MessagesTable-X",
+        "e2e-dev2-MessagesTable-X",
+        "e2e-dev-Unrelated-X",
+        "zz-unrelated",
+    ] {
+        create_table(&emulator, other, ScalarAttributeType::S).await;
+    }
 
     // The next launch reattaches the kept tables: same table, same history.
     let (relaunched, stderr) =
@@ -195,4 +241,48 @@ async fn a_launch_that_would_replace_the_messages_table_is_refused_and_keeps_the
     );
     assert_eq!(history(&emulator, &http_api), ["kept"]);
     assert_eq!(items_in(&emulator, "e2e-legacy-messages").await, 1);
+}
+
+/// A kept table of another shape (here its sort key is a number) is not
+/// imported: CloudFormation would take it without a word.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_table_of_another_shape_is_not_reattached() {
+    let emulator = Emulator::start();
+    let project = Project::with_fixture_handlers("");
+    let (launched, _) =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
+    let table = launched["outputs"]["MessagesTableName"]
+        .as_str()
+        .expect("table")
+        .to_string();
+    tokio::task::block_in_place(|| {
+        json_of(chatctl(&emulator, &project).args(["delete", "--yes"]), 0)
+    });
+    let dynamodb = aws(&emulator).await.dynamodb();
+    dynamodb
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("delete_table");
+    create_table(&emulator, &table, ScalarAttributeType::N).await;
+
+    let (refused, _) =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 1));
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "the kept table {table} cannot be reattached as MessagesTable"
+        )) && message.contains("id RANGE (N)"),
+        "{message}"
+    );
+    assert!(
+        dynamodb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .is_ok(),
+        "the table is untouched"
+    );
 }

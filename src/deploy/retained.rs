@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::types::{ResourceToImport, StackStatus};
+use aws_sdk_dynamodb::types::{TableDescription, TableStatus};
 use serde_json::{json, Value};
 
 use crate::aws::{aws_error, Aws};
@@ -22,26 +23,39 @@ use crate::ui::Ui;
 
 /// The kept tables of `stack`, by logical id: one name each. Refuses when a
 /// logical id has several candidates (chatctl cannot tell which history).
+/// ListTables promises no order, so every page is read; only `ACTIVE`
+/// tables count (one being deleted or created is no history to continue).
 pub async fn find(aws: &Aws, stack: &str) -> Result<BTreeMap<String, String>> {
     let dynamodb = aws.dynamodb();
     let prefix = format!("{stack}-");
-    let mut names = Vec::new();
-    // Names come sorted: start just before the prefix, stop past it.
-    let mut start = Some(prefix.clone());
-    'pages: while let Some(after) = start.take() {
+    let mut listed = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
         let page = dynamodb
             .list_tables()
-            .exclusive_start_table_name(after)
+            .set_exclusive_start_table_name(start.take())
             .send()
             .await
             .map_err(|e| aws_error("listing DynamoDB tables to find kept chat tables", e))?;
-        for name in page.table_names() {
-            if !name.starts_with(&prefix) {
-                break 'pages;
-            }
-            names.push(name.clone());
+        listed.extend(
+            page.table_names()
+                .iter()
+                .filter(|name| name.starts_with(&prefix))
+                .cloned(),
+        );
+        match page.last_evaluated_table_name() {
+            Some(last) => start = Some(last.to_string()),
+            None => break,
         }
-        start = page.last_evaluated_table_name().map(str::to_string);
+    }
+    let mut names = Vec::new();
+    for name in listed {
+        if describe(aws, &name)
+            .await?
+            .is_some_and(|t| t.table_status() == Some(&TableStatus::Active))
+        {
+            names.push(name);
+        }
     }
     let mut found = BTreeMap::new();
     for logical in TABLES {
@@ -62,6 +76,132 @@ pub async fn find(aws: &Aws, stack: &str) -> Result<BTreeMap<String, String>> {
         }
     }
     Ok(found)
+}
+
+/// A table's description; None when it does not exist.
+async fn describe(aws: &Aws, table: &str) -> Result<Option<TableDescription>> {
+    match aws
+        .dynamodb()
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+    {
+        Ok(found) => Ok(found.table),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws_error(&format!("describing the kept table {table}"), e)),
+    }
+}
+
+/// `room HASH (S), id RANGE (S)`: a key schema with its attributes' types.
+fn keys_of(keys: &[(String, String)], types: &BTreeMap<String, String>) -> String {
+    keys.iter()
+        .map(|(name, kind)| {
+            let ty = types.get(name).map(String::as_str).unwrap_or("?");
+            format!("{name} {kind} ({ty})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How a kept table differs from the template's definition of it, in words;
+/// None when it matches in everything an import cannot change: the key
+/// schema and its types, the global secondary indexes' keys, the stream.
+/// CloudFormation imports a mismatching table without a word, and the next
+/// update then fails or silently works against the wrong shape.
+pub fn table_mismatch(wanted: &Value, table: &TableDescription) -> Option<String> {
+    let pairs = |list: &Value, a: &str, b: &str| -> Vec<(String, String)> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| {
+                let field = |k: &str| item[k].as_str().unwrap_or_default().to_string();
+                (field(a), field(b))
+            })
+            .collect()
+    };
+    let wanted_types: BTreeMap<String, String> = pairs(
+        &wanted["AttributeDefinitions"],
+        "AttributeName",
+        "AttributeType",
+    )
+    .into_iter()
+    .collect();
+    let found_types: BTreeMap<String, String> = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_string(),
+                a.attribute_type().as_str().to_string(),
+            )
+        })
+        .collect();
+    let found_keys = |keys: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
+        keys.iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                )
+            })
+            .collect()
+    };
+    let want = keys_of(
+        &pairs(&wanted["KeySchema"], "AttributeName", "KeyType"),
+        &wanted_types,
+    );
+    let have = keys_of(&found_keys(table.key_schema()), &found_types);
+    if want != have {
+        return Some(format!("its key is {have}; the template's is {want}"));
+    }
+    let wanted_indexes: BTreeMap<String, String> = wanted["GlobalSecondaryIndexes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|index| {
+            let keys = pairs(&index["KeySchema"], "AttributeName", "KeyType");
+            (
+                index["IndexName"].as_str().unwrap_or_default().to_string(),
+                keys_of(&keys, &wanted_types),
+            )
+        })
+        .collect();
+    let found_indexes: BTreeMap<String, String> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            (
+                index.index_name().unwrap_or_default().to_string(),
+                keys_of(&found_keys(index.key_schema()), &found_types),
+            )
+        })
+        .collect();
+    if wanted_indexes != found_indexes {
+        return Some(format!(
+            "its global secondary indexes are {found_indexes:?}; the template's are {wanted_indexes:?}"
+        ));
+    }
+    let wanted_stream = wanted["StreamSpecification"]["StreamViewType"].as_str();
+    let found_stream = table
+        .stream_specification()
+        .filter(|s| s.stream_enabled())
+        .and_then(|s| s.stream_view_type())
+        .map(|v| v.as_str());
+    if wanted_stream != found_stream {
+        let say = |s: Option<&str>| s.map_or("no stream".to_string(), |v| format!("a {v} stream"));
+        return Some(format!(
+            "it has {}; the template's has {}",
+            say(found_stream),
+            say(wanted_stream)
+        ));
+    }
+    None
 }
 
 /// The import template: only the kept tables, as the full template defines
@@ -90,6 +230,20 @@ pub async fn reattach(
     tables: &BTreeMap<String, String>,
     ui: &Ui,
 ) -> Result<()> {
+    let full = template.as_json();
+    for (logical, name) in tables {
+        let Some(table) = describe(aws, name).await? else {
+            return Err(Error::Failed(format!(
+                "the kept table {name} vanished while launching; launch again"
+            )));
+        };
+        if let Some(difference) = table_mismatch(&full["Resources"][logical]["Properties"], &table)
+        {
+            return Err(Error::Failed(format!(
+                "the kept table {name} cannot be reattached as {logical}: {difference}. chatctl will not import a table of another shape: rename or delete it (`aws dynamodb delete-table --table-name {name}`), then launch again"
+            )));
+        }
+    }
     let list: Vec<String> = tables
         .iter()
         .map(|(logical, name)| format!("{name} ({logical})"))
@@ -132,4 +286,90 @@ pub async fn reattach(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+        StreamViewType, TableDescription,
+    };
+    use serde_json::json;
+
+    use super::table_mismatch;
+
+    fn messages_template() -> serde_json::Value {
+        json!({
+            "AttributeDefinitions": [
+                {"AttributeName": "room", "AttributeType": "S"},
+                {"AttributeName": "id", "AttributeType": "S"}
+            ],
+            "KeySchema": [
+                {"AttributeName": "room", "KeyType": "HASH"},
+                {"AttributeName": "id", "KeyType": "RANGE"}
+            ],
+            "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        })
+    }
+
+    fn table(range_type: ScalarAttributeType, stream: Option<StreamViewType>) -> TableDescription {
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("key")
+        };
+        let attribute = |name: &str, ty: ScalarAttributeType| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ty)
+                .build()
+                .expect("attribute")
+        };
+        let mut table = TableDescription::builder()
+            .key_schema(key("room", KeyType::Hash))
+            .key_schema(key("id", KeyType::Range))
+            .attribute_definitions(attribute("room", ScalarAttributeType::S))
+            .attribute_definitions(attribute("id", range_type));
+        if let Some(view) = stream {
+            table = table.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(view)
+                    .build()
+                    .expect("stream"),
+            );
+        }
+        table.build()
+    }
+
+    #[test]
+    fn a_kept_table_of_the_templates_shape_matches() {
+        let same = table(
+            ScalarAttributeType::S,
+            Some(StreamViewType::NewAndOldImages),
+        );
+        assert_eq!(table_mismatch(&messages_template(), &same), None);
+    }
+
+    #[test]
+    fn a_different_key_type_or_stream_is_named() {
+        let numeric = table(
+            ScalarAttributeType::N,
+            Some(StreamViewType::NewAndOldImages),
+        );
+        assert_eq!(
+            table_mismatch(&messages_template(), &numeric).as_deref(),
+            Some("its key is room HASH (S), id RANGE (N); the template's is room HASH (S), id RANGE (S)")
+        );
+        let no_stream = table(ScalarAttributeType::S, None);
+        assert_eq!(
+            table_mismatch(&messages_template(), &no_stream).as_deref(),
+            Some("it has no stream; the template's has a NEW_AND_OLD_IMAGES stream")
+        );
+        let keys_only = table(ScalarAttributeType::S, Some(StreamViewType::KeysOnly));
+        assert!(table_mismatch(&messages_template(), &keys_only)
+            .is_some_and(|m| m.contains("KEYS_ONLY")));
+    }
 }
