@@ -54,6 +54,39 @@ pub struct Aws {
 pub struct Identity {
     pub account: String,
     pub region: String,
+    /// `aws`, `aws-cn`, `aws-us-gov`, ...: from the caller's ARN, so ARNs
+    /// and host names are right outside the commercial partition too.
+    pub partition: String,
+}
+
+impl Identity {
+    /// The partition's DNS suffix (what a template's `AWS::URLSuffix` gives).
+    pub fn dns_suffix(&self) -> &'static str {
+        match self.partition.as_str() {
+            "aws-cn" => "amazonaws.com.cn",
+            "aws-iso" => "c2s.ic.gov",
+            "aws-iso-b" => "sc2s.sgov.gov",
+            "aws-iso-e" => "cloud.adc-e.uk",
+            "aws-iso-f" => "csp.hci.ic.gov",
+            _ => "amazonaws.com",
+        }
+    }
+
+    /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` pieces joined.
+    pub fn arn(&self, service: &str, region: &str, account: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{region}:{account}:{resource}",
+            self.partition
+        )
+    }
+}
+
+/// The partition named in an ARN (`arn:PARTITION:...`); `aws` when unreadable.
+pub fn partition_of(arn: &str) -> String {
+    match arn.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", partition, ..] if !partition.is_empty() => partition.to_string(),
+        _ => "aws".to_string(),
+    }
 }
 
 impl Aws {
@@ -157,7 +190,12 @@ impl Aws {
             .account()
             .ok_or_else(|| Error::Failed("sts:GetCallerIdentity returned no account".to_string()))?
             .to_string();
-        Ok(Identity { account, region })
+        let partition = partition_of(caller.arn().unwrap_or_default());
+        Ok(Identity {
+            account,
+            region,
+            partition,
+        })
     }
 
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
@@ -275,6 +313,34 @@ where
 /// also lets tests prove a command made no write.
 #[cfg(test)]
 mod tests {
+    use super::{partition_of, Identity};
+
+    #[test]
+    fn arns_and_host_names_follow_the_callers_partition() {
+        let identity = |arn: &str, region: &str| Identity {
+            account: "123456789012".into(),
+            region: region.into(),
+            partition: partition_of(arn),
+        };
+        let china = identity("arn:aws-cn:iam::123456789012:user/ci", "cn-north-1");
+        assert_eq!(china.dns_suffix(), "amazonaws.com.cn");
+        assert_eq!(
+            china.arn("s3", "", "", "bucket/*"),
+            "arn:aws-cn:s3:::bucket/*"
+        );
+        let gov = identity(
+            "arn:aws-us-gov:sts::123456789012:assumed-role/r/s",
+            "us-gov-west-1",
+        );
+        assert_eq!(
+            (gov.partition.as_str(), gov.dns_suffix()),
+            ("aws-us-gov", "amazonaws.com")
+        );
+        let commercial = identity("arn:aws:iam::123456789012:root", "eu-west-1");
+        assert_eq!(commercial.arn("s3", "", "", "b"), "arn:aws:s3:::b");
+        assert_eq!(partition_of("not an arn"), "aws");
+    }
+
     #[test]
     fn region_names_are_checked_by_shape() {
         for good in [

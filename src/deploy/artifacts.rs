@@ -67,7 +67,7 @@ pub async fn ensure_bucket(s3: &Client, bucket: &str, identity: &Identity) -> Re
             Err(e) => return Err(aws_error(&format!("reading the policy of {bucket}"), e)),
         };
         if !secured {
-            secure(s3, bucket).await?;
+            secure(s3, bucket, identity).await?;
         }
         return Ok(false);
     }
@@ -90,12 +90,12 @@ pub async fn ensure_bucket(s3: &Client, bucket: &str, identity: &Identity) -> Re
             ))
         }
     }
-    secure(s3, bucket).await?;
+    secure(s3, bucket, identity).await?;
     Ok(true)
 }
 
 /// Private and TLS only: public access blocked, plain HTTP denied.
-async fn secure(s3: &Client, bucket: &str) -> Result<()> {
+async fn secure(s3: &Client, bucket: &str, identity: &Identity) -> Result<()> {
     s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(
@@ -116,7 +116,10 @@ async fn secure(s3: &Client, bucket: &str) -> Result<()> {
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Resource": [
+                identity.arn("s3", "", "", bucket),
+                identity.arn("s3", "", "", &format!("{bucket}/*")),
+            ],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}
         }]
     });

@@ -332,12 +332,14 @@ async fn deploy_stack(
     Ok(Deployed::Done)
 }
 
-/// Syncs the site and `config.json`, then invalidates what changed: the end
-/// of `launch`, and all of `update-site`.
+/// Syncs the site and `config.json`, then invalidates what changed (and
+/// what an earlier run left pending in the artifact bucket): the end of
+/// `launch`, and all of `update-site`.
 pub async fn publish_site(
     project: &Project,
     aws: &Aws,
     outputs: &BTreeMap<String, String>,
+    artifact_bucket: &str,
     wait: bool,
     checkpoint: &checkpoint::Checkpoint,
     ui: &Ui,
@@ -567,8 +569,9 @@ async fn template_source(
     let url = match aws.custom_endpoint() {
         Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
         None => format!(
-            "https://{bucket}.s3.{}.amazonaws.com/{key}",
-            identity.region
+            "https://{bucket}.s3.{}.{}/{key}",
+            identity.region,
+            identity.dns_suffix()
         ),
     };
     Ok(TemplateSource::Url(url))
