@@ -366,3 +366,74 @@ fn no_credentials_exit_2_before_anything_happens() {
         .code(2)
         .stderr(predicates::str::contains("no AWS credentials"));
 }
+
+/// Rule 3: CloudFront names (origin access controls, response headers
+/// policies) are unique per account, not per region, so AWS refuses a second
+/// with `OriginAccessControlAlreadyExists` / `ResponseHeadersPolicyAlreadyExists`:
+/// <https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateOriginAccessControl.html>.
+/// The emulator instead hands the second stack the first one's (so deleting
+/// either breaks the other). One app and stage, launched in two regions of
+/// one account, must get names of their own.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_stage_in_two_regions_gets_cloudfront_names_of_its_own() {
+    let emulator = Emulator::start();
+    let project = Project::with_fixture_handlers("");
+    let mut names = Vec::new();
+    for region in ["us-east-1", "eu-west-1"] {
+        json_of(
+            chatctl(&emulator, &project).args(["--region", region, "launch"]),
+            0,
+        );
+        let aws = chatctl::aws::Aws::load(&chatctl::aws::AwsOptions {
+            region: Some(region.to_string()),
+            endpoint_url: Some(emulator.endpoint()),
+            credentials: Some(aws_credential_types::Credentials::new(
+                "test", "test", None, None, "tests",
+            )),
+            ..Default::default()
+        })
+        .await;
+        let resources = aws
+            .cloudformation()
+            .describe_stack_resources()
+            .stack_name("e2e-dev")
+            .send()
+            .await
+            .expect("describe_stack_resources");
+        let cloudfront = aws.cloudfront();
+        for resource in resources.stack_resources() {
+            let id = resource.physical_resource_id().unwrap_or_default();
+            let name = match resource.resource_type().unwrap_or_default() {
+                "AWS::CloudFront::OriginAccessControl" => cloudfront
+                    .get_origin_access_control()
+                    .id(id)
+                    .send()
+                    .await
+                    .expect("get_origin_access_control")
+                    .origin_access_control()
+                    .and_then(|o| o.origin_access_control_config())
+                    .map(|c| c.name().to_string()),
+                "AWS::CloudFront::ResponseHeadersPolicy" => cloudfront
+                    .get_response_headers_policy()
+                    .id(id)
+                    .send()
+                    .await
+                    .expect("get_response_headers_policy")
+                    .response_headers_policy()
+                    .and_then(|p| p.response_headers_policy_config())
+                    .map(|c| c.name().to_string()),
+                _ => continue,
+            };
+            names.push((region, id.to_string(), name.expect("a name")));
+        }
+    }
+    assert_eq!(names.len(), 4, "{names:?}");
+    for (i, (region, id, name)) in names.iter().enumerate() {
+        for (other_region, other_id, other_name) in &names[i + 1..] {
+            assert!(
+                id != other_id && name != other_name,
+                "{region} and {other_region} share CloudFront {name} ({id}): AWS refuses the second"
+            );
+        }
+    }
+}
