@@ -81,8 +81,8 @@ impl Default for HandlerSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChatLimits {
-    pub max_message_bytes: Positive,
-    pub history_length: Positive,
+    pub max_message_bytes: MessageBytes,
+    pub history_length: HistoryLength,
     pub message_retention_days: Positive,
     pub rate_limit: RateLimit,
 }
@@ -90,8 +90,8 @@ pub struct ChatLimits {
 impl Default for ChatLimits {
     fn default() -> Self {
         ChatLimits {
-            max_message_bytes: Positive(2_000),
-            history_length: Positive(50),
+            max_message_bytes: MessageBytes(2_000),
+            history_length: HistoryLength(50),
             message_retention_days: Positive(30),
             rate_limit: RateLimit::default(),
         }
@@ -265,6 +265,38 @@ checked!(
             Err(format!(
                 "log_retention_days {v} is not a period CloudWatch Logs accepts: use one of {LOG_RETENTION_DAYS:?}"
             ))
+        }
+    }
+);
+
+/// The largest `chat.max_message_bytes`: a message must fit a client's 32 KB
+/// WebSocket frame, and every frame carrying it the 128 KB API Gateway
+/// delivers (the same number as the handlers' `MAX_MESSAGE_BYTES_LIMIT`; a
+/// test keeps them equal).
+pub const MAX_MESSAGE_BYTES: u32 = 32_000;
+
+checked!(
+    /// The longest message, in bytes: 1 to `MAX_MESSAGE_BYTES`.
+    MessageBytes(u32 as "u32"),
+    |v| {
+        if (1..=MAX_MESSAGE_BYTES).contains(v) {
+            Ok(())
+        } else {
+            Err(format!(
+                "max_message_bytes {v} is out of range: 1 to {MAX_MESSAGE_BYTES} (a message must fit one 32 KB WebSocket frame from the browser)"
+            ))
+        }
+    }
+);
+
+checked!(
+    /// Messages per history page and snapshot: 1 to 100.
+    HistoryLength(u32 as "u32"),
+    |v| {
+        if (1..=100).contains(v) {
+            Ok(())
+        } else {
+            Err(format!("history_length {v} is out of range: 1 to 100"))
         }
     }
 );

@@ -251,3 +251,169 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     let limited = expect(&mut alice, "error").await;
     assert_eq!(limited["code"], "rate_limited", "{limited}");
 }
+
+/// The next `history` frame and its size in bytes, skipping other frames.
+async fn next_history(socket: &mut support::ws::Socket) -> (usize, serde_json::Value) {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no history frame within {FRAME_WAIT:?}"));
+        let Some(Ok(WsMessage::Text(text))) = next else {
+            continue;
+        };
+        let frame: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON");
+        if frame["type"] == "history" {
+            return (text.len(), frame);
+        }
+    }
+}
+
+/// A room of 100 messages at their largest (32,000 quotes each, which JSON
+/// escaping doubles, from a name of 32 four-byte characters): a history
+/// request of 100 is answered in frames that each stay under the 128 KB API
+/// Gateway delivers (the rules layer answers 413 to more, as AWS does, and
+/// the client would get nothing: not even its token), the first with the
+/// caller's token, and the cursor pages through all 100, over the WebSocket
+/// and over HTTP. Three expired messages DynamoDB still holds (its TTL is
+/// lazy) are in no page and not in the snapshot.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_of_100_maximal_messages_pages_under_128_kb_with_the_token_first() {
+    let emulator = Emulator::start();
+    let project = Project::new("chat:\n  max_message_bytes: 32000\n");
+    let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let outputs = launched["outputs"].clone();
+    let aws = aws(&emulator).await;
+    let table = outputs["MessagesTableName"].as_str().expect("table");
+    let now = chat_core::now_seconds();
+    let mut live = Vec::new();
+    for n in 0..103 {
+        let expired = n >= 100;
+        let message = chat_core::model::Message {
+            room: "general".into(),
+            id: format!("01J{n:023}"),
+            name: "🚀".repeat(32),
+            text: "\"".repeat(32_000),
+            created_at: now,
+            edited_at: None,
+            author: None,
+            expires_at: if expired { now - 60 } else { now + 86_400 },
+        };
+        if !expired {
+            live.push(message.id.clone());
+        }
+        aws.dynamodb()
+            .put_item()
+            .table_name(table)
+            .set_item(Some(serde_dynamo::to_item(&message).expect("item")))
+            .send()
+            .await
+            .expect("put_item");
+    }
+
+    let mut alice = open(&emulator, &outputs, "room=general&name=alice").await;
+    let mut seen = Vec::new();
+    let mut cursor = serde_json::Value::Null;
+    for page in 0.. {
+        assert!(page < 150, "the cursor does not advance");
+        send(
+            &mut alice,
+            json!({"action": "history", "limit": 100, "cursor": cursor}),
+        )
+        .await;
+        let (bytes, frame) = next_history(&mut alice).await;
+        assert!(bytes < 128 * 1024, "page {page}: a {bytes}-byte frame");
+        assert!(
+            frame["you"]["token"]
+                .as_str()
+                .is_some_and(|t| t.len() >= 22),
+            "page {page} has no token"
+        );
+        let messages = frame["messages"].as_array().expect("messages");
+        assert!(!messages.is_empty(), "page {page} is empty");
+        // Oldest first within a page; pages go back in time.
+        let ids: Vec<String> = messages
+            .iter()
+            .map(|m| m["id"].as_str().expect("id").to_string())
+            .collect();
+        seen.splice(0..0, ids);
+        cursor = frame["next_cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    assert_eq!(
+        emulator.refusals().payload_too_large,
+        0,
+        "a frame over 128 KB was posted"
+    );
+    assert_eq!(
+        seen, live,
+        "every live message once, in order, no expired one"
+    );
+
+    let api = outputs["HttpApiId"].as_str().expect("api");
+    let mut over_http = Vec::new();
+    let mut query = String::new();
+    for page in 0.. {
+        assert!(page < 150, "the HTTP cursor does not advance");
+        let body = get_json(
+            emulator.port(),
+            &format!(
+                "/_aws/execute-api/{api}/$default/api/rooms/general/messages?limit=100{query}"
+            ),
+        );
+        let ids: Vec<String> = body["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["id"].as_str().expect("id").to_string())
+            .collect();
+        over_http.splice(0..0, ids);
+        match body["next_cursor"].as_str() {
+            Some(next) => query = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(over_http, live);
+
+    // The snapshot the stream's fan-out wrote: the newest 50 live ones.
+    let bucket = outputs["SiteBucketName"].as_str().expect("bucket");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let snapshot = aws
+            .s3()
+            .get_object()
+            .bucket(bucket)
+            .key("rooms/general.json")
+            .send()
+            .await;
+        if let Ok(snapshot) = snapshot {
+            let body = snapshot.body.collect().await.expect("body").to_vec();
+            let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+            let ids: Vec<&str> = json["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .filter_map(|m| m["id"].as_str())
+                .collect();
+            if ids.len() == 50 && ids.last() == Some(&live[99].as_str()) {
+                assert_eq!(
+                    ids,
+                    live[50..].iter().map(String::as_str).collect::<Vec<_>>()
+                );
+                break;
+            }
+            assert!(
+                ids.iter().all(|id| live.iter().any(|l| l == id)),
+                "an expired message is in the snapshot: {ids:?}"
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the snapshot never held the newest 50 live messages"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

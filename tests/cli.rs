@@ -192,6 +192,8 @@ const BAD_CONFIGS: &[(&str, &str, usize, &str)] = &[
     ("bad app name", "app: Chat App\n", 1, "app: `Chat App` is not a valid name"),
     ("log retention CloudWatch refuses", "app: chat\nhandlers:\n  log_retention_days: 10\n", 3, "not a period CloudWatch Logs accepts"),
     ("memory out of range", "app: chat\nhandlers:\n  memory_mb: 64\n", 3, "Lambda accepts 128 to 10240"),
+    ("message longer than a frame carries", "app: chat\nchat:\n  max_message_bytes: 40000\n", 3, "max_message_bytes 40000 is out of range: 1 to 32000"),
+    ("history page too long", "app: chat\nchat:\n  history_length: 500\n", 3, "history_length 500 is out of range: 1 to 100"),
     ("missing app", "stage: dev\n", 1, "missing field `app`"),
     ("empty file", "", 1, "the file is empty"),
     ("stage not listed", "app: chat\nstages: [dev]\nstage: prod\n", 3, "stage `prod` is not one of"),
@@ -435,4 +437,13 @@ fn template_refuses_handler_crates_it_cannot_wire_or_a_missing_one() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("handlers directory"));
+}
+
+/// chatctl's configuration limit and the handlers' are one number.
+#[test]
+fn the_message_size_limit_is_the_handlers_limit() {
+    assert_eq!(
+        chatctl::config::MAX_MESSAGE_BYTES as usize,
+        chat_core::frames::MAX_MESSAGE_BYTES_LIMIT
+    );
 }

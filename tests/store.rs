@@ -3,7 +3,8 @@
 //! rate limit (its window, its reset, and concurrent sends) and edit and
 //! delete authorisation (author and the 15-minute window). The end-to-end
 //! chat test covers the same rules through the deployed functions; these
-//! cover their edges, with the clock (`now`) chosen by the test.
+//! cover their edges, with the clock (`now`) chosen by the test. History
+//! skips expired messages that DynamoDB has not deleted yet.
 
 mod support;
 
@@ -155,7 +156,10 @@ async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
         .edit_message("general", "m1", "alice-key", "fixed", NOW + 60)
         .await
         .expect("the author edits");
-    let page = store.history("general", 10, None).await.expect("history");
+    let page = store
+        .history("general", 10, None, NOW)
+        .await
+        .expect("history");
     assert_eq!(page.messages[0].text, "fixed");
     assert_eq!(page.messages[0].edited_at, Some(NOW + 60));
 
@@ -181,6 +185,68 @@ async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
         .delete_message("general", "m1", "alice-key", NOW + EDIT_WINDOW_SECONDS)
         .await
         .expect("the author deletes at the window's last second");
-    let page = store.history("general", 10, None).await.expect("history");
+    let page = store
+        .history("general", 10, None, NOW)
+        .await
+        .expect("history");
     assert!(page.messages.is_empty());
+}
+
+/// Rule 4: DynamoDB's TTL deletes expired items lazily, typically within a
+/// few days, and until then Query still returns them:
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html>.
+/// The emulator keeps them too (it ignores the template's TTL), as the
+/// GetItem below checks, so the history must filter them itself, and keep
+/// reading past them (the filter applies after `Limit`).
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_messages_are_not_history_though_dynamodb_still_holds_them() {
+    let emulator = Emulator::start();
+    let store = store(&emulator).await;
+    // m00..m09 expired, then m10 and m11 live, newest last.
+    for n in 0..12 {
+        let mut m = message(&format!("m{n:02}"), "alice-key", NOW - 40 * 86_400);
+        m.expires_at = if n < 2 { NOW + 86_400 } else { NOW - 1 };
+        m.id = format!("m{:02}", if n < 2 { n } else { n + 10 });
+        store.put_message(&m).await.expect("put");
+    }
+    let still_there = aws(&emulator)
+        .await
+        .dynamodb()
+        .get_item()
+        .table_name("messages")
+        .key(
+            "room",
+            aws_sdk_dynamodb::types::AttributeValue::S("general".into()),
+        )
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S("m21".into()),
+        )
+        .send()
+        .await
+        .expect("get_item");
+    assert!(
+        still_there.item.is_some(),
+        "the expired item is still stored"
+    );
+
+    let page = store
+        .history("general", 2, None, NOW)
+        .await
+        .expect("history");
+    let ids: Vec<&str> = page.messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["m01", "m00"], "newest first, expired ones skipped");
+    assert_eq!(page.next_cursor, None, "nothing older is live");
+
+    let page = store
+        .history("general", 1, None, NOW)
+        .await
+        .expect("history");
+    assert_eq!(page.messages[0].id, "m01");
+    assert_eq!(page.next_cursor.as_deref(), Some("m01"));
+    let page = store
+        .history("general", 1, Some("m01"), NOW)
+        .await
+        .expect("history");
+    assert_eq!(page.messages[0].id, "m00");
 }

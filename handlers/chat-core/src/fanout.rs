@@ -11,7 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use futures::stream::{self, StreamExt};
 use lambda_runtime::{Error, LambdaEvent};
 
-use crate::frames::Frame;
+use crate::frames::{Frame, MAX_OUTBOUND_FRAME_BYTES};
 use crate::model::{Message, PublicMessage};
 use crate::render;
 use crate::store::Store;
@@ -81,7 +81,19 @@ pub async fn broadcast(fanout: &Fanout, room: &str, frames: &[Frame]) -> Result<
         .connections_in_room(room)
         .await
         .map_err(|e| e.to_string())?;
-    let payloads: Vec<String> = frames.iter().map(Frame::to_json).collect();
+    // A frame API Gateway would refuse (413) is not sent at all; the limits
+    // (frames::MAX_MESSAGE_BYTES_LIMIT) keep every real one under it.
+    let (payloads, oversized): (Vec<String>, Vec<String>) = frames
+        .iter()
+        .map(Frame::to_json)
+        .partition(|payload| payload.len() <= MAX_OUTBOUND_FRAME_BYTES);
+    for payload in &oversized {
+        tracing::error!(
+            bytes = payload.len(),
+            limit = MAX_OUTBOUND_FRAME_BYTES,
+            "a frame over API Gateway's limit was not sent"
+        );
+    }
     let outcomes: Vec<Delivery> = stream::iter(connections)
         .map(|connection_id| {
             let payloads = &payloads;
@@ -130,7 +142,7 @@ pub async fn write_snapshot(fanout: &Fanout, room: &str) -> Result<(), String> {
     let settings = fanout.store.settings();
     let page = fanout
         .store
-        .history(room, settings.history_length, None)
+        .history(room, settings.history_length, None, crate::now_seconds())
         .await
         .map_err(|e| e.to_string())?;
     let oldest_first: Vec<Message> = page.messages.into_iter().rev().collect();

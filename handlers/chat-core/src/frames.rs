@@ -4,8 +4,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::PublicMessage;
 
-/// The largest frame a client may send, in bytes.
+/// The largest frame a client may send, in bytes: API Gateway's WebSocket
+/// frame size quota.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+
+/// The largest message API Gateway delivers to a client ("Message payload
+/// size: 128 KB" on the same page); a larger PostToConnection answers 413
+/// and the client gets nothing.
+pub const MAX_OUTBOUND_FRAME_BYTES: usize = 128 * 1024;
+
+/// A history frame is filled with messages up to this many bytes of JSON
+/// (escaping counted), well under `MAX_OUTBOUND_FRAME_BYTES`.
+pub const HISTORY_FRAME_BUDGET_BYTES: usize = 100 * 1024;
+
+/// The largest `chat.max_message_bytes` a deployment may set: the text must
+/// fit a client's 32 KB edit frame (its JSON around the text is under 100
+/// bytes), and escaped (control characters are refused, so at most twice as
+/// long) with a name, one message stays far under the history budget and
+/// the 128 KB a client can receive. chatctl's configuration refuses more.
+pub const MAX_MESSAGE_BYTES_LIMIT: usize = 32_000;
 
 /// A client's request, chosen by its `action`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -67,6 +85,57 @@ pub enum Frame {
         field: Option<String>,
         message: String,
     },
+}
+
+/// The messages of a history page that fit in `budget` bytes of JSON, oldest
+/// first, and the cursor of the page before them. `newest_first` is what
+/// storage returned, `more` whether older messages lie beyond it. At least
+/// one message is kept (a maximal message always fits), so a client paging
+/// with the cursor always advances.
+pub fn fit_history(
+    newest_first: &[PublicMessage],
+    more: bool,
+    budget: usize,
+) -> (Vec<PublicMessage>, Option<String>) {
+    let mut used = 2; // the brackets
+    let mut count = 0;
+    for message in newest_first {
+        let size = serde_json::to_string(message).map_or(usize::MAX / 2, |s| s.len()) + 1;
+        if count > 0 && used + size > budget {
+            break;
+        }
+        used += size;
+        count += 1;
+    }
+    let kept = &newest_first[..count];
+    let next_cursor = if count < newest_first.len() || more {
+        kept.last().map(|m| m.id.clone())
+    } else {
+        None
+    };
+    (kept.iter().rev().cloned().collect(), next_cursor)
+}
+
+/// The `history` frame for the caller: as many messages as fit in
+/// `HISTORY_FRAME_BUDGET_BYTES` with the caller's identity, so the client
+/// always learns its token, however large the messages.
+pub fn history_frame(room: &str, newest_first: &[PublicMessage], more: bool, you: Me) -> Frame {
+    let envelope = Frame::History {
+        room: room.to_string(),
+        messages: Vec::new(),
+        next_cursor: Some("0".repeat(26)),
+        you: Some(you.clone()),
+    }
+    .to_json()
+    .len();
+    let budget = HISTORY_FRAME_BUDGET_BYTES.saturating_sub(envelope);
+    let (messages, next_cursor) = fit_history(newest_first, more, budget);
+    Frame::History {
+        room: room.to_string(),
+        messages,
+        next_cursor,
+        you: Some(you),
+    }
 }
 
 impl Frame {
@@ -155,6 +224,65 @@ mod tests {
             "bad_request"
         );
         assert!(parse_request(None).is_err());
+    }
+
+    fn maximal_message(id: usize) -> PublicMessage {
+        PublicMessage {
+            id: format!("{id:026}"),
+            room: "r".repeat(32),
+            // Four bytes each, and quotes that JSON doubles.
+            name: "🚀".repeat(32),
+            text: "\"".repeat(MAX_MESSAGE_BYTES_LIMIT),
+            created_at: 1_800_000_000,
+            edited_at: Some(1_800_000_001),
+        }
+    }
+
+    #[test]
+    fn a_maximal_message_fits_every_frame_it_travels_in() {
+        let message = maximal_message(1);
+        let edited = Frame::Edited { message }.to_json();
+        assert!(edited.len() < MAX_OUTBOUND_FRAME_BYTES, "{}", edited.len());
+        assert!(edited.len() < HISTORY_FRAME_BUDGET_BYTES - 1_000);
+    }
+
+    #[test]
+    fn history_frames_stay_under_the_budget_and_page_on_from_where_they_stopped() {
+        let newest_first: Vec<PublicMessage> = (0..100).rev().map(maximal_message).collect();
+        let you = Me {
+            name: "🚀".repeat(32),
+            token: "t".repeat(64),
+        };
+        let frame = history_frame("r", &newest_first, false, you.clone());
+        let json = frame.to_json();
+        assert!(json.len() <= HISTORY_FRAME_BUDGET_BYTES, "{}", json.len());
+        let Frame::History {
+            messages,
+            next_cursor,
+            you: Some(me),
+            ..
+        } = frame
+        else {
+            panic!("not a history frame");
+        };
+        assert_eq!(me, you);
+        assert_eq!(messages.len(), 1, "one maximal message fits, not two");
+        assert_eq!(next_cursor.as_deref(), Some(messages[0].id.as_str()));
+        assert_eq!(messages[0].id, format!("{:026}", 99));
+
+        let small: Vec<PublicMessage> = newest_first
+            .iter()
+            .map(|m| PublicMessage {
+                text: "hi".into(),
+                ..m.clone()
+            })
+            .collect();
+        let (all, cursor) = fit_history(&small, false, HISTORY_FRAME_BUDGET_BYTES);
+        assert_eq!((all.len(), cursor), (100, None));
+        assert_eq!(all[0].id, format!("{:026}", 0), "oldest first");
+        let (_, cursor) = fit_history(&small, true, HISTORY_FRAME_BUDGET_BYTES);
+        assert_eq!(cursor, Some(format!("{:026}", 0)));
+        assert_eq!(fit_history(&[], false, 10), (Vec::new(), None));
     }
 
     #[test]

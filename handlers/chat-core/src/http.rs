@@ -9,12 +9,17 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::frames::fit_history;
 use crate::model::{Message, PublicMessage};
 use crate::store::Store;
 use crate::validate::{validate_name, validate_room, validate_text, ValidationError};
 
 /// The largest request body accepted, in bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A history page over HTTP is filled up to this many bytes: a Lambda
+/// response is at most 6 MB, and 100 maximal messages are more.
+const HTTP_HISTORY_BUDGET_BYTES: usize = 4 * 1024 * 1024;
 
 /// A message posted over HTTP.
 #[derive(Debug, Deserialize)]
@@ -151,7 +156,8 @@ pub async fn handle(
                 .and_then(|l| l.parse::<usize>().ok())
                 .unwrap_or(store.settings().history_length)
                 .clamp(1, 100);
-            let page = match store.history(&room, limit, cursor.as_deref()).await {
+            let now = crate::now_seconds();
+            let page = match store.history(&room, limit, cursor.as_deref(), now).await {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "history failed");
@@ -161,15 +167,16 @@ pub async fn handle(
                     ));
                 }
             };
-            let messages: Vec<PublicMessage> = page
-                .messages
-                .iter()
-                .rev()
-                .map(PublicMessage::from)
-                .collect();
+            let newest_first: Vec<PublicMessage> =
+                page.messages.iter().map(PublicMessage::from).collect();
+            let (messages, next_cursor) = fit_history(
+                &newest_first,
+                page.next_cursor.is_some(),
+                HTTP_HISTORY_BUDGET_BYTES,
+            );
             Ok(json_response(
                 200,
-                json!({ "room": room, "messages": messages, "next_cursor": page.next_cursor }),
+                json!({ "room": room, "messages": messages, "next_cursor": next_cursor }),
             ))
         }
         "POST" => post(store, &room, &request).await,

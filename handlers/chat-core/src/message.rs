@@ -7,7 +7,7 @@ use aws_sdk_apigatewaymanagement::primitives::Blob;
 use lambda_runtime::{Error, LambdaEvent};
 
 use crate::connect::response;
-use crate::frames::{parse_request, Frame, Me, Request};
+use crate::frames::{history_frame, parse_request, Frame, Me, Request};
 use crate::model::{Message, PublicMessage};
 use crate::store::{Store, StoreError};
 use crate::validate::validate_text;
@@ -132,24 +132,20 @@ async fn answer(
         Request::History { cursor, limit } => {
             let limit = limit.unwrap_or(settings.history_length).clamp(1, 100);
             let page = store
-                .history(&connection.room, limit, cursor.as_deref())
+                .history(&connection.room, limit, cursor.as_deref(), now)
                 .await
                 .map_err(internal)?;
-            let messages = page
-                .messages
-                .iter()
-                .rev()
-                .map(PublicMessage::from)
-                .collect();
-            Ok(Some(Frame::History {
-                room: connection.room,
-                messages,
-                next_cursor: page.next_cursor,
-                you: Some(Me {
+            let newest_first: Vec<PublicMessage> =
+                page.messages.iter().map(PublicMessage::from).collect();
+            Ok(Some(history_frame(
+                &connection.room,
+                &newest_first,
+                page.next_cursor.is_some(),
+                Me {
                     name: connection.name,
                     token: connection.token,
-                }),
-            }))
+                },
+            )))
         }
     }
 }

@@ -55,8 +55,10 @@ impl Settings {
                 &text("WEBSOCKET_MANAGEMENT_ENDPOINT", String::new()),
                 env::var("EXECUTE_API_ENDPOINT_OVERRIDE").ok().as_deref(),
             ),
-            max_message_bytes: number("MAX_MESSAGE_BYTES", defaults.max_message_bytes as i64)
-                as usize,
+            // chatctl refuses more; the clamp keeps a hand-edited function safe.
+            max_message_bytes: (number("MAX_MESSAGE_BYTES", defaults.max_message_bytes as i64)
+                as usize)
+                .min(crate::frames::MAX_MESSAGE_BYTES_LIMIT),
             history_length: number("HISTORY_LENGTH", defaults.history_length as i64) as usize,
             message_retention_days: number(
                 "MESSAGE_RETENTION_DAYS",

@@ -231,38 +231,60 @@ impl Store {
         authorised(result)
     }
 
-    /// The newest `limit` messages of a room older than `before` (a message id).
+    /// The newest `limit` messages of a room older than `before` (a message
+    /// id) that have not expired at `now`. DynamoDB deletes expired items
+    /// lazily (days later), so they are filtered out here; the filter runs
+    /// after `Limit`, so pages are read until one more than `limit` is found
+    /// (which says there is a page before this one) or the room ends.
     pub async fn history(
         &self,
         room: &str,
         limit: usize,
         before: Option<&str>,
+        now: i64,
     ) -> Result<Page, StoreError> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.settings.messages_table)
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, 100) as i32)
-            .expression_attribute_values(":room", s(room));
-        query = match before {
-            Some(cursor) => query
-                .key_condition_expression("room = :room AND id < :before")
-                .expression_attribute_values(":before", s(cursor)),
-            None => query.key_condition_expression("room = :room"),
-        };
-        let out = query
-            .send()
-            .await
-            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        let messages: Vec<Message> =
-            serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(failed)?;
-        let next_cursor =
-            if out.last_evaluated_key.is_some() && messages.len() >= limit.clamp(1, 100) {
-                messages.last().map(|m| m.id.clone())
-            } else {
-                None
+        let limit = limit.clamp(1, 100);
+        let mut messages: Vec<Message> = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        let more = loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.settings.messages_table)
+                .scan_index_forward(false)
+                .limit(limit as i32 + 1)
+                .filter_expression("expires_at > :now")
+                .expression_attribute_values(":room", s(room))
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start.take());
+            query = match before {
+                Some(cursor) => query
+                    .key_condition_expression("room = :room AND id < :before")
+                    .expression_attribute_values(":before", s(cursor)),
+                None => query.key_condition_expression("room = :room"),
             };
+            let out = query
+                .send()
+                .await
+                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            let page: Vec<Message> =
+                serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(failed)?;
+            messages.extend(page);
+            let last_key = out.last_evaluated_key.filter(|key| !key.is_empty());
+            if messages.len() > limit {
+                break true;
+            }
+            match last_key {
+                Some(key) => start = Some(key),
+                None => break false,
+            }
+        };
+        messages.truncate(limit);
+        let next_cursor = if more {
+            messages.last().map(|m| m.id.clone())
+        } else {
+            None
+        };
         Ok(Page {
             messages,
             next_cursor,

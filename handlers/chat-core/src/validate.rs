@@ -10,7 +10,7 @@ pub enum ValidationError {
     Room,
     #[error("name: must be 1 to 32 printable characters")]
     Name,
-    #[error("text: must be 1 to {max} bytes of text")]
+    #[error("text: must be 1 to {max} bytes of text, without control characters other than tab and line breaks")]
     Text { max: usize },
 }
 
@@ -48,9 +48,14 @@ pub fn validate_name(name: &str) -> Result<&str, ValidationError> {
     }
 }
 
-/// Message text is 1 to `max_bytes` bytes; Rust strings are valid UTF-8 already.
+/// Message text is 1 to `max_bytes` bytes (Rust strings are valid UTF-8
+/// already) with no control characters but tab and line breaks: they show
+/// as nothing, and JSON escapes each into six bytes.
 pub fn validate_text(text: &str, max_bytes: usize) -> Result<&str, ValidationError> {
-    if text.trim().is_empty() || text.len() > max_bytes {
+    let controls = text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    if text.trim().is_empty() || text.len() > max_bytes || controls {
         Err(ValidationError::Text { max: max_bytes })
     } else {
         Ok(text)
@@ -95,5 +100,14 @@ mod tests {
             Err(ValidationError::Text { max: 10 })
         );
         assert_eq!(ValidationError::Text { max: 2 }.field(), "text");
+        assert!(validate_text("line\nbreak\ttab\r\n", 100).is_ok());
+        assert_eq!(
+            validate_text("bell\u{7}", 100),
+            Err(ValidationError::Text { max: 100 })
+        );
+        assert_eq!(
+            validate_text("nul\u{0}", 100),
+            Err(ValidationError::Text { max: 100 })
+        );
     }
 }
