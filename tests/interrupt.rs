@@ -31,10 +31,16 @@ struct Running {
 
 impl Running {
     fn start(endpoint: &str, project: &Project, name: &str) -> Running {
+        Running::command(endpoint, project, name, &["launch"])
+    }
+
+    /// Any chatctl command, with `--output json`.
+    fn command(endpoint: &str, project: &Project, name: &str, args: &[&str]) -> Running {
         let stdout = project.dir.path().join(format!("{name}.stdout"));
         let stderr = project.dir.path().join(format!("{name}.stderr"));
         let child = chatctl_process(endpoint, project)
-            .args(["launch", "--output", "json"])
+            .args(args)
+            .args(["--output", "json"])
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -428,4 +434,56 @@ async fn a_stack_of_the_same_name_not_made_by_chatctl_is_left_alone() {
         .collect();
     logical.sort();
     assert_eq!(logical, ["Handle", "Wait"]);
+}
+
+/// A message that arrives while `delete` runs: its snapshot must not land in
+/// the site bucket after the bucket was emptied, or the stack's deletion
+/// fails on AWS (DELETE_FAILED; the rules layer refuses the DeleteStack).
+/// `delete` stops the fan-out's event source mapping before emptying. Here
+/// the DeleteStack is held while a message is posted and given time to reach
+/// the bucket.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_posted_while_delete_runs_does_not_stop_the_deletion() {
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    let (launched, _) =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
+    let outputs = launched["outputs"].clone();
+    let (http_api, bucket) = (
+        outputs["HttpApiId"].as_str().expect("api").to_string(),
+        outputs["SiteBucketName"]
+            .as_str()
+            .expect("bucket")
+            .to_string(),
+    );
+    let proxy = FaultProxy::start(emulator.port(), 0.0, 1);
+    proxy.stall("POST", "Action=DeleteStack", HOLD);
+    let mut run = Running::command(&proxy.endpoint(), &project, "delete", &["delete", "--yes"]);
+    run.until_stalled(&proxy, 0);
+
+    // The site bucket is empty now; a message arrives.
+    let response = support::http_request(
+        emulator.port(),
+        "POST",
+        &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
+        "application/x-www-form-urlencoded",
+        "name=late&text=still+here",
+    )
+    .expect("HTTP API answers");
+    assert!(response.starts_with("HTTP/1.1 303"), "{response}");
+    // The fan-out, if still running, writes the room's snapshot within seconds.
+    let s3 = aws(&emulator).await.s3();
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < deadline {
+        let listed = s3.list_objects_v2().bucket(&bucket).send().await;
+        if listed.is_ok_and(|l| l.key_count().unwrap_or(0) > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    proxy.release();
+    let (code, stdout, stderr) = tokio::task::block_in_place(|| run.finish());
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("stopped the fan-out"), "{stderr}");
+    assert_eq!(emulator.refusals().bucket_not_empty, 0);
 }

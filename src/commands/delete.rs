@@ -1,6 +1,7 @@
 //! `chatctl delete [--yes] [--purge-data]`.
 
 use std::io::{BufRead, Write};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -10,6 +11,7 @@ use crate::aws::{aws_error, Aws};
 use crate::cli::DeleteArgs;
 use crate::config::Project;
 use crate::deploy::checkpoint::{Checkpoint, Stage};
+use crate::deploy::poll::FailedPolls;
 use crate::deploy::{artifacts, stack};
 use crate::error::{Error, Result};
 use crate::output::Report;
@@ -44,6 +46,10 @@ pub async fn run(
 
     let mut site_objects = 0;
     if found.is_some() {
+        // The fan-out writes room snapshots into the site bucket whenever a
+        // message arrives: stopped first, so none lands after the emptying
+        // and fails the stack's deletion (DELETE_FAILED on AWS).
+        stop_event_sources(aws, &cfn, &name, ui).await?;
         // CloudFormation cannot delete a bucket that holds objects (or versions).
         if let Some(bucket) = outputs.get("SiteBucketName") {
             site_objects = site::empty_bucket(&s3, bucket).await?;
@@ -125,6 +131,7 @@ pub async fn run(
         }
     }
     for table in &purged {
+        wait_until_gone(&dynamodb, table).await?;
         text.push_str(&format!("deleted table {table}\n"));
     }
     Ok(Report::new(
@@ -138,6 +145,105 @@ pub async fn run(
             "tables_deleted": purged,
         }),
     ))
+}
+
+/// Disables the stack's event source mappings (the Messages stream into the
+/// fan-out) and waits until Lambda says each is `Disabled`.
+async fn stop_event_sources(
+    aws: &Aws,
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    ui: &Ui,
+) -> Result<()> {
+    let resources = cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("listing the resources of {stack}"), e))?;
+    let mappings: Vec<String> = resources
+        .stack_resources()
+        .iter()
+        .filter(|r| r.resource_type() == Some("AWS::Lambda::EventSourceMapping"))
+        .filter_map(|r| r.physical_resource_id().map(str::to_string))
+        .collect();
+    let lambda = aws.lambda();
+    for uuid in &mappings {
+        match lambda
+            .update_event_source_mapping()
+            .uuid(uuid)
+            .enabled(false)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("ResourceNotFoundException") => continue,
+            // Already being changed (a retry, or another delete): wait below.
+            Err(e) if e.code() == Some("ResourceInUseException") => {}
+            Err(e) => {
+                return Err(aws_error(
+                    &format!("disabling the event source mapping {uuid}"),
+                    e,
+                ))
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let mut failed_polls = FailedPolls::default();
+        loop {
+            match lambda.get_event_source_mapping().uuid(uuid).send().await {
+                Ok(mapping) if mapping.state() == Some("Disabled") => break,
+                Ok(_) => failed_polls.succeeded(),
+                Err(e) if e.code() == Some("ResourceNotFoundException") => break,
+                Err(e) => {
+                    if !failed_polls.retry().await {
+                        return Err(aws_error(
+                            &format!("waiting for the event source mapping {uuid}"),
+                            e,
+                        ));
+                    }
+                    continue;
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Failed(format!(
+                    "the event source mapping {uuid} was not disabled within 5 minutes; nothing was deleted. Run `chatctl delete` again"
+                )));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    if !mappings.is_empty() {
+        ui.info(format!(
+            "stopped the fan-out ({} event source mapping(s) disabled)",
+            mappings.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Waits until DeleteTable has finished, so a launch right after does not
+/// find the table still `DELETING`.
+async fn wait_until_gone(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut failed_polls = FailedPolls::default();
+    loop {
+        match dynamodb.describe_table().table_name(table).send().await {
+            Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(()),
+            Ok(_) => failed_polls.succeeded(),
+            Err(e) => {
+                if !failed_polls.retry().await {
+                    return Err(aws_error(&format!("waiting for table {table} to go"), e));
+                }
+                continue;
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Failed(format!(
+                "table {table} was still being deleted after 10 minutes; DynamoDB goes on with it"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// Asks at a terminal; without one, `--yes` is required.

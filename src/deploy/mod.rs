@@ -420,7 +420,7 @@ async fn prepare_stack(
             StackPlan::Create => return Ok(None),
             StackPlan::Recreate => {
                 ui.info(format!(
-                    "stack {name} is in {} after a failed first deployment: it holds no resources and can only be deleted; deleting it and creating it again",
+                    "stack {name} is in {} after a failed first deployment or import: it holds no resources and can only be deleted; deleting it and creating it again",
                     status.as_str()
                 ));
                 cfn.delete_stack()
@@ -455,7 +455,9 @@ async fn prepare_stack(
 enum StackPlan {
     /// No resources yet: create it with a CREATE change set.
     Create,
-    /// A failed first create (no resources, only deletable): delete, then create.
+    /// A failed first create, or a failed import of kept tables into a new
+    /// stack (no resources left, only deletable): delete, then create (and
+    /// reattach the kept tables again; they are `Retain`, so the delete keeps them).
     Recreate,
     /// Another operation runs: wait for it, then look again.
     Wait,
@@ -467,7 +469,15 @@ enum StackPlan {
 fn plan_for(name: &str, status: &StackStatus) -> Result<StackPlan> {
     Ok(match status {
         StackStatus::ReviewInProgress | StackStatus::DeleteComplete => StackPlan::Create,
-        StackStatus::RollbackComplete | StackStatus::RollbackFailed => StackPlan::Recreate,
+        StackStatus::RollbackComplete
+        | StackStatus::RollbackFailed
+        | StackStatus::ImportRollbackComplete
+        | StackStatus::ImportRollbackFailed => StackPlan::Recreate,
+        // A deletion stopped halfway (on AWS, typically a bucket that was not
+        // empty): CloudFormation refuses any update until it is deleted.
+        StackStatus::DeleteFailed => return Err(Error::Failed(format!(
+            "stack {name} is in DELETE_FAILED: an earlier deletion stopped halfway, and CloudFormation accepts no update to it. Run `chatctl delete` to finish it (it empties the site bucket first; the chat tables are kept), then launch again"
+        ))),
         StackStatus::UpdateRollbackFailed => return Err(Error::Failed(format!(
             "stack {name} is in UPDATE_ROLLBACK_FAILED: finish the rollback first with `aws cloudformation continue-update-rollback --stack-name {name}` (add --resources-to-skip for resources that cannot roll back), then launch again"
         ))),
@@ -619,7 +629,10 @@ mod tests {
             ("UPDATE_COMPLETE", Some(StackPlan::Update)),
             ("UPDATE_ROLLBACK_COMPLETE", Some(StackPlan::Update)),
             ("IMPORT_COMPLETE", Some(StackPlan::Update)),
+            ("IMPORT_ROLLBACK_COMPLETE", Some(StackPlan::Recreate)),
+            ("IMPORT_ROLLBACK_FAILED", Some(StackPlan::Recreate)),
             ("UPDATE_ROLLBACK_FAILED", None),
+            ("DELETE_FAILED", None),
         ];
         for (status, wanted) in plans {
             let plan = plan_for("chat-prod", &StackStatus::from(status));
@@ -628,12 +641,12 @@ mod tests {
                 None => {
                     let error = plan.expect_err(status);
                     assert_eq!(error.exit_status(), crate::ExitStatus::Failed);
-                    assert!(
-                        error.to_string().contains(
-                            "aws cloudformation continue-update-rollback --stack-name chat-prod"
-                        ),
-                        "{error}"
-                    );
+                    let way_out = if status == "DELETE_FAILED" {
+                        "Run `chatctl delete` to finish it"
+                    } else {
+                        "aws cloudformation continue-update-rollback --stack-name chat-prod"
+                    };
+                    assert!(error.to_string().contains(way_out), "{error}");
                 }
             }
         }
