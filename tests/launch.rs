@@ -111,8 +111,8 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
     let calls = calls();
     assert_eq!(
         count(&calls, "S3 PutObject"),
-        2,
-        "one zip and one site file: {calls:?}"
+        3,
+        "one zip, one site file, the pending-invalidation record: {calls:?}"
     );
     assert_eq!(count(&calls, "CloudFormation ExecuteChangeSet"), 1);
     assert_eq!(count(&calls, "CloudFront CreateInvalidation"), 1);
