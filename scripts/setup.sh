@@ -13,6 +13,8 @@
 #                               build` links handlers against glibc 2.17
 #   cargo-nextest 0.9.143       the test runner (scripts/test.sh)
 #   chromium (Debian), playwright-core 1.65.1 (npm): the browser test
+#   Rust 1.95.0 (rust-toolchain.toml, scripts/toolchain.sh): one compiler, so
+#                               the handler zips are the same on every machine
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -109,6 +111,8 @@ mkdir -p "$tools"
 # directory reached through a link (CI keeps one per machine) works from any
 # checkout.
 tools="$(cd "$tools" && pwd -P)"
+# The pinned Rust first: every cargo and rustup call below reads rust-toolchain.toml.
+bash "$root/scripts/toolchain.sh"
 start ministack venv ministack "ministack==$MINISTACK_VERSION"
 if [[ "$mode" != "--emulator-only" ]]; then
   if [[ "$mode" != "--no-lint" ]]; then

@@ -396,3 +396,65 @@ fn a_project_and_target_directory_reached_through_symbolic_links_build() {
         zip.display()
     );
 }
+
+/// The same commit built in two checkout directories with two Cargo homes
+/// gives byte-identical zips: no machine path is compiled in, so a launch
+/// from a laptop and one from CI see the same `CodeSha256` and update
+/// nothing. The second Cargo home shares the first's downloads but unpacks
+/// sources under its own path, which the fixture `fanout` (with one registry
+/// crate) would carry without the remapping.
+#[test]
+fn two_checkouts_with_two_cargo_homes_build_identical_zips() {
+    let first = Project::with_fixture_handlers("");
+    let second = Project::with_fixture_handlers("");
+    let own_home = chatctl::build::cargo::cargo_home();
+    let other = tempfile::tempdir().expect("tmp");
+    let other_home = other.path().join("cargo-home");
+    std::fs::create_dir_all(other_home.join("registry")).expect("registry");
+    for shared in ["index", "cache"] {
+        std::os::unix::fs::symlink(
+            own_home.join("registry").join(shared),
+            other_home.join("registry").join(shared),
+        )
+        .expect("share the downloads");
+    }
+    let build_in = |project: &Project, cargo_home: &Path| -> serde_json::Value {
+        let assert = chatctl()
+            .arg("--config")
+            .arg(&project.config)
+            .env("CARGO_TARGET_DIR", &project.target_dir)
+            .env("CARGO_HOME", cargo_home)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env("PATH", tools_path())
+            .env("CI", "true")
+            .args(["--output", "json", "build"])
+            .assert()
+            .success();
+        serde_json::from_slice(&assert.get_output().stdout).expect("one JSON document")
+    };
+    let one = build_in(&first, &own_home);
+    let two = build_in(&second, &other_home);
+    assert!(
+        other_home.join("registry/src").is_dir(),
+        "the second build did not unpack sources in its own Cargo home"
+    );
+    for handler in HANDLERS {
+        assert_eq!(
+            one["handlers"][handler]["sha256"], two["handlers"][handler]["sha256"],
+            "{handler}: different zips from two checkouts"
+        );
+    }
+    let fanout = unzip_bootstrap(&zip_path(&two, "fanout"));
+    let text = String::from_utf8_lossy(&fanout);
+    assert!(
+        text.contains("/cargo/registry/src/") && text.contains("fastrand"),
+        "the fixture fanout carries no remapped registry path: the test proves nothing"
+    );
+    for home in [&own_home, &other_home] {
+        assert!(
+            !text.contains(&*home.to_string_lossy()),
+            "{} is compiled into fanout",
+            home.display()
+        );
+    }
+}

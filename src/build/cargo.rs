@@ -177,6 +177,36 @@ impl ZigBuild<'_> {
         for name in calling_package_vars(std::env::vars_os().map(|(name, _)| name)) {
             command.env_remove(name);
         }
+        let remaps = remap_flags(&cargo_home(), &self.workspace.target_dir);
+        match std::env::var("CARGO_ENCODED_RUSTFLAGS")
+            .ok()
+            .or_else(|| {
+                std::env::var("RUSTFLAGS")
+                    .ok()
+                    .map(|f| f.split_whitespace().collect::<Vec<_>>().join("\x1f"))
+            })
+            .filter(|flags| !flags.is_empty())
+        {
+            // The user's flags in the environment win over any configuration:
+            // the remapping joins them there.
+            Some(flags) => {
+                let all: Vec<String> = flags
+                    .split('\x1f')
+                    .map(str::to_string)
+                    .chain(remaps)
+                    .collect();
+                command
+                    .env_remove("RUSTFLAGS")
+                    .env("CARGO_ENCODED_RUSTFLAGS", all.join("\x1f"));
+            }
+            None => {
+                let triple = self.target.split('.').next().unwrap_or(self.target);
+                let quoted: Vec<String> = remaps.iter().map(|f| toml_string(f)).collect();
+                command
+                    .arg("--config")
+                    .arg(format!("target.{triple}.rustflags=[{}]", quoted.join(",")));
+            }
+        }
         if self.quiet {
             command.arg("--quiet");
         }
@@ -236,9 +266,70 @@ impl ZigBuild<'_> {
     }
 }
 
+/// Cargo's home: where registry sources are unpacked (`CARGO_HOME`, else
+/// `~/.cargo`).
+pub fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+}
+
+/// `--remap-path-prefix` flags that make the handler binaries independent of
+/// the machine: dependencies' panic locations carry their source path under
+/// the Cargo home (hundreds of them), and generated code the target
+/// directory's. Without them the same commit gives other zips, another
+/// `CodeSha256` and a redeploy of every function from each machine. Both
+/// the path as given and its canonical form are mapped; rustc applies the
+/// last match, so the more specific target directory comes last.
+pub fn remap_flags(cargo_home: &Path, target_dir: &Path) -> Vec<String> {
+    let mut flags = Vec::new();
+    for (from, to) in [(cargo_home, "/cargo"), (target_dir, "/target")] {
+        let mut forms = vec![from.to_path_buf()];
+        if let Ok(canonical) = from.canonicalize() {
+            if canonical != from {
+                forms.push(canonical);
+            }
+        }
+        for form in forms {
+            flags.push(format!("--remap-path-prefix={}={to}", form.display()));
+        }
+    }
+    flags
+}
+
+/// A TOML basic string.
+fn toml_string(text: &str) -> String {
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_paths_are_remapped_and_quoted_for_cargos_config() {
+        let flags = remap_flags(Path::new("/home/ci/.cargo"), Path::new("/no/such/target"));
+        assert_eq!(
+            flags,
+            [
+                "--remap-path-prefix=/home/ci/.cargo=/cargo",
+                "--remap-path-prefix=/no/such/target=/target"
+            ]
+        );
+        assert_eq!(toml_string(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
 
     #[test]
     fn the_calling_packages_variables_are_not_passed_to_the_handler_build() {
