@@ -7,6 +7,9 @@
 const ROOM_PATTERN = /^[a-z0-9-]{1,32}$/;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30000;
+// API Gateway closes a WebSocket idle for 10 minutes: a ping every 5 keeps
+// an open page connected (the handler answers without touching the database).
+const KEEPALIVE_MS = 5 * 60 * 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,6 +20,7 @@ const state = {
   socket: null,
   attempt: 0,        // reconnect attempts since the last successful open
   reconnectTimer: null,
+  keepAliveTimer: null,
   leaving: false,
   editing: null,     // id of the message being edited
   nextCursor: null,
@@ -151,6 +155,12 @@ function connect() {
   state.socket = socket;
   socket.addEventListener("open", () => {
     state.attempt = 0;
+    clearInterval(state.keepAliveTimer);
+    state.keepAliveTimer = setInterval(() => {
+      if (state.socket === socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ action: "ping" }));
+      }
+    }, KEEPALIVE_MS);
     setStatus("connected", `Connected as ${state.name}`);
     // After a reconnect too: history fills any gap, and upsert keeps one copy.
     request({ action: "history" });
@@ -161,7 +171,9 @@ function connect() {
     receive(frame);
   });
   socket.addEventListener("close", () => {
-    if (state.socket !== socket || state.leaving) return;
+    if (state.socket !== socket) return;
+    clearInterval(state.keepAliveTimer);
+    if (state.leaving) return;
     scheduleReconnect();
   });
 }
@@ -209,6 +221,8 @@ function receive(frame) {
       break;
     case "error":
       notify(errorText(frame));
+      break;
+    case "pong":
       break;
     default:
       break;

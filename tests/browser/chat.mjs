@@ -1,7 +1,8 @@
 // The chat as people use it, in Debian's Chromium driven headless by
 // playwright-core: two people chat live (send, edit, delete), a reload shows
-// the history in order, and a third person with JavaScript off reads the room
-// page and posts through its form, reaching the two live clients.
+// the history in order, a third person with JavaScript off reads the room
+// page and posts through its form, reaching the two live clients, and an idle
+// page keeps its socket with a ping every 5 minutes (Playwright's clock).
 //
 //   node tests/browser/chat.mjs SITE_URL SCREENSHOT_DIR
 //
@@ -133,6 +134,37 @@ try {
   }
   if ((await carol.locator("script").count()) !== 0) throw new Error("a <script> element reached the room page");
   await shot(carol, "08-script-as-text");
+
+  step = "an idle page pings every 5 minutes and gets a pong (API Gateway closes idle sockets at 10)";
+  // The page's clock is Playwright's: five minutes pass at once, not in real time.
+  const idleContext = await browser.newContext();
+  const dave = await idleContext.newPage();
+  await dave.clock.install();
+  const sent = [];
+  const received = [];
+  dave.on("websocket", (socket) => {
+    socket.on("framesent", (frame) => sent.push(String(frame.payload)));
+    socket.on("framereceived", (frame) => received.push(String(frame.payload)));
+  });
+  await dave.goto(site);
+  await dave.getByLabel("Your name").fill("dave");
+  await dave.getByLabel("Room").fill(ROOM);
+  await dave.getByRole("button", { name: "Join" }).click();
+  await dave.locator('#status[data-state="connected"]').waitFor({ timeout: LIVE_MS });
+  const pings = () => sent.filter((payload) => JSON.parse(payload).action === "ping").length;
+  await dave.clock.runFor(4 * 60 * 1000);
+  if (pings() !== 0) throw new Error(`a ping before 5 minutes: ${JSON.stringify(sent)}`);
+  await dave.clock.runFor(60 * 1000 + 1000);
+  if (pings() !== 1) throw new Error(`no ping after 5 minutes: ${JSON.stringify(sent)}`);
+  const pongBy = Date.now() + LIVE_MS;
+  while (!received.some((payload) => JSON.parse(payload).type === "pong")) {
+    if (Date.now() > pongBy) throw new Error(`no pong: ${JSON.stringify(received)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await dave.clock.runFor(5 * 60 * 1000);
+  if (pings() !== 2) throw new Error(`no second ping after 10 minutes: ${JSON.stringify(sent)}`);
+  await dave.locator('#status[data-state="connected"]').waitFor({ timeout: LIVE_MS });
+  await shot(dave, "09-kept-alive");
   console.log("browser: every step passed");
 } catch (error) {
   console.error(`browser: failed at "${step}": ${error.message}`);

@@ -45,6 +45,8 @@ pub enum Request {
         #[serde(default)]
         limit: Option<usize>,
     },
+    /// A keep-alive: API Gateway closes a connection idle for 10 minutes.
+    Ping,
 }
 
 /// Who the caller is, sent with the history so a client learns its token.
@@ -85,6 +87,8 @@ pub enum Frame {
         field: Option<String>,
         message: String,
     },
+    /// The answer to a ping.
+    Pong,
 }
 
 /// The messages of a history page that fit in `budget` bytes of JSON, oldest
@@ -171,15 +175,27 @@ pub fn parse_request(body: Option<&str>) -> Result<Request, Frame> {
         .and_then(|a| a.as_str())
         .unwrap_or("")
         .to_string();
-    if !["send", "edit", "delete", "history"].contains(&action.as_str()) {
+    if !["send", "edit", "delete", "history", "ping"].contains(&action.as_str()) {
         return Err(Frame::error(
             "unknown_action",
             Some("action"),
-            format!("unknown action `{action}`: use send, edit, delete or history"),
+            format!(
+                "unknown action `{}`: use send, edit, delete, history or ping",
+                cut(&action, 40)
+            ),
         ));
     }
     serde_json::from_value(value)
         .map_err(|e| Frame::error("bad_request", None, format!("{action}: {e}")))
+}
+
+/// At most `max` characters of `text`, marked when cut: what a client sent
+/// goes back in errors and into logs, never in full.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +240,17 @@ mod tests {
             "bad_request"
         );
         assert!(parse_request(None).is_err());
+        assert_eq!(
+            parse_request(Some(r#"{"action":"ping"}"#)),
+            Ok(Request::Ping)
+        );
+        assert_eq!(Frame::Pong.to_json(), r#"{"type":"pong"}"#);
+        let Err(Frame::Error { message, .. }) =
+            parse_request(Some(&format!(r#"{{"action":"{}"}}"#, "x".repeat(20_000))))
+        else {
+            panic!("a long unknown action is refused");
+        };
+        assert!(message.len() < 200, "{message}");
     }
 
     fn maximal_message(id: usize) -> PublicMessage {

@@ -65,6 +65,10 @@ async fn answer(
     body: Option<&str>,
 ) -> Result<Option<Frame>, Frame> {
     let request = parse_request(body)?;
+    // A keep-alive costs no read and no write.
+    if request == Request::Ping {
+        return Ok(Some(Frame::Pong));
+    }
     let settings = store.settings();
     let connection = store
         .get_connection(connection_id)
@@ -129,6 +133,7 @@ async fn answer(
             Err(StoreError::Forbidden) => Err(forbidden()),
             Err(e) => Err(internal(e)),
         },
+        Request::Ping => Ok(Some(Frame::Pong)),
         Request::History { cursor, limit } => {
             let limit = limit.unwrap_or(settings.history_length).clamp(1, 100);
             let page = store
