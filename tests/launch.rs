@@ -437,3 +437,49 @@ async fn one_stage_in_two_regions_gets_cloudfront_names_of_its_own() {
         }
     }
 }
+
+/// With a custom domain, launch names the DNS records that point it at the
+/// distribution, in text and in `--output json`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_domain_launch_names_the_dns_records_to_create() {
+    let emulator = Emulator::start();
+    let project = Project::with_fixture_handlers(
+        "domain:\n  name: chat.example.com\n  certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/abc\n",
+    );
+    let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let target = launched["outputs"]["DistributionDomainName"]
+        .as_str()
+        .expect("distribution domain")
+        .to_string();
+    let records = launched["dns_records"].as_array().expect("dns_records");
+    let summary: Vec<(String, String, String)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or_default().to_string(),
+                r["type"].as_str().unwrap_or_default().to_string(),
+                r["value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let want = |kind: &str| {
+        (
+            "chat.example.com".to_string(),
+            kind.to_string(),
+            target.clone(),
+        )
+    };
+    assert_eq!(summary, [want("CNAME"), want("A"), want("AAAA")]);
+    assert_eq!(records[1]["alias_hosted_zone_id"], "Z2FDTNDATAQYW2");
+    assert_eq!(launched["outputs"]["SiteUrl"], "https://chat.example.com");
+
+    let text = chatctl(&emulator, &project)
+        .arg("launch")
+        .output()
+        .expect("launch");
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains(&format!("chat.example.com CNAME {target}")),
+        "{stdout}"
+    );
+}

@@ -43,5 +43,22 @@ pub async fn run(
         ));
     }
     text.push_str(&super::output::outputs_table(&result.outputs));
+    if let Some(first) = result.dns_records.first() {
+        text.push_str(&format!(
+            "\nto serve the chat at https://{}, create at your DNS provider either the CNAME or (Route 53) the two alias records:\n",
+            first.name
+        ));
+        for record in &result.dns_records {
+            let zone = record
+                .alias_hosted_zone_id
+                .as_deref()
+                .map(|zone| format!(" (alias, hosted zone {zone})"))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "  {} {:<5} {}{zone}\n",
+                record.name, record.kind, record.value
+            ));
+        }
+    }
     Ok(Report::new(text, json))
 }
