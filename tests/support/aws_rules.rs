@@ -42,6 +42,8 @@ pub struct Refusals {
 pub struct RulesLayer {
     port: u16,
     refusals: Arc<Mutex<Refusals>>,
+    /// Every region a signed request named, for rule 3's check.
+    regions: Arc<Mutex<std::collections::BTreeSet<String>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -51,7 +53,8 @@ impl RulesLayer {
     /// (which need not be listening yet).
     pub fn start(upstream: u16) -> RulesLayer {
         let refusals = Arc::new(Mutex::new(Refusals::default()));
-        let shared = refusals.clone();
+        let regions = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        let shared = (refusals.clone(), regions.clone());
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -74,7 +77,8 @@ impl RulesLayer {
                         let Ok((stream, _)) = listener.accept().await else {
                             continue;
                         };
-                        tokio::spawn(serve(stream, emulator.clone(), shared.clone()));
+                        let (refusals, regions) = shared.clone();
+                        tokio::spawn(serve(stream, emulator.clone(), refusals, regions));
                     }
                 };
                 tokio::select! {
@@ -88,6 +92,7 @@ impl RulesLayer {
         RulesLayer {
             port,
             refusals,
+            regions,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -95,6 +100,16 @@ impl RulesLayer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The regions requests named so far.
+    pub fn regions(&self) -> Vec<String> {
+        self.regions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn refusals(&self) -> Refusals {
@@ -119,7 +134,12 @@ impl Drop for RulesLayer {
 
 /// One client connection: a WebSocket upgrade is spliced to the emulator
 /// byte for byte; anything else is HTTP, request by request.
-async fn serve(stream: tokio::net::TcpStream, upstream: Upstream, refusals: Arc<Mutex<Refusals>>) {
+async fn serve(
+    stream: tokio::net::TcpStream,
+    upstream: Upstream,
+    refusals: Arc<Mutex<Refusals>>,
+    regions: Arc<Mutex<std::collections::BTreeSet<String>>>,
+) {
     if is_websocket_upgrade(&stream).await {
         if let Ok(mut emulator) = tokio::net::TcpStream::connect(("127.0.0.1", upstream.port)).await
         {
@@ -128,7 +148,13 @@ async fn serve(stream: tokio::net::TcpStream, upstream: Upstream, refusals: Arc<
         }
         return;
     }
-    let service = hyper::service::service_fn(move |request| {
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        if let Some(region) = signed_region(request.headers()) {
+            regions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(region);
+        }
         handle(upstream.clone(), refusals.clone(), request)
     });
     let _ = hyper::server::conn::http1::Builder::new()
@@ -237,6 +263,79 @@ pub fn signed_service(headers: &hyper::HeaderMap) -> String {
         .and_then(|scope| scope.split('/').nth(3))
         .unwrap_or("unsigned")
         .to_string()
+}
+
+/// The region named in the SigV4 credential scope.
+fn signed_region(headers: &hyper::HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let scope = auth.split("Credential=").nth(1)?;
+    let region = scope.split('/').nth(2)?;
+    (!region.is_empty()).then(|| region.to_string())
+}
+
+/// Rule 3: CloudFront names (origin access controls, cache, origin request
+/// and response headers policies) are unique per account, in every region:
+/// AWS refuses a second one (`...AlreadyExists`).
+/// <https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateOriginAccessControl.html>
+/// The emulator creates them inside CloudFormation, where the layer cannot
+/// answer for it, and hands a second stack the first one's. So the check
+/// runs when the emulator stops (`Emulator`'s drop), over every region a
+/// request named: two stacks holding the same CloudFront resource, or two
+/// resources with one name, are a clash AWS would have refused. Returns
+/// what clashed.
+pub async fn cloudfront_name_clashes(endpoint: &str, regions: &[String]) -> Vec<String> {
+    use std::collections::BTreeMap;
+    const NAMED: [&str; 4] = [
+        "AWS::CloudFront::OriginAccessControl",
+        "AWS::CloudFront::CachePolicy",
+        "AWS::CloudFront::OriginRequestPolicy",
+        "AWS::CloudFront::ResponseHeadersPolicy",
+    ];
+    let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for region in regions {
+        let cfn = chatctl::aws::Aws::load(&chatctl::aws::AwsOptions {
+            region: Some(region.clone()),
+            endpoint_url: Some(endpoint.to_string()),
+            credentials: Some(aws_credential_types::Credentials::new(
+                "test", "test", None, None, "rules",
+            )),
+            ..Default::default()
+        })
+        .await
+        .cloudformation();
+        let Ok(stacks) = cfn.describe_stacks().send().await else {
+            continue;
+        };
+        for stack in stacks.stacks() {
+            let name = stack.stack_name().unwrap_or_default();
+            if stack.stack_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE") {
+                continue;
+            }
+            let Ok(resources) = cfn.describe_stack_resources().stack_name(name).send().await else {
+                continue;
+            };
+            for resource in resources.stack_resources() {
+                if NAMED.contains(&resource.resource_type().unwrap_or_default()) {
+                    if let Some(id) = resource.physical_resource_id() {
+                        holders
+                            .entry(id.to_string())
+                            .or_default()
+                            .push(format!("{region}/{name}"));
+                    }
+                }
+            }
+        }
+    }
+    holders
+        .into_iter()
+        .filter(|(_, stacks)| stacks.len() > 1)
+        .map(|(id, stacks)| {
+            format!(
+                "CloudFront resource {id} is held by {}: AWS refuses the second name (unique per account)",
+                stacks.join(" and ")
+            )
+        })
+        .collect()
 }
 
 /// The caller's Authorization header with another service in its scope, for

@@ -134,8 +134,34 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// Rule 3 of the rules layer, checked before the emulator stops.
+    fn cloudfront_name_clashes(&self) -> Vec<String> {
+        let regions = self.rules.regions();
+        if regions.is_empty() {
+            return Vec::new();
+        }
+        let endpoint = format!("http://127.0.0.1:{}", self.raw_port);
+        // A thread of its own: the test may be inside a runtime already.
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the rules check")
+                .block_on(aws_rules::cloudfront_name_clashes(&endpoint, &regions))
+        })
+        .join()
+        .unwrap_or_default()
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
+        let clashes = if std::thread::panicking() {
+            Vec::new()
+        } else {
+            self.cloudfront_name_clashes()
+        };
         // The negative pid addresses the whole process group: the emulator and
         // every Lambda process it started.
         let group = -(self.child.id() as libc::pid_t);
@@ -144,6 +170,7 @@ impl Drop for Emulator {
             libc::kill(group, libc::SIGKILL);
         }
         let _ = self.child.wait();
+        assert!(clashes.is_empty(), "AWS rule 3: {}", clashes.join("; "));
     }
 }
 
