@@ -209,6 +209,58 @@ async fn expired_messages_are_not_history_though_dynamodb_still_holds_them() {
         m.id = format!("m{:02}", if n < 2 { n } else { n + 10 });
         store.put_message(&m).await.expect("put");
     }
+    // TTL on, as the template asks: still nothing is deleted while the test
+    // runs (the rules layer keeps the emulator's eager reaper out).
+    let dynamodb = aws(&emulator).await.dynamodb();
+    dynamodb
+        .update_time_to_live()
+        .table_name("messages")
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .expect("ttl"),
+        )
+        .send()
+        .await
+        .expect("update_time_to_live");
+    let described = dynamodb
+        .describe_time_to_live()
+        .table_name("messages")
+        .send()
+        .await
+        .expect("describe_time_to_live");
+    assert_eq!(
+        described
+            .time_to_live_description()
+            .and_then(|d| d.time_to_live_status())
+            .map(|s| s.as_str()),
+        Some("ENABLED")
+    );
+    // The emulator itself never saw it, so its reaper (every 60 s) stays off.
+    let behind_the_layer = chatctl::aws::Aws::load(&chatctl::aws::AwsOptions {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(format!("http://127.0.0.1:{}", emulator.raw_port())),
+        credentials: Some(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "tests",
+        )),
+        ..Default::default()
+    })
+    .await
+    .dynamodb()
+    .describe_time_to_live()
+    .table_name("messages")
+    .send()
+    .await
+    .expect("describe_time_to_live on the emulator");
+    assert_ne!(
+        behind_the_layer
+            .time_to_live_description()
+            .and_then(|d| d.time_to_live_status())
+            .map(|s| s.as_str()),
+        Some("ENABLED")
+    );
     let still_there = aws(&emulator)
         .await
         .dynamodb()

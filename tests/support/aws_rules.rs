@@ -22,11 +22,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-/// The emulator behind the layer: its port, and a client to reach it.
+/// The emulator behind the layer: its port, a client to reach it, and the
+/// TTL settings the layer keeps in its place (rule 4).
 #[derive(Clone)]
 pub struct Upstream {
     pub client: HttpClient,
     pub port: u16,
+    ttl: Arc<Mutex<std::collections::HashMap<String, serde_json::Value>>>,
 }
 
 /// Which rule refused how many requests, for tests to check.
@@ -71,6 +73,7 @@ impl RulesLayer {
                 let emulator = Upstream {
                     client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
                     port: upstream,
+                    ttl: Arc::default(),
                 };
                 let accept = async move {
                     loop {
@@ -215,6 +218,8 @@ async fn handle(
             Some(answer)
         } else if let Some(answer) = buckets_must_be_empty(&upstream, &parts, &body).await {
             count(|r| &mut r.bucket_not_empty);
+            Some(answer)
+        } else if let Some(answer) = lazy_ttl(&upstream, &parts, &body) {
             Some(answer)
         } else if let Some(answer) = list_tables_in_pages(&upstream, &parts, &body).await {
             count(|r| &mut r.list_tables_pages);
@@ -562,6 +567,45 @@ async fn stack_buckets(upstream: &Upstream, caller: &Parts, stack: &str) -> Vec<
             Some(id.split('<').next()?.to_string())
         })
         .collect()
+}
+
+/// Rule 4: DynamoDB's TTL deletes expired items lazily, typically within a
+/// few days, and Query returns them until then.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html>
+/// The emulator ignores the template's TTL (so keeps expired items, as AWS
+/// would during a test), but its TTL API starts a reaper that deletes within
+/// seconds. The layer keeps UpdateTimeToLive and DescribeTimeToLive to
+/// itself, so nothing is ever reaped while a test runs.
+fn lazy_ttl(upstream: &Upstream, parts: &Parts, body: &Bytes) -> Option<Response<Full<Bytes>>> {
+    let target = parts.headers.get("x-amz-target")?.to_str().ok()?;
+    let asked: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let table = asked["TableName"].as_str()?.to_string();
+    let mut settings = upstream.ttl.lock().unwrap_or_else(|e| e.into_inner());
+    let answer = if target.ends_with(".UpdateTimeToLive") {
+        let spec = asked["TimeToLiveSpecification"].clone();
+        settings.insert(table, spec.clone());
+        serde_json::json!({ "TimeToLiveSpecification": spec })
+    } else if target.ends_with(".DescribeTimeToLive") {
+        let spec = settings.get(&table).cloned().unwrap_or_default();
+        let status = if spec["Enabled"] == true {
+            "ENABLED"
+        } else {
+            "DISABLED"
+        };
+        let mut description = serde_json::json!({ "TimeToLiveStatus": status });
+        if let Some(attribute) = spec["AttributeName"].as_str() {
+            description["AttributeName"] = serde_json::json!(attribute);
+        }
+        serde_json::json!({ "TimeToLiveDescription": description })
+    } else {
+        return None;
+    };
+    let mut response = Response::new(Full::new(Bytes::from(answer.to_string())));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    Some(response)
 }
 
 /// Rule 5: ListTables gives no order and pages at its own pace. The layer
