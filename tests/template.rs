@@ -82,6 +82,22 @@ fn the_template_describes_the_whole_chat() {
             .map(|(id, _)| id.as_str())
             .collect()
     };
+    // The chat topic's key lets CloudWatch alarms and EventBridge publish:
+    // the AWS managed alias/aws/sns cannot grant them, and their messages
+    // would never arrive.
+    let topic_key = &resources["ChatTopic"]["Properties"]["KmsMasterKeyId"]["Ref"];
+    let key = &resources[topic_key.as_str().expect("the topic's key is a resource")];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    let granted = key["Properties"]["KeyPolicy"]["Statement"].to_string();
+    for service in ["cloudwatch.amazonaws.com", "events.amazonaws.com"] {
+        assert!(
+            granted.contains(service),
+            "{service} cannot use the topic's key"
+        );
+    }
+    assert_eq!(of_type("AWS::SNS::TopicPolicy").len(), 1);
+
     // One function, role and log group per crate, each role its own.
     assert_eq!(of_type("AWS::Lambda::Function").len(), crates.len());
     assert_eq!(of_type("AWS::IAM::Role").len(), crates.len());
