@@ -10,7 +10,7 @@ mod support;
 use assert_cmd::Command;
 use serde_json::Value;
 use support::project::{
-    aws, bucket_names, calls_of, chatctl, code_hashes, count, json_of, Project,
+    aws, aws_at, bucket_names, calls_of, chatctl, code_hashes, count, json_of, Project,
 };
 use support::Emulator;
 
@@ -384,15 +384,7 @@ async fn one_stage_in_two_regions_gets_cloudfront_names_of_its_own() {
             chatctl(&emulator, &project).args(["--region", region, "launch"]),
             0,
         );
-        let aws = chatctl::aws::Aws::load(&chatctl::aws::AwsOptions {
-            region: Some(region.to_string()),
-            endpoint_url: Some(emulator.endpoint()),
-            credentials: Some(aws_credential_types::Credentials::new(
-                "test", "test", None, None, "tests",
-            )),
-            ..Default::default()
-        })
-        .await;
+        let aws = aws_at(&emulator.endpoint(), region).await;
         let resources = aws
             .cloudformation()
             .describe_stack_resources()

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 use chat_core::model::{Connection, Message};
 use chat_core::store::{Store, StoreError, EDIT_WINDOW_SECONDS};
 use chat_core::Settings;
-use support::project::aws;
+use support::project::{aws, aws_at};
 use support::Emulator;
 
 const NOW: i64 = 1_800_000_000;
@@ -239,14 +239,10 @@ async fn expired_messages_are_not_history_though_dynamodb_still_holds_them() {
         Some("ENABLED")
     );
     // The emulator itself never saw it, so its reaper (every 60 s) stays off.
-    let behind_the_layer = chatctl::aws::Aws::load(&chatctl::aws::AwsOptions {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(format!("http://127.0.0.1:{}", emulator.raw_port())),
-        credentials: Some(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "tests",
-        )),
-        ..Default::default()
-    })
+    let behind_the_layer = aws_at(
+        &format!("http://127.0.0.1:{}", emulator.raw_port()),
+        "us-east-1",
+    )
     .await
     .dynamodb()
     .describe_time_to_live()

@@ -20,6 +20,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use super::server::Server;
+
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// The emulator behind the layer: its port, a client to reach it, and the
@@ -42,12 +44,10 @@ pub struct Refusals {
 }
 
 pub struct RulesLayer {
-    port: u16,
+    server: Server,
     refusals: Arc<Mutex<Refusals>>,
     /// Every region a signed request named, for rule 3's check.
     regions: Arc<Mutex<std::collections::BTreeSet<String>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RulesLayer {
@@ -56,53 +56,25 @@ impl RulesLayer {
     pub fn start(upstream: u16) -> RulesLayer {
         let refusals = Arc::new(Mutex::new(Refusals::default()));
         let regions = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        let emulator = Upstream {
+            client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+            port: upstream,
+            ttl: Arc::default(),
+        };
         let shared = (refusals.clone(), regions.clone());
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("start the rules layer's runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-                    .await
-                    .expect("bind the rules layer");
-                let _ = port_tx.send(listener.local_addr().expect("layer address").port());
-                let emulator = Upstream {
-                    client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
-                    port: upstream,
-                    ttl: Arc::default(),
-                };
-                let accept = async move {
-                    loop {
-                        let Ok((stream, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let (refusals, regions) = shared.clone();
-                        tokio::spawn(serve(stream, emulator.clone(), refusals, regions));
-                    }
-                };
-                tokio::select! {
-                    _ = accept => {}
-                    _ = stopped => {}
-                }
-            });
-            runtime.shutdown_background();
+        let server = Server::start("rules layer", move |stream| {
+            let (refusals, regions) = shared.clone();
+            serve(stream, emulator.clone(), refusals, regions)
         });
-        let port = port_rx.recv().expect("the rules layer started");
         RulesLayer {
-            port,
+            server,
             refusals,
             regions,
-            stop: Some(stop),
-            thread: Some(thread),
         }
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port
     }
 
     /// The regions requests named so far.
@@ -120,18 +92,6 @@ impl RulesLayer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-}
-
-impl Drop for RulesLayer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        // Joined, so the port is closed when the drop returns.
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -298,16 +258,9 @@ pub async fn cloudfront_name_clashes(endpoint: &str, regions: &[String]) -> Vec<
     ];
     let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for region in regions {
-        let cfn = chatctl::aws::Aws::load(&chatctl::aws::AwsOptions {
-            region: Some(region.clone()),
-            endpoint_url: Some(endpoint.to_string()),
-            credentials: Some(aws_credential_types::Credentials::new(
-                "test", "test", None, None, "rules",
-            )),
-            ..Default::default()
-        })
-        .await
-        .cloudformation();
+        let cfn = super::project::aws_at(endpoint, region)
+            .await
+            .cloudformation();
         let Ok(stacks) = cfn.describe_stacks().send().await else {
             continue;
         };

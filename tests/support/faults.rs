@@ -13,7 +13,6 @@
 //! was done (as when a connection to AWS breaks mid-answer).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use super::aws_rules::{forward, signed_service};
+use super::server::Server;
 
 /// How long a slow answer waits before it is forwarded.
 const SLOW: Duration = Duration::from_millis(1500);
@@ -79,11 +79,10 @@ struct State {
 }
 
 pub struct FaultProxy {
-    port: u16,
+    server: Server,
     state: Arc<Mutex<State>>,
     /// Ends every hold in progress.
     release: Arc<tokio::sync::Notify>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl FaultProxy {
@@ -105,64 +104,32 @@ impl FaultProxy {
             failing: None,
             tally: Tally::default(),
         }));
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let shared = state.clone();
         let release = Arc::new(tokio::sync::Notify::new());
-        let released = release.clone();
-        // A thread and runtime of its own: tests block on chatctl processes,
-        // and may start the proxy from inside their own runtime.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("start the fault proxy's runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-                    .await
-                    .expect("bind the fault proxy");
-                let port = listener.local_addr().expect("proxy address").port();
-                let _ = port_tx.send(port);
-                let client: Client<HttpConnector, Full<Bytes>> =
-                    Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-                let accept = async move {
-                    loop {
-                        let Ok((stream, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let (client, state, released) =
-                            (client.clone(), shared.clone(), released.clone());
-                        tokio::spawn(async move {
-                            let service = hyper::service::service_fn(move |request| {
-                                handle(
-                                    client.clone(),
-                                    state.clone(),
-                                    released.clone(),
-                                    upstream,
-                                    request,
-                                )
-                            });
-                            // An error here is a dropped connection, which is the point.
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), service)
-                                .await;
-                        });
-                    }
-                };
-                tokio::select! {
-                    _ = accept => {}
-                    _ = stopped => {}
-                }
-            });
-            runtime.shutdown_background();
+        let (shared, released) = (state.clone(), release.clone());
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+        let server = Server::start("fault proxy", move |stream| {
+            let (client, state, released) = (client.clone(), shared.clone(), released.clone());
+            async move {
+                let service = hyper::service::service_fn(move |request| {
+                    handle(
+                        client.clone(),
+                        state.clone(),
+                        released.clone(),
+                        upstream,
+                        request,
+                    )
+                });
+                // An error here is a dropped connection, which is the point.
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            }
         });
-        let port = port_rx.recv().expect("the fault proxy started");
         FaultProxy {
-            port,
+            server,
             state,
             release,
-            stop: Some(stop),
         }
     }
 
@@ -193,7 +160,7 @@ impl FaultProxy {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.server.port)
     }
 
     pub fn tally(&self) -> Tally {
@@ -202,14 +169,6 @@ impl FaultProxy {
             .unwrap_or_else(|e| e.into_inner())
             .tally
             .clone()
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 

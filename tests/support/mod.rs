@@ -12,6 +12,7 @@ pub mod aws_rules;
 pub mod faults;
 pub mod local;
 pub mod project;
+pub mod server;
 pub mod ws;
 
 use std::io::{Read, Write};

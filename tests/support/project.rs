@@ -222,9 +222,14 @@ pub fn count(calls: &[String], call: &str) -> usize {
 }
 
 pub async fn aws(emulator: &Emulator) -> Aws {
+    aws_at(&emulator.endpoint(), "us-east-1").await
+}
+
+/// Clients for `region` at `endpoint`, with the tests' dummy credentials.
+pub async fn aws_at(endpoint: &str, region: &str) -> Aws {
     Aws::load(&AwsOptions {
-        region: Some("us-east-1".to_string()),
-        endpoint_url: Some(emulator.endpoint()),
+        region: Some(region.to_string()),
+        endpoint_url: Some(endpoint.to_string()),
         credentials: Some(Credentials::new("test", "test", None, None, "tests")),
         ..AwsOptions::default()
     })
