@@ -309,21 +309,26 @@ fn authorization_for(headers: &hyper::HeaderMap, service: &str) -> Option<Header
     HeaderValue::from_str(&format!("{head}Credential={}", fields.join("/"))).ok()
 }
 
-/// An error in the wire format of the service: XML for S3, CloudFront and
-/// CloudFormation, JSON for the others.
-fn aws_error(service: &str, status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
+/// An error in the wire format of the service the request was signed for,
+/// as AWS sends it, so the SDK reads the same error.
+pub fn aws_error(service: &str, status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
     let (content_type, body) = match service {
         "s3" => (
             "application/xml",
-            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>rules</RequestId></Error>"),
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>test</RequestId></Error>"),
         ),
-        "cloudfront" | "cloudformation" => (
-            "text/xml",
-            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>rules</RequestId></ErrorResponse>"),
-        ),
-        _ => (
+        // restJson1 (the code is in a header too) and awsJson1_0.
+        "lambda" | "dynamodb" | "execute-api" => (
             "application/json",
             format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"),
+        ),
+        // awsQuery (CloudFormation, STS) and restXml (CloudFront).
+        _ => (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>test</RequestId></ErrorResponse>",
+                if status < 500 { "Sender" } else { "Receiver" }
+            ),
         ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));

@@ -18,13 +18,13 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, CONTENT_TYPE, TRANSFER_ENCODING};
-use hyper::{Request, Response, StatusCode};
+use hyper::header::TRANSFER_ENCODING;
+use hyper::{Request, Response};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use super::aws_rules::{forward, signed_service};
+use super::aws_rules::{aws_error, forward, signed_service};
 use super::server::Server;
 
 /// How long a slow answer waits before it is forwarded.
@@ -281,30 +281,5 @@ fn error_response(service: &str, fault: Fault) -> Response<Full<Bytes>> {
         (_, Fault::InternalError) => (500, "InternalFailure", "Internal failure"),
         (_, _) => (503, "ServiceUnavailable", "Service unavailable"),
     };
-    let (content_type, body) = match service {
-        "s3" => (
-            "application/xml",
-            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault</RequestId></Error>"),
-        ),
-        // restJson1 (the code is in a header too) and awsJson1_0.
-        "lambda" | "dynamodb" => (
-            "application/json",
-            format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"),
-        ),
-        // awsQuery (CloudFormation, STS) and restXml (CloudFront).
-        _ => (
-            "text/xml",
-            format!("<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>", if status < 500 { "Sender" } else { "Receiver" }),
-        ),
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(code) {
-        response.headers_mut().insert("x-amzn-errortype", value);
-    }
-    response
+    aws_error(service, status, code, message)
 }
