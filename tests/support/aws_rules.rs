@@ -24,13 +24,15 @@ use super::server::Server;
 
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-/// The emulator behind the layer: its port, a client to reach it, and the
-/// TTL settings the layer keeps in its place (rule 4).
+/// The emulator behind the layer: its port, a client to reach it, the TTL
+/// settings the layer keeps in its place (rule 4), and the tables it shows
+/// as still `DELETING` (rule 7).
 #[derive(Clone)]
 pub struct Upstream {
     pub client: HttpClient,
     pub port: u16,
     ttl: Arc<Mutex<std::collections::HashMap<String, serde_json::Value>>>,
+    deleting: Arc<Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
 
 /// Which rule refused how many requests, for tests to check.
@@ -60,6 +62,7 @@ impl RulesLayer {
             client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
             port: upstream,
             ttl: Arc::default(),
+            deleting: Arc::default(),
         };
         let shared = (refusals.clone(), regions.clone());
         let server = Server::start("rules layer", move |stream| {
@@ -178,6 +181,8 @@ async fn handle(
             Some(answer)
         } else if let Some(answer) = buckets_must_be_empty(&upstream, &parts, &body).await {
             count(|r| &mut r.bucket_not_empty);
+            Some(answer)
+        } else if let Some(answer) = tables_take_time_to_delete(&upstream, &parts, &body) {
             Some(answer)
         } else if let Some(answer) = lazy_ttl(&upstream, &parts, &body) {
             Some(answer)
@@ -566,6 +571,62 @@ fn lazy_ttl(upstream: &Upstream, parts: &Parts, body: &Bytes) -> Option<Response
     Some(response)
 }
 
+/// How long a deleted table stays `DELETING` (on AWS: seconds to minutes).
+const DELETING_FOR: Duration = Duration::from_secs(3);
+
+/// The tables deleted less than `DELETING_FOR` ago.
+fn still_deleting(upstream: &Upstream) -> Vec<String> {
+    let mut deleting = upstream.deleting.lock().unwrap_or_else(|e| e.into_inner());
+    deleting.retain(|_, since| since.elapsed() < DELETING_FOR);
+    deleting.keys().cloned().collect()
+}
+
+/// Rule 7: DeleteTable is not instant: the table is `DELETING` for a while,
+/// DescribeTable still finds it, ListTables still lists it, and CreateTable
+/// of its name is refused (`ResourceInUseException`).
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteTable.html>
+/// ("the table is in the DELETING state until DynamoDB completes the
+/// deletion"). The emulator deletes at once; the layer shows the table as
+/// `DELETING` for `DELETING_FOR`.
+fn tables_take_time_to_delete(
+    upstream: &Upstream,
+    parts: &Parts,
+    body: &Bytes,
+) -> Option<Response<Full<Bytes>>> {
+    let target = parts.headers.get("x-amz-target")?.to_str().ok()?;
+    let asked: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let table = asked["TableName"].as_str()?.to_string();
+    if target.ends_with(".DeleteTable") {
+        upstream
+            .deleting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(table, std::time::Instant::now());
+        return None; // the emulator deletes it
+    }
+    if !still_deleting(upstream).contains(&table) {
+        return None;
+    }
+    if target.ends_with(".CreateTable") {
+        return Some(aws_error(
+            "dynamodb",
+            400,
+            "ResourceInUseException",
+            &format!("Table is being deleted: {table}"),
+        ));
+    }
+    if !target.ends_with(".DescribeTable") {
+        return None;
+    }
+    let answer = serde_json::json!({ "Table": { "TableName": table, "TableStatus": "DELETING" } });
+    let mut response = Response::new(Full::new(Bytes::from(answer.to_string())));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    Some(response)
+}
+
 /// Rule 5: ListTables gives no order and pages at its own pace. The layer
 /// reads every table from the emulator and answers in a scrambled (but
 /// stable) order, two names a page, so callers must follow
@@ -611,6 +672,11 @@ async fn list_tables_in_pages(
         match page["LastEvaluatedTableName"].as_str() {
             Some(last) => start = Some(last.to_string()),
             None => break,
+        }
+    }
+    for table in still_deleting(upstream) {
+        if !names.contains(&table) {
+            names.push(table);
         }
     }
     names.sort_by_key(|name| scramble(name));
