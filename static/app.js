@@ -78,13 +78,22 @@ function renderMessage(message) {
   const mine = myIds(state.room).has(message.id);
   item.classList.toggle("mine", mine);
 
-  const name = document.createElement("span");
+  // <bdi>: a name's own text direction cannot reorder what follows it.
+  const name = document.createElement("bdi");
   name.className = "name";
   name.textContent = message.name;
+  item.append(name);
+  if (message.source) {
+    // Names are not authenticated; the source at least is known.
+    const source = document.createElement("span");
+    source.className = "source";
+    source.textContent = message.source;
+    item.append(" ", source);
+  }
   const time = document.createElement("time");
   time.dateTime = new Date(message.created_at * 1000).toISOString();
   time.textContent = ` ${formatTime(message.created_at)}`;
-  item.append(name, " ", time);
+  item.append(" ", time);
   if (message.edited_at) {
     const edited = document.createElement("span");
     edited.className = "edited";

@@ -53,6 +53,7 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     let id = sent["id"].as_str().expect("id").to_string();
     let received = expect(&mut bob, "message").await;
     assert_eq!(received["message"]["id"], id.as_str());
+    assert_eq!(received["message"]["source"], "live");
     assert_eq!(received["message"]["name"], "alice");
     assert!(
         received["message"].get("author").is_none(),
@@ -94,6 +95,19 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
         (too_long["code"].as_str(), too_long["field"].as_str()),
         (Some("invalid"), Some("text"))
     );
+    // Ids and cursors are message ids (ULIDs), not anything up to 32 KiB:
+    // a long DynamoDB key would be a ValidationException and a 500.
+    send(
+        &mut alice,
+        json!({"action": "delete", "id": "x".repeat(2000)}),
+    )
+    .await;
+    let bad_id = expect(&mut alice, "error").await;
+    assert_eq!(
+        (bad_id["code"].as_str(), bad_id["field"].as_str()),
+        (Some("invalid"), Some("id"))
+    );
+    assert!(bad_id["message"].as_str().is_some_and(|m| m.len() < 200));
 
     send(&mut alice, json!({"action": "delete", "id": id})).await;
     let deleted = expect(&mut bob, "deleted").await;
@@ -118,6 +132,22 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     );
     let posted = expect(&mut bob, "message").await;
     assert_eq!(posted["message"]["name"], "carol");
+    assert_eq!(posted["message"]["source"], "form");
+    let response = http_request(
+        emulator.port(),
+        "GET",
+        &format!(
+            "/_aws/execute-api/{http_api}/$default/api/rooms/general/messages?cursor={}",
+            "0".repeat(2000)
+        ),
+        "text/plain",
+        "",
+    )
+    .expect("HTTP API answers");
+    assert!(
+        response.starts_with("HTTP/1.1 400") && response.contains("\"field\":\"cursor\""),
+        "{response}"
+    );
 
     // Bad HTTP input is a 400 naming the field.
     let response = http_request(
@@ -156,6 +186,7 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
         ),
         (Some("ci-bot"), Some("deploy finished"))
     );
+    assert_eq!(from_sns["message"]["source"], "sns");
 
     // GET history in order, through the HTTP API.
     let page = get_json(
@@ -299,6 +330,7 @@ async fn a_room_of_100_maximal_messages_pages_under_128_kb_with_the_token_first(
             edited_at: None,
             author: None,
             expires_at: if expired { now - 60 } else { now + 86_400 },
+            source: None,
         };
         if !expired {
             live.push(message.id.clone());

@@ -80,6 +80,7 @@ fn message(id: &str, author: &str, created_at: i64) -> Message {
         edited_at: None,
         author: Some(author.into()),
         expires_at: created_at + 86_400,
+        source: Some(chat_core::model::Source::Live),
     }
 }
 

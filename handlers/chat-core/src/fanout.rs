@@ -39,7 +39,7 @@ pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), String> {
             Ok((
                 message.room.clone(),
                 Frame::Message {
-                    message: PublicMessage::from(&message),
+                    message: Box::new(PublicMessage::from(&message)),
                 },
             ))
         }
@@ -48,7 +48,7 @@ pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), String> {
             Ok((
                 message.room.clone(),
                 Frame::Edited {
-                    message: PublicMessage::from(&message),
+                    message: Box::new(PublicMessage::from(&message)),
                 },
             ))
         }

@@ -60,11 +60,13 @@ pub struct Me {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Frame {
+    // Boxed: a message is most of a frame, and errors (small) travel in
+    // the same type.
     Message {
-        message: PublicMessage,
+        message: Box<PublicMessage>,
     },
     Edited {
-        message: PublicMessage,
+        message: Box<PublicMessage>,
     },
     Deleted {
         room: String,
@@ -185,13 +187,41 @@ pub fn parse_request(body: Option<&str>) -> Result<Request, Frame> {
             ),
         ));
     }
-    serde_json::from_value(value)
-        .map_err(|e| Frame::error("bad_request", None, format!("{action}: {e}")))
+    let request = serde_json::from_value(value)
+        .map_err(|e| Frame::error("bad_request", None, cut(&format!("{action}: {e}"), 200)))?;
+    checked(request)
+}
+
+/// Whether `text` is a message id: a ULID, 26 characters of Crockford's
+/// base 32. Ids and cursors become DynamoDB keys, where a long one is a
+/// ValidationException (a 500): they are checked first.
+pub fn is_message_id(text: &str) -> bool {
+    text.len() == 26 && ulid::Ulid::from_string(text).is_ok()
+}
+
+/// The request, its ids and cursor checked to be message ids.
+fn checked(request: Request) -> Result<Request, Frame> {
+    let (field, value) = match &request {
+        Request::Edit { id, .. } | Request::Delete { id } => ("id", Some(id)),
+        Request::History { cursor, .. } => ("cursor", cursor.as_ref()),
+        _ => return Ok(request),
+    };
+    match value {
+        Some(value) if !is_message_id(value) => Err(Frame::error(
+            "invalid",
+            Some(field),
+            format!(
+                "{field}: `{}` is not a message id (26 characters, a ULID)",
+                cut(value, 40)
+            ),
+        )),
+        _ => Ok(request),
+    }
 }
 
 /// At most `max` characters of `text`, marked when cut: what a client sent
 /// goes back in errors and into logs, never in full.
-fn cut(text: &str, max: usize) -> String {
+pub fn cut(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_string(),
@@ -251,6 +281,25 @@ mod tests {
             panic!("a long unknown action is refused");
         };
         assert!(message.len() < 200, "{message}");
+        assert_eq!(code(r#"{"action":"delete","id":"nope"}"#), "invalid");
+        assert_eq!(
+            code(&format!(
+                r#"{{"action":"history","cursor":"{}"}}"#,
+                "0".repeat(2000)
+            )),
+            "invalid"
+        );
+        assert!(parse_request(Some(
+            r#"{"action":"edit","id":"01J00000000000000000000000","text":"x"}"#
+        ))
+        .is_ok());
+        let Err(Frame::Error { message, .. }) = parse_request(Some(&format!(
+            r#"{{"action":"send","text":"hi","{}":1}}"#,
+            "k".repeat(20_000)
+        ))) else {
+            panic!("an unknown field is refused");
+        };
+        assert!(message.chars().count() <= 201, "{message}");
     }
 
     fn maximal_message(id: usize) -> PublicMessage {
@@ -262,13 +311,17 @@ mod tests {
             text: "\"".repeat(MAX_MESSAGE_BYTES_LIMIT),
             created_at: 1_800_000_000,
             edited_at: Some(1_800_000_001),
+            source: Some(crate::model::Source::Form),
         }
     }
 
     #[test]
     fn a_maximal_message_fits_every_frame_it_travels_in() {
         let message = maximal_message(1);
-        let edited = Frame::Edited { message }.to_json();
+        let edited = Frame::Edited {
+            message: Box::new(message),
+        }
+        .to_json();
         assert!(edited.len() < MAX_OUTBOUND_FRAME_BYTES, "{}", edited.len());
         assert!(edited.len() < HISTORY_FRAME_BUDGET_BYTES - 1_000);
     }

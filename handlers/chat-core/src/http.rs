@@ -9,8 +9,8 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::frames::fit_history;
-use crate::model::{Message, PublicMessage};
+use crate::frames::{cut, fit_history, is_message_id};
+use crate::model::{Message, PublicMessage, Source};
 use crate::store::Store;
 use crate::validate::{validate_name, validate_room, validate_text, ValidationError};
 
@@ -150,6 +150,15 @@ pub async fn handle(
                 .query_string_parameters
                 .first("cursor")
                 .map(str::to_string);
+            if let Some(bad) = cursor.as_deref().filter(|c| !is_message_id(c)) {
+                return Ok(bad_request(
+                    Some("cursor"),
+                    &format!(
+                        "cursor: `{}` is not a message id (26 characters, a ULID)",
+                        cut(bad, 40)
+                    ),
+                ));
+            }
             let limit = request
                 .query_string_parameters
                 .first("limit")
@@ -206,6 +215,7 @@ async fn post(
         edited_at: None,
         author: None,
         expires_at: now + store.settings().message_retention_days * 86_400,
+        source: Some(Source::Form),
     };
     if let Err(e) = store.put_message(&message).await {
         tracing::error!(error = %e, "post failed");

@@ -48,6 +48,7 @@ pub fn message_of(
         edited_at: None,
         author: None,
         expires_at: now + retention_days * 86_400,
+        source: Some(crate::model::Source::Sns),
     })
 }
 

@@ -8,7 +8,7 @@ use lambda_runtime::{Error, LambdaEvent};
 
 use crate::connect::response;
 use crate::frames::{history_frame, parse_request, Frame, Me, Request};
-use crate::model::{Message, PublicMessage};
+use crate::model::{Message, PublicMessage, Source};
 use crate::store::{Store, StoreError};
 use crate::validate::validate_text;
 use aws_sdk_apigatewaymanagement::Client as Management;
@@ -109,6 +109,7 @@ async fn answer(
                 edited_at: None,
                 author: Some(connection.author),
                 expires_at: now + settings.message_retention_days * 86_400,
+                source: Some(Source::Live),
             };
             store.put_message(&message).await.map_err(internal)?;
             Ok(Some(Frame::Sent { id: message.id }))

@@ -19,6 +19,33 @@ pub struct Message {
     pub author: Option<String>,
     /// DynamoDB TTL.
     pub expires_at: i64,
+    /// Where it came from; absent on messages stored before sources existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// The way a message entered the chat, shown as a badge: names are not
+/// authenticated, but a reader can tell a live message from a form post or
+/// one published to the SNS topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Sent over the WebSocket.
+    Live,
+    /// Posted over HTTP: the room page's form, or JSON.
+    Form,
+    /// Published to the chat's SNS topic.
+    Sns,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Live => "live",
+            Source::Form => "form",
+            Source::Sns => "sns",
+        }
+    }
 }
 
 /// What clients see of a message: never the author key.
@@ -31,6 +58,8 @@ pub struct PublicMessage {
     pub created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 impl From<&Message> for PublicMessage {
@@ -42,6 +71,7 @@ impl From<&Message> for PublicMessage {
             text: m.text.clone(),
             created_at: m.created_at,
             edited_at: m.edited_at,
+            source: m.source,
         }
     }
 }

@@ -45,9 +45,13 @@ pub fn snapshot_html(room: &str, messages: &[Message], max_message_bytes: usize)
             ""
         };
         items.push_str(&format!(
-            "      <li id=\"m-{id}\"><span class=\"name\">{name}</span> <time>{time}</time>{edited}\n        <p class=\"text\">{text}</p></li>\n",
+            "      <li id=\"m-{id}\"><bdi class=\"name\">{name}</bdi>{source} <time>{time}</time>{edited}\n        <p class=\"text\">{text}</p></li>\n",
             id = encode_double_quoted_attribute(&message.id),
             name = encode_text(&message.name),
+            source = message
+                .source
+                .map(|s| format!(" <span class=\"source\">{}</span>", s.as_str()))
+                .unwrap_or_default(),
             time = format_time(message.created_at),
             text = encode_text(&message.text),
         ));
@@ -95,6 +99,7 @@ mod tests {
             edited_at: None,
             author: Some("secret-author-key".into()),
             expires_at: 0,
+            source: Some(crate::model::Source::Form),
         }
     }
 
@@ -119,7 +124,12 @@ mod tests {
         );
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(html.contains("&lt;b&gt;eve&lt;/b&gt;"));
+        assert!(
+            html.contains(
+                r#"<bdi class="name">&lt;b&gt;eve&lt;/b&gt;</bdi> <span class="source">form</span>"#
+            ),
+            "{html}"
+        );
         assert!(html.contains(r#"action="/api/rooms/general/messages""#));
     }
 

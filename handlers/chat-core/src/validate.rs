@@ -8,7 +8,7 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 2_000;
 pub enum ValidationError {
     #[error("room: must be 1 to 32 characters of a-z, 0-9 and '-'")]
     Room,
-    #[error("name: must be 1 to 32 printable characters")]
+    #[error("name: must be 1 to 32 printable characters, without control, format or bidirectional characters")]
     Name,
     #[error("text: must be 1 to {max} bytes of text, without control characters other than tab and line breaks")]
     Text { max: usize },
@@ -37,10 +37,27 @@ pub fn validate_room(room: &str) -> Result<&str, ValidationError> {
     }
 }
 
-/// Display names are 1 to 32 printable characters (no control characters).
+/// Unicode format characters (category Cf: bidi overrides and isolates such
+/// as U+202E and U+2066, zero-width spaces and joiners, ...) and the line and
+/// paragraph separators (Zl, Zp): invisible, and a name holding one can
+/// reorder or hide what is shown after it.
+pub fn is_invisible_format(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory};
+    matches!(
+        get_general_category(c),
+        GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
+}
+
+/// Display names are 1 to 32 printable characters: no control characters,
+/// no format or bidi characters. Names are not authenticated.
 pub fn validate_name(name: &str) -> Result<&str, ValidationError> {
     let count = name.chars().count();
-    let printable = name.chars().all(|c| !c.is_control());
+    let printable = name
+        .chars()
+        .all(|c| !c.is_control() && !is_invisible_format(c));
     if (1..=32).contains(&count) && printable && !name.trim().is_empty() {
         Ok(name)
     } else {
@@ -86,6 +103,20 @@ mod tests {
         assert_eq!(validate_name("a\u{7}b"), Err(ValidationError::Name));
         assert!(validate_name(&"é".repeat(32)).is_ok());
         assert_eq!(validate_name(&"é".repeat(33)), Err(ValidationError::Name));
+        for spoof in [
+            "eve\u{202E}nimda",
+            "ad\u{200B}min",
+            "\u{2066}bob\u{2069}",
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "\u{FEFF}bob",
+        ] {
+            assert_eq!(
+                validate_name(spoof),
+                Err(ValidationError::Name),
+                "{spoof:?}"
+            );
+        }
     }
 
     #[test]
