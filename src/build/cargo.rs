@@ -174,6 +174,11 @@ impl ZigBuild<'_> {
         for package in self.packages {
             command.args(["-p", &package.name]);
         }
+        // The versions the lock file names, never newer ones resolved at
+        // build time: what was reviewed is what ships.
+        if self.workspace.root.join("Cargo.lock").is_file() {
+            command.arg("--locked");
+        }
         for name in calling_package_vars(std::env::vars_os().map(|(name, _)| name)) {
             command.env_remove(name);
         }
