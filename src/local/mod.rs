@@ -143,7 +143,8 @@ impl LocalDir {
                 path.display()
             ))
         })?;
-        Ok(alive(state.pid).then_some(state))
+        // A pid in an old state file may belong to another process by now.
+        Ok(runs(state.pid, EMULATOR_MARK).then_some(state))
     }
 
     pub fn save(&self, state: &LocalState) -> Result<()> {
@@ -173,6 +174,42 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// What the emulator's and the site proxy's command lines contain: a pid
+/// from `state.json` is signalled only while it still runs one of them.
+const EMULATOR_MARK: &str = "ministack";
+const SITE_PROXY_MARK: &str = "serve-site";
+
+/// A process's command line, arguments joined by spaces (Linux's /proc,
+/// else `ps`); None when there is no such process.
+fn command_line(pid: u32) -> Option<String> {
+    if let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+        return Some(String::from_utf8_lossy(&raw).replace('\0', " "));
+    }
+    let out = Command::new("ps")
+        .args(["-o", "command=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// Whether `pid` is alive and still the process whose command line holds `mark`.
+pub fn runs(pid: u32, mark: &str) -> bool {
+    alive(pid) && command_line(pid).is_some_and(|line| line.contains(mark))
+}
+
+/// Stops the group led by `pid` only while `pid` is still what chatctl
+/// started; a recycled pid is left alone, with a word on stderr.
+fn stop_own(pid: u32, mark: &str) {
+    if runs(pid, mark) {
+        stop_group(pid);
+    } else if alive(pid) {
+        eprintln!(
+            "chatctl: process {pid} is no longer the {mark} chatctl started; not signalling it"
+        );
+    }
 }
 
 /// Whether a process with `pid` exists (signal 0 checks without signalling).
@@ -316,9 +353,9 @@ pub fn start(dir: &LocalDir, port: u16) -> Result<LocalState> {
 /// Stops the emulator and any site proxies, and forgets them.
 pub fn stop(dir: &LocalDir, state: &LocalState) -> Result<()> {
     for site in state.sites.values() {
-        stop_group(site.pid);
+        stop_own(site.pid, SITE_PROXY_MARK);
     }
-    stop_group(state.pid);
+    stop_own(state.pid, EMULATOR_MARK);
     match std::fs::remove_file(dir.state_file()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -412,7 +449,7 @@ pub fn start_site(
     let dir = &target.dir;
     let mut state = dir.require()?;
     if let Some(old) = state.sites.remove(stack) {
-        stop_group(old.pid);
+        stop_own(old.pid, SITE_PROXY_MARK);
     }
     let needed = |key: &str| {
         outputs.get(key).cloned().ok_or_else(|| {
@@ -469,7 +506,7 @@ pub fn stop_site(dir: &LocalDir, stack: &str) -> Result<()> {
         return Ok(());
     };
     if let Some(site) = state.sites.remove(stack) {
-        stop_group(site.pid);
+        stop_own(site.pid, SITE_PROXY_MARK);
         dir.save(&state)?;
     }
     Ok(())
@@ -478,6 +515,15 @@ pub fn stop_site(dir: &LocalDir, stack: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pid_is_signalled_only_while_it_runs_what_chatctl_started() {
+        let me = std::process::id();
+        // This test binary's own command line: its name, not the emulator's.
+        assert!(super::runs(me, "chatctl"));
+        assert!(!super::runs(me, super::EMULATOR_MARK));
+        assert!(!super::runs(u32::MAX / 2, "chatctl"), "no such process");
+    }
 
     #[test]
     fn the_emulator_pin_matches_the_setup_script() {

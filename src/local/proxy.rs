@@ -62,6 +62,51 @@ impl Routes {
 
 type Body = Full<Bytes>;
 
+/// Whether the proxy on `port` serves this request; the refusal otherwise.
+/// A web page the developer visits can make the browser send requests here
+/// (and, with DNS rebinding, under its own host name): only this machine's
+/// own names are answered, the bucket is read-only (GET and HEAD; a PUT
+/// through the proxy replaced the site's script before), and paths cannot
+/// climb out of the bucket with `..` or encoded separators.
+pub fn admit(
+    port: u16,
+    method: &hyper::Method,
+    host: Option<&str>,
+    path_and_query: &str,
+) -> std::result::Result<(), (StatusCode, String)> {
+    let own = [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    if !host.is_some_and(|h| own.iter().any(|o| o.eq_ignore_ascii_case(h))) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!("this proxy serves only http://127.0.0.1:{port}/ and http://localhost:{port}/"),
+        ));
+    }
+    let path = path_and_query.split('?').next().unwrap_or("");
+    let lowered = path.to_ascii_lowercase();
+    let climbs = path.split('/').any(|segment| segment == "..")
+        || ["%2e%2e", "%2f", "%5c", "\\"]
+            .iter()
+            .any(|bad| lowered.contains(bad));
+    if climbs {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "paths may not contain `..` or encoded separators".to_string(),
+        ));
+    }
+    let reads = matches!(*method, hyper::Method::GET | hyper::Method::HEAD);
+    if !path.starts_with("/api/") && !reads {
+        return Err((
+            StatusCode::METHOD_NOT_ALLOWED,
+            "the site is read-only: GET and HEAD".to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Serves until the process is stopped.
 pub async fn serve(port: u16, routes: Routes) -> Result<()> {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
@@ -81,7 +126,7 @@ pub async fn serve(port: u16, routes: Routes) -> Result<()> {
         let (client, routes) = (client.clone(), routes.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                forward(client.clone(), routes.clone(), request)
+                forward(client.clone(), routes.clone(), port, request)
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);
@@ -95,6 +140,7 @@ pub async fn serve(port: u16, routes: Routes) -> Result<()> {
 async fn forward(
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Body>,
     routes: Routes,
+    port: u16,
     request: Request<Incoming>,
 ) -> std::result::Result<Response<Body>, std::convert::Infallible> {
     let path = request
@@ -102,6 +148,10 @@ async fn forward(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
+    let host = request.headers().get(HOST).and_then(|h| h.to_str().ok());
+    if let Err((status, why)) = admit(port, request.method(), host, &path) {
+        return Ok(plain(status, why));
+    }
     let (url, host) = routes.target(&path);
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
@@ -150,6 +200,48 @@ fn plain(status: StatusCode, text: String) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_machines_names_read_only_site_and_no_climbing() {
+        use hyper::Method;
+        let ok = |method: Method, host: &str, path: &str| admit(8080, &method, Some(host), path);
+        assert!(ok(Method::GET, "127.0.0.1:8080", "/index.html").is_ok());
+        assert!(ok(Method::HEAD, "localhost:8080", "/rooms/general.html").is_ok());
+        assert!(ok(
+            Method::POST,
+            "127.0.0.1:8080",
+            "/api/rooms/general/messages"
+        )
+        .is_ok());
+        let status = |r: std::result::Result<(), (StatusCode, String)>| r.err().map(|e| e.0);
+        assert_eq!(
+            status(ok(Method::GET, "evil.example:8080", "/index.html")),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            status(admit(8080, &Method::GET, None, "/")),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            status(ok(Method::GET, "127.0.0.1:9999", "/")),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            status(ok(Method::PUT, "127.0.0.1:8080", "/app.js")),
+            Some(StatusCode::METHOD_NOT_ALLOWED)
+        );
+        assert_eq!(
+            status(ok(Method::DELETE, "127.0.0.1:8080", "/index.html")),
+            Some(StatusCode::METHOD_NOT_ALLOWED)
+        );
+        for climb in ["/../other-bucket/x", "/a/%2e%2e/b", "/a%2Fb", "/a%5cb"] {
+            assert_eq!(
+                status(ok(Method::GET, "127.0.0.1:8080", climb)),
+                Some(StatusCode::BAD_REQUEST),
+                "{climb}"
+            );
+        }
+    }
 
     #[test]
     fn api_paths_go_to_the_http_api_and_the_rest_to_the_site_bucket() {
