@@ -130,6 +130,20 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
             .contains("location: /rooms/general.html"),
         "{response}"
     );
+    // The same form post made by another site's page is refused.
+    let forged = support::http_request_with(
+        emulator.port(),
+        "POST",
+        &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "https://evil.example"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        "name=mallory&text=forged",
+    )
+    .expect("HTTP API answers");
+    assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
     let posted = expect(&mut bob, "message").await;
     assert_eq!(posted["message"]["name"], "carol");
     assert_eq!(posted["message"]["source"], "form");

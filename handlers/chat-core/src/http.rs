@@ -196,11 +196,33 @@ pub async fn handle(
     }
 }
 
+/// Whether the browser says the post comes from another site: its
+/// `Sec-Fetch-Site` (sent by every current browser, and not settable by a
+/// page) is `cross-site` or `same-site`. The room page's own form is
+/// `same-origin`; tools such as curl send none.
+pub fn cross_site(request: &ApiGatewayV2httpRequest) -> bool {
+    request
+        .headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| {
+            let site = site.trim().to_ascii_lowercase();
+            site == "cross-site" || site == "same-site"
+        })
+}
+
 async fn post(
     store: &Store,
     room: &str,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
+    // Any web page could otherwise make its visitors' browsers post here.
+    if cross_site(request) {
+        return Ok(json_response(
+            403,
+            json!({ "error": { "message": "posts from another site are refused: post from the chat's own page" } }),
+        ));
+    }
     let post = match read_post(request, store.settings().max_message_bytes) {
         Ok(post) => post,
         Err(refusal) => return Ok(*refusal),
@@ -240,6 +262,25 @@ async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn posts_from_another_site_are_told_apart() {
+        let with = |site: Option<&str>| {
+            let mut request = ApiGatewayV2httpRequest::default();
+            if let Some(site) = site {
+                request.headers.insert(
+                    "sec-fetch-site",
+                    HeaderValue::from_str(site).expect("header"),
+                );
+            }
+            cross_site(&request)
+        };
+        assert!(with(Some("cross-site")));
+        assert!(with(Some("same-site")));
+        assert!(!with(Some("same-origin")));
+        assert!(!with(Some("none")));
+        assert!(!with(None));
+    }
 
     #[test]
     fn rooms_come_from_the_path() {
