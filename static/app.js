@@ -234,6 +234,11 @@ function receive(frame) {
     case "pong":
       break;
     default:
+      // API Gateway's own answers have no type: a throttled frame is
+      // {"message":"Too Many Requests",...}. Shown, not dropped.
+      if (!frame.type && typeof frame.message === "string") {
+        notify(`The chat is busy (${frame.message}); that was not sent. Try again in a moment.`);
+      }
       break;
   }
 }

@@ -165,6 +165,25 @@ try {
   if (pings() !== 2) throw new Error(`no second ping after 10 minutes: ${JSON.stringify(sent)}`);
   await dave.locator('#status[data-state="connected"]').waitFor({ timeout: LIVE_MS });
   await shot(dave, "09-kept-alive");
+
+  step = "API Gateway's throttling answer (no type) is shown, not dropped";
+  // Throttling cannot be provoked on the emulator: the answer AWS sends is
+  // injected into a live socket with Playwright's WebSocket routing.
+  const erinContext = await browser.newContext();
+  const erin = await erinContext.newPage();
+  let erinSocket = null;
+  await erin.routeWebSocket(/.*/, (socket) => {
+    erinSocket = socket;
+    socket.connectToServer();
+  });
+  await erin.goto(site);
+  await erin.getByLabel("Your name").fill("erin");
+  await erin.getByLabel("Room").fill(ROOM);
+  await erin.getByRole("button", { name: "Join" }).click();
+  await erin.locator('#status[data-state="connected"]').waitFor({ timeout: LIVE_MS });
+  erinSocket.send(JSON.stringify({ message: "Too Many Requests", connectionId: "c", requestId: "r" }));
+  await erin.locator("#notice", { hasText: "Too Many Requests" }).waitFor({ timeout: LIVE_MS });
+  await shot(erin, "10-throttled");
   console.log("browser: every step passed");
 } catch (error) {
   console.error(`browser: failed at "${step}": ${error.message}`);
