@@ -131,4 +131,27 @@ fn the_ci_example_is_a_workflow_using_oidc_and_publishing_outputs() {
         .any(|r| r.contains("output --format env") && r.contains("GITHUB_OUTPUT")));
     // The configuration the workflow deploys exists and loads.
     assert!(text.contains("examples/production.yaml"));
+    // Supply chain: actions pinned by commit (a tag can be moved), the
+    // checkout's token not left in the repository, tools at fixed versions.
+    for step in steps {
+        if let Some(uses) = step["uses"].as_str() {
+            let pin = uses.split('@').nth(1).unwrap_or_default();
+            assert!(
+                pin.len() == 40 && pin.chars().all(|c| c.is_ascii_hexdigit()),
+                "{uses} is not pinned by a commit"
+            );
+        }
+        if step["uses"].as_str().is_some_and(|u| u.starts_with("actions/checkout@")) {
+            assert_eq!(step["with"]["persist-credentials"], false);
+        }
+    }
+    for run in &runs {
+        for install in run.lines().filter(|l| l.contains("pip install")) {
+            let packages = install.split("pip install").nth(1).unwrap_or_default();
+            assert!(
+                packages.split_whitespace().all(|p| p.starts_with('-') || p.contains("==")),
+                "unpinned: {install}"
+            );
+        }
+    }
 }
