@@ -80,6 +80,20 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     // Malformed frames get error frames, not silence.
     send(&mut alice, json!({"action": "dance"})).await;
     assert_eq!(expect(&mut alice, "error").await["code"], "unknown_action");
+    // A 32 KiB action is answered, and logged as a name, not whole.
+    let flood = format!("flood{}", "x".repeat(32 * 1024 - 40));
+    send(&mut alice, json!({ "action": flood })).await;
+    assert_eq!(expect(&mut alice, "error").await["code"], "unknown_action");
+    let message_log = function_log(&emulator, &aws, "MessageLogGroup").await;
+    assert!(
+        logged_invalid(&message_log),
+        "no request line for the flood in the message function's log:\n{}",
+        &message_log[..message_log.len().min(2000)]
+    );
+    assert!(
+        !message_log.contains(&"x".repeat(100)),
+        "the client's action reached the log"
+    );
     alice
         .send(WsMessage::text("{not json"))
         .await
@@ -462,4 +476,57 @@ async fn a_room_of_100_maximal_messages_pages_under_128_kb_with_the_token_first(
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Everything a deployed function logged so far (its CloudWatch Logs
+/// group, which the emulator fills), read with a raw FilterLogEvents call.
+async fn function_log(emulator: &Emulator, aws: &chatctl::aws::Aws, logical: &str) -> String {
+    let resources = aws
+        .cloudformation()
+        .describe_stack_resources()
+        .stack_name("e2e-dev")
+        .logical_resource_id(logical)
+        .send()
+        .await
+        .expect("describe_stack_resources");
+    let group = resources.stack_resources()[0]
+        .physical_resource_id()
+        .expect("log group")
+        .to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = support::http_request_with(
+            emulator.port(),
+            "POST",
+            "/",
+            &[
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("X-Amz-Target", "Logs_20140328.FilterLogEvents"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0",
+                ),
+            ],
+            &json!({ "logGroupName": group }).to_string(),
+        )
+        .expect("CloudWatch Logs answers");
+        let body = &answer[answer.find("\r\n\r\n").map(|i| i + 4).unwrap_or(0)..];
+        let events: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        let lines: Vec<String> = events["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["message"].as_str().map(str::to_string))
+            .collect();
+        let text = lines.join("\n");
+        if logged_invalid(&text) || std::time::Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A request line for an invalid action, in Lambda's JSON or text log format.
+fn logged_invalid(log: &str) -> bool {
+    log.contains("\"action\":\"invalid\"") || log.contains("action=\"invalid\"")
 }

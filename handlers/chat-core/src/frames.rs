@@ -144,7 +144,33 @@ pub fn history_frame(room: &str, newest_first: &[PublicMessage], more: bool, you
     }
 }
 
+impl Request {
+    /// The action's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Send { .. } => "send",
+            Request::Edit { .. } => "edit",
+            Request::Delete { .. } => "delete",
+            Request::History { .. } => "history",
+            Request::Ping => "ping",
+        }
+    }
+}
+
 impl Frame {
+    /// The frame's type, or an error's code, for logs.
+    pub fn kind(&self) -> &str {
+        match self {
+            Frame::Message { .. } => "message",
+            Frame::Edited { .. } => "edited",
+            Frame::Deleted { .. } => "deleted",
+            Frame::Sent { .. } => "sent",
+            Frame::History { .. } => "history",
+            Frame::Pong => "pong",
+            Frame::Error { code, .. } => code,
+        }
+    }
+
     pub fn error(code: &str, field: Option<&str>, message: impl Into<String>) -> Frame {
         Frame::Error {
             code: code.to_string(),

@@ -22,15 +22,22 @@ pub async fn handle(
     let Some(connection_id) = request.request_context.connection_id.clone() else {
         return Ok(response(400, "no connection id"));
     };
-    let reply = match answer(store, &connection_id, request.body.as_deref()).await {
-        Ok(reply) => reply,
-        Err(frame) => {
-            if let Frame::Error { code, message, .. } = &frame {
-                tracing::info!(code, message, "request refused");
-            }
-            Some(frame)
-        }
+    let mut room = None;
+    let answered = answer(store, &connection_id, request.body.as_deref(), &mut room).await;
+    // One line per request, enough to attribute abuse and nothing a client
+    // typed: a hashed address, the room, the action's name, the outcome.
+    let outcome = match &answered {
+        Ok(Some(frame)) | Err(frame) => frame.kind(),
+        Ok(None) => "done",
     };
+    tracing::info!(
+        client = client_of(request.request_context.identity.source_ip.as_deref()),
+        room = room.as_deref().unwrap_or("-"),
+        action = action_of(request.body.as_deref()),
+        outcome,
+        "request"
+    );
+    let reply = answered.unwrap_or_else(Some);
     if let Some(frame) = reply {
         post(management, &connection_id, &frame).await;
     }
@@ -39,6 +46,29 @@ pub async fn handle(
     let mut done = ApiGatewayProxyResponse::default();
     done.status_code = 200;
     Ok(done)
+}
+
+/// A source address as logs show it: the first 12 hex digits of its
+/// SHA-256, enough to tell clients apart, not the address itself.
+pub fn client_of(source_ip: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let Some(ip) = source_ip.filter(|ip| !ip.is_empty()) else {
+        return "unknown".to_string();
+    };
+    Sha256::digest(ip.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The request's action as logs show it: one of the known names, never
+/// what the client wrote.
+pub fn action_of(body: Option<&str>) -> &'static str {
+    match parse_request(body) {
+        Ok(request) => request.name(),
+        Err(_) => "invalid",
+    }
 }
 
 /// Sends one frame to one connection; a failure is logged, not retried.
@@ -63,6 +93,7 @@ async fn answer(
     store: &Store,
     connection_id: &str,
     body: Option<&str>,
+    room: &mut Option<String>,
 ) -> Result<Option<Frame>, Frame> {
     let request = parse_request(body)?;
     // A keep-alive costs no read and no write.
@@ -81,6 +112,7 @@ async fn answer(
                 "this connection is unknown; reconnect",
             )
         })?;
+    *room = Some(connection.room.clone());
     let now = crate::now_seconds();
     match request {
         Request::Send { text } => {
@@ -162,4 +194,23 @@ fn forbidden() -> Frame {
         Some("id"),
         "only the author can change a message, within 15 minutes of sending it",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{action_of, client_of};
+
+    #[test]
+    fn the_request_log_line_carries_no_client_text() {
+        let huge = format!(r#"{{"action":"{}"}}"#, "x".repeat(32 * 1024 - 20));
+        assert_eq!(action_of(Some(&huge)), "invalid");
+        assert_eq!(action_of(Some(r#"{"action":"send","text":"hi"}"#)), "send");
+        assert_eq!(action_of(None), "invalid");
+        let client = client_of(Some("203.0.113.7"));
+        assert_eq!(client.len(), 12);
+        assert!(!client.contains("203"));
+        assert_eq!(client, client_of(Some("203.0.113.7")), "stable");
+        assert_ne!(client, client_of(Some("203.0.113.8")));
+        assert_eq!(client_of(None), "unknown");
+    }
 }
