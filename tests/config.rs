@@ -141,7 +141,10 @@ fn the_ci_example_is_a_workflow_using_oidc_and_publishing_outputs() {
                 "{uses} is not pinned by a commit"
             );
         }
-        if step["uses"].as_str().is_some_and(|u| u.starts_with("actions/checkout@")) {
+        if step["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/checkout@"))
+        {
             assert_eq!(step["with"]["persist-credentials"], false);
         }
     }
@@ -149,7 +152,9 @@ fn the_ci_example_is_a_workflow_using_oidc_and_publishing_outputs() {
         for install in run.lines().filter(|l| l.contains("pip install")) {
             let packages = install.split("pip install").nth(1).unwrap_or_default();
             assert!(
-                packages.split_whitespace().all(|p| p.starts_with('-') || p.contains("==")),
+                packages
+                    .split_whitespace()
+                    .all(|p| p.starts_with('-') || p.contains("==")),
                 "unpinned: {install}"
             );
         }
