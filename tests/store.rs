@@ -158,7 +158,7 @@ async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
         .await
         .expect("the author edits");
     let page = store
-        .history("general", 10, None, NOW)
+        .history("general", 10, None, NOW, usize::MAX)
         .await
         .expect("history");
     assert_eq!(page.messages[0].text, "fixed");
@@ -187,7 +187,7 @@ async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
         .await
         .expect("the author deletes at the window's last second");
     let page = store
-        .history("general", 10, None, NOW)
+        .history("general", 10, None, NOW, usize::MAX)
         .await
         .expect("history");
     assert!(page.messages.is_empty());
@@ -280,7 +280,7 @@ async fn expired_messages_are_not_history_though_dynamodb_still_holds_them() {
     );
 
     let page = store
-        .history("general", 2, None, NOW)
+        .history("general", 2, None, NOW, usize::MAX)
         .await
         .expect("history");
     let ids: Vec<&str> = page.messages.iter().map(|m| m.id.as_str()).collect();
@@ -288,14 +288,40 @@ async fn expired_messages_are_not_history_though_dynamodb_still_holds_them() {
     assert_eq!(page.next_cursor, None, "nothing older is live");
 
     let page = store
-        .history("general", 1, None, NOW)
+        .history("general", 1, None, NOW, usize::MAX)
         .await
         .expect("history");
     assert_eq!(page.messages[0].id, "m01");
     assert_eq!(page.next_cursor.as_deref(), Some("m01"));
     let page = store
-        .history("general", 1, Some("m01"), NOW)
+        .history("general", 1, Some("m01"), NOW, usize::MAX)
         .await
         .expect("history");
     assert_eq!(page.messages[0].id, "m00");
+}
+
+/// History stops reading once it has read as many bytes as the caller can
+/// send: 30 messages of 1,000 bytes against a 5,000-byte budget are read in
+/// one chunk of 25, not all, and the page says more lie before it.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_reads_no_more_than_the_caller_can_send() {
+    let emulator = Emulator::start();
+    let store = store(&emulator).await;
+    for n in 0..30 {
+        let mut m = message(&format!("m{n:02}"), "alice-key", NOW);
+        m.text = "t".repeat(1_000);
+        store.put_message(&m).await.expect("put");
+    }
+    let page = store
+        .history("general", 100, None, NOW, 5_000)
+        .await
+        .expect("history");
+    assert_eq!(page.messages.len(), 25, "one chunk, not the whole room");
+    assert_eq!(page.messages[0].id, "m29", "newest first");
+    assert_eq!(page.next_cursor.as_deref(), Some("m05"));
+    let all = store
+        .history("general", 100, None, NOW, usize::MAX)
+        .await
+        .expect("history");
+    assert_eq!((all.messages.len(), all.next_cursor), (30, None));
 }

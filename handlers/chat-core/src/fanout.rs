@@ -142,7 +142,13 @@ pub async fn write_snapshot(fanout: &Fanout, room: &str) -> Result<(), String> {
     let settings = fanout.store.settings();
     let page = fanout
         .store
-        .history(room, settings.history_length, None, crate::now_seconds())
+        .history(
+            room,
+            settings.history_length,
+            None,
+            crate::now_seconds(),
+            usize::MAX,
+        )
         .await
         .map_err(|e| e.to_string())?;
     let oldest_first: Vec<Message> = page.messages.into_iter().rev().collect();

@@ -166,7 +166,16 @@ pub async fn handle(
                 .unwrap_or(store.settings().history_length)
                 .clamp(1, 100);
             let now = crate::now_seconds();
-            let page = match store.history(&room, limit, cursor.as_deref(), now).await {
+            let page = match store
+                .history(
+                    &room,
+                    limit,
+                    cursor.as_deref(),
+                    now,
+                    HTTP_HISTORY_BUDGET_BYTES,
+                )
+                .await
+            {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "history failed");

@@ -170,7 +170,13 @@ async fn answer(
         Request::History { cursor, limit } => {
             let limit = limit.unwrap_or(settings.history_length).clamp(1, 100);
             let page = store
-                .history(&connection.room, limit, cursor.as_deref(), now)
+                .history(
+                    &connection.room,
+                    limit,
+                    cursor.as_deref(),
+                    now,
+                    crate::frames::HISTORY_FRAME_BUDGET_BYTES,
+                )
                 .await
                 .map_err(internal)?;
             let newest_first: Vec<PublicMessage> =

@@ -236,14 +236,21 @@ impl Store {
     /// lazily (days later), so they are filtered out here; the filter runs
     /// after `Limit`, so pages are read until one more than `limit` is found
     /// (which says there is a page before this one) or the room ends.
+    /// Reading stops too once the names and texts read reach `max_bytes`:
+    /// the caller cannot send more than that (escaping only adds), and
+    /// reading 100 large messages to send four costs time and read units.
     pub async fn history(
         &self,
         room: &str,
         limit: usize,
         before: Option<&str>,
         now: i64,
+        max_bytes: usize,
     ) -> Result<Page, StoreError> {
+        /// Items read per Query: at most 25 x 32 KB, under DynamoDB's 1 MB page.
+        const READ_CHUNK: usize = 25;
         let limit = limit.clamp(1, 100);
+        let mut bytes = 0;
         let mut messages: Vec<Message> = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         let more = loop {
@@ -252,7 +259,7 @@ impl Store {
                 .query()
                 .table_name(&self.settings.messages_table)
                 .scan_index_forward(false)
-                .limit(limit as i32 + 1)
+                .limit((limit + 1).min(READ_CHUNK) as i32)
                 .filter_expression("expires_at > :now")
                 .expression_attribute_values(":room", s(room))
                 .expression_attribute_values(":now", n(now))
@@ -269,10 +276,17 @@ impl Store {
                 .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
             let page: Vec<Message> =
                 serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(failed)?;
+            bytes += page
+                .iter()
+                .map(|m| m.text.len() + m.name.len())
+                .sum::<usize>();
             messages.extend(page);
             let last_key = out.last_evaluated_key.filter(|key| !key.is_empty());
             if messages.len() > limit {
                 break true;
+            }
+            if bytes >= max_bytes {
+                break last_key.is_some();
             }
             match last_key {
                 Some(key) => start = Some(key),
