@@ -85,6 +85,7 @@ pub struct ChatLimits {
     pub history_length: HistoryLength,
     pub message_retention_days: Positive,
     pub rate_limit: RateLimit,
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ChatLimits {
@@ -94,11 +95,14 @@ impl Default for ChatLimits {
             history_length: HistoryLength(50),
             message_retention_days: Positive(30),
             rate_limit: RateLimit::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
 
-/// At most `messages` messages per connection within `per_seconds` seconds.
+/// At most `messages` requests (sends, edits, deletes, history pages, HTTP
+/// posts) per client within `per_seconds` seconds: a client is its source
+/// address and, over the WebSocket, its author token too.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimit {
@@ -111,6 +115,23 @@ impl Default for RateLimit {
         RateLimit {
             messages: Positive(5),
             per_seconds: Positive(5),
+        }
+    }
+}
+
+/// Open WebSocket connections allowed per source address and per room.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionLimits {
+    pub per_address: Positive,
+    pub per_room: Positive,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            per_address: Positive(20),
+            per_room: Positive(10_000),
         }
     }
 }

@@ -179,20 +179,26 @@ function connect() {
     try { frame = JSON.parse(event.data); } catch { return; }
     receive(frame);
   });
+  let opened = false;
+  socket.addEventListener("open", () => { opened = true; });
   socket.addEventListener("close", () => {
     if (state.socket !== socket) return;
     clearInterval(state.keepAliveTimer);
     if (state.leaving) return;
-    scheduleReconnect();
+    scheduleReconnect(opened);
   });
 }
 
-// Exponential backoff with full jitter, capped.
-function scheduleReconnect() {
+// Exponential backoff with full jitter, capped. A handshake refused before
+// it opened is most often a cap (the browser cannot read the 429): say so.
+function scheduleReconnect(wasOpen) {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
   const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   state.attempt += 1;
-  setStatus("reconnecting", `Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+  const why = wasOpen
+    ? "Connection lost."
+    : "Could not join: the room may be full, or too many tabs are open from your network.";
+  setStatus("reconnecting", `${why} Reconnecting in ${Math.ceil(delay / 1000)} s…`);
   state.reconnectTimer = setTimeout(connect, delay);
 }
 

@@ -31,7 +31,10 @@ async fn two_browsers_chat_and_a_third_without_javascript_posts_through_the_form
             && chromium().exists(),
         "the browser test needs Chromium and playwright-core: run scripts/setup.sh"
     );
-    let project = Project::with_real_site("");
+    // Three browsers on one address (127.0.0.1) are one client to the
+    // per-client limits (tests/limits.rs): lifted out of the way here.
+    let project =
+        Project::with_real_site("chat:\n  rate_limit:\n    messages: 1000\n    per_seconds: 60\n");
     let config = project.config.clone();
     let port = free_port().to_string();
     json_of(

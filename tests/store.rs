@@ -1,6 +1,7 @@
 //! The chat's rules that live in DynamoDB condition expressions, tested
-//! piece by piece against the emulator's real DynamoDB: the per-connection
-//! rate limit (its window, its reset, and concurrent sends) and edit and
+//! piece by piece against the emulator's real DynamoDB: the per-client
+//! limits (charged by address and token, their window, concurrent requests,
+//! connection slots per address and per room) and edit and
 //! delete authorisation (author and the 15-minute window). The end-to-end
 //! chat test covers the same rules through the deployed functions; these
 //! cover their edges, with the clock (`now`) chosen by the test. History
@@ -11,6 +12,7 @@ mod support;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use chat_core::limits::{Client, Refusal, Verdict};
 use chat_core::model::{Connection, Message};
 use chat_core::store::{Store, StoreError, EDIT_WINDOW_SECONDS};
 use chat_core::Settings;
@@ -54,6 +56,7 @@ async fn store(emulator: &Emulator) -> Store {
         &[("room", KeyType::Hash), ("id", KeyType::Range)],
     )
     .await;
+    table(&client, "limits", &[("key", KeyType::Hash)]).await;
     Store::new(client, Settings::default())
 }
 
@@ -65,8 +68,7 @@ fn connection(id: &str) -> Connection {
         author: "author-of-alice".into(),
         token: "t".repeat(32),
         expires_at: NOW + 3600,
-        window_start: 0,
-        window_count: 0,
+        client: None,
     }
 }
 
@@ -84,47 +86,239 @@ fn message(id: &str, author: &str, created_at: i64) -> Message {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_rate_limit_counts_a_window_refuses_past_it_and_resets_after_it() {
-    let emulator = Emulator::start();
-    let store = store(&emulator).await;
-    store.put_connection(&connection("c1")).await.expect("put");
-
-    for n in 1..=5 {
-        assert!(
-            store.take_rate_token("c1", NOW).await.expect("take"),
-            "message {n} refused"
-        );
+fn client(address: &str, author: Option<&str>) -> Client {
+    Client {
+        address: address.into(),
+        author: author.map(str::to_string),
     }
-    assert!(
-        !store.take_rate_token("c1", NOW).await.expect("take"),
-        "the 6th message in the window was allowed"
-    );
-    // Still inside the window (it started at NOW and lasts 5 s).
-    assert!(!store.take_rate_token("c1", NOW + 4).await.expect("take"));
-    // A new window.
-    assert!(store.take_rate_token("c1", NOW + 5).await.expect("take"));
-    // An unknown connection never gets a token (nor an item created for it).
-    assert!(!store.take_rate_token("ghost", NOW).await.expect("take"));
-    assert!(store.get_connection("ghost").await.expect("get").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn concurrent_sends_cannot_exceed_the_rate_limit() {
+async fn a_client_is_charged_by_address_and_token_per_window() {
     let emulator = Emulator::start();
     let store = store(&emulator).await;
-    store.put_connection(&connection("c2")).await.expect("put");
-    let attempts = (0..20).map(|_| {
+    // NOW is a multiple of 5: a window starts there.
+    assert_eq!(NOW % 5, 0);
+    let ann = client("address-1", Some("token-a"));
+    for n in 1..=5 {
+        assert_eq!(
+            store.charge(&ann, NOW).await.expect("charge"),
+            Verdict::Allowed,
+            "request {n} refused"
+        );
+    }
+    assert_eq!(
+        store.charge(&ann, NOW + 1).await.expect("charge"),
+        Verdict::Limited { retry_after: 4 },
+        "the 6th request in the window"
+    );
+    // Another token at the same address: the address is spent.
+    assert!(matches!(
+        store
+            .charge(&client("address-1", Some("token-b")), NOW + 2)
+            .await
+            .expect("charge"),
+        Verdict::Limited { retry_after: 3 }
+    ));
+    // Over HTTP (no token): the same.
+    assert!(matches!(
+        store
+            .charge(&client("address-1", None), NOW + 2)
+            .await
+            .expect("charge"),
+        Verdict::Limited { .. }
+    ));
+    // The same token from another address: the token is spent.
+    assert!(matches!(
+        store
+            .charge(&client("address-2", Some("token-a")), NOW + 2)
+            .await
+            .expect("charge"),
+        Verdict::Limited { .. }
+    ));
+    // Someone else entirely is not affected.
+    assert_eq!(
+        store
+            .charge(&client("address-3", Some("token-c")), NOW + 2)
+            .await
+            .expect("charge"),
+        Verdict::Allowed
+    );
+    // The next window starts afresh.
+    assert_eq!(
+        store.charge(&ann, NOW + 5).await.expect("charge"),
+        Verdict::Allowed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_requests_cannot_exceed_the_rate_limit() {
+    let emulator = Emulator::start();
+    let store = store(&emulator).await;
+    let attempts = (0..20).map(|n| {
         let store = store.clone();
-        tokio::spawn(async move { store.take_rate_token("c2", NOW).await })
+        // Twenty sockets of one address, each with its own token.
+        let each = client("address-1", Some(&format!("token-{n}")));
+        tokio::spawn(async move { store.charge(&each, NOW).await })
     });
     let mut allowed = 0;
     for attempt in attempts {
-        if attempt.await.expect("task").expect("take") {
+        if attempt.await.expect("task").expect("charge") == Verdict::Allowed {
             allowed += 1;
         }
     }
-    assert_eq!(allowed, 5, "20 concurrent sends, limit 5 per window");
+    assert_eq!(allowed, 5, "20 concurrent requests, limit 5 per window");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_slots_per_address_are_taken_given_back_once_and_expire() {
+    let emulator = Emulator::start();
+    let client = aws(&emulator).await.dynamodb();
+    let settings = Settings {
+        connections_per_address: 2,
+        ..Settings::default()
+    };
+    let store = Store::new(client.clone(), settings);
+    table(
+        &client,
+        "messages",
+        &[("room", KeyType::Hash), ("id", KeyType::Range)],
+    )
+    .await;
+    table(&client, "limits", &[("key", KeyType::Hash)]).await;
+    connections_with_room_index(&client).await;
+
+    assert_eq!(
+        store.admit("a1", "general", NOW).await.expect("admit"),
+        Ok(())
+    );
+    assert_eq!(
+        store.admit("a1", "general", NOW).await.expect("admit"),
+        Ok(())
+    );
+    assert_eq!(
+        store.admit("a1", "general", NOW).await.expect("admit"),
+        Err(Refusal::AddressFull)
+    );
+    assert_eq!(
+        store.admit("a2", "general", NOW).await.expect("admit"),
+        Ok(()),
+        "another address"
+    );
+
+    // Deleting the connection gives its slot back, and only the first delete does.
+    let mut held = connection("c1");
+    held.client = Some("a1".into());
+    store.put_connection(&held).await.expect("put");
+    store.delete_connection("c1").await.expect("delete");
+    store.delete_connection("c1").await.expect("delete again");
+    assert_eq!(
+        store.admit("a1", "general", NOW).await.expect("admit"),
+        Ok(())
+    );
+    assert_eq!(
+        store.admit("a1", "general", NOW).await.expect("admit"),
+        Err(Refusal::AddressFull),
+        "a second delete of one connection gave back a second slot"
+    );
+    // Releasing never goes below zero.
+    for _ in 0..5 {
+        store.release_slot("a3").await.expect("release");
+    }
+    assert_eq!(
+        store.admit("a3", "general", NOW).await.expect("admit"),
+        Ok(())
+    );
+    assert_eq!(
+        store.admit("a3", "general", NOW).await.expect("admit"),
+        Ok(())
+    );
+    assert_eq!(
+        store.admit("a3", "general", NOW).await.expect("admit"),
+        Err(Refusal::AddressFull)
+    );
+    // A counter left by connections whose $disconnect never came expires
+    // (three hours after its last admission), though TTL has not removed it.
+    assert_eq!(
+        store
+            .admit("a1", "general", NOW + 3 * 3600)
+            .await
+            .expect("admit"),
+        Ok(())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_room_refuses_the_next_connection() {
+    let emulator = Emulator::start();
+    let client = aws(&emulator).await.dynamodb();
+    let settings = Settings {
+        connections_per_room: 3,
+        ..Settings::default()
+    };
+    let store = Store::new(client.clone(), settings);
+    table(&client, "limits", &[("key", KeyType::Hash)]).await;
+    connections_with_room_index(&client).await;
+    for n in 0..3 {
+        let mut c = connection(&format!("c{n}"));
+        c.room = "small".into();
+        store.put_connection(&c).await.expect("put");
+    }
+    assert_eq!(
+        store.admit("fresh", "small", NOW).await.expect("admit"),
+        Err(Refusal::RoomFull)
+    );
+    assert_eq!(
+        store.admit("fresh", "general", NOW).await.expect("admit"),
+        Ok(())
+    );
+    store.delete_connection("c0").await.expect("delete");
+    assert_eq!(
+        store.admit("fresh", "small", NOW).await.expect("admit"),
+        Ok(())
+    );
+}
+
+/// The connections table with its `by-room` index, as the template has it.
+async fn connections_with_room_index(client: &aws_sdk_dynamodb::Client) {
+    use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    client
+        .create_table()
+        .table_name("connections")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("connection_id"))
+        .attribute_definitions(attribute("room"))
+        .key_schema(key("connection_id", KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by-room")
+                .key_schema(key("room", KeyType::Hash))
+                .key_schema(key("connection_id", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .expect("index"),
+        )
+        .send()
+        .await
+        .expect("create_table");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -155,6 +155,32 @@ fn the_template_describes_the_whole_chat() {
         mapping["FunctionResponseTypes"][0],
         "ReportBatchItemFailures"
     );
+    // The stage throttles the routes that write or read the tables below
+    // the default, so a flood of messages leaves `$connect` room.
+    let stage = &resources["WebSocketStage"]["Properties"];
+    let rate =
+        |settings: &serde_json::Value| settings["ThrottlingRateLimit"].as_f64().expect("rate");
+    let burst =
+        |settings: &serde_json::Value| settings["ThrottlingBurstLimit"].as_f64().expect("burst");
+    let default = &stage["DefaultRouteSettings"];
+    for route in ["send", "edit", "delete", "history"] {
+        let settings = &stage["RouteSettings"][route];
+        assert!(
+            rate(settings) < rate(default) && burst(settings) < burst(default),
+            "{route} is not throttled below $connect: {settings}"
+        );
+        assert!(
+            route_keys.contains(route),
+            "throttle for a route that does not exist: {route}"
+        );
+    }
+    assert!(stage["RouteSettings"].get("$connect").is_none());
+    // The per-client counters: their own table, gone with the stack.
+    assert_eq!(resources["LimitsTable"]["DeletionPolicy"], "Delete");
+    assert_eq!(
+        resources["LimitsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"],
+        "expires_at"
+    );
     assert_eq!(of_type("AWS::SNS::Subscription").len(), 1);
     assert_eq!(
         of_type("AWS::Lambda::Permission").len(),
@@ -200,10 +226,11 @@ fn configuration_reaches_the_template() {
     assert_eq!(function["Architectures"][0], "arm64");
     assert_eq!(function["MemorySize"], 512);
     assert_eq!(function["Timeout"], 15);
-    assert_eq!(
-        function["Environment"]["Variables"]["MAX_MESSAGE_BYTES"],
-        "4000"
-    );
+    let variables = &function["Environment"]["Variables"];
+    assert_eq!(variables["MAX_MESSAGE_BYTES"], "4000");
+    assert_eq!(variables["RATE_LIMIT_MESSAGES"], "10");
+    assert_eq!(variables["CONNECTIONS_PER_ADDRESS"], "10");
+    assert_eq!(variables["CONNECTIONS_PER_ROOM"], "5000");
     assert_eq!(
         doc["Resources"]["FanoutLogGroup"]["Properties"]["RetentionInDays"],
         90

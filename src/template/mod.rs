@@ -229,6 +229,8 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
         ("MESSAGE_RETENTION_DAYS", chat.message_retention_days.0),
         ("RATE_LIMIT_MESSAGES", chat.rate_limit.messages.0),
         ("RATE_LIMIT_SECONDS", chat.rate_limit.per_seconds.0),
+        ("CONNECTIONS_PER_ADDRESS", chat.connections.per_address.0),
+        ("CONNECTIONS_PER_ROOM", chat.connections.per_room.0),
     ];
     if let Some(resources) = resources.as_object_mut() {
         for resource in resources.values_mut() {

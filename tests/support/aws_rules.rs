@@ -107,8 +107,7 @@ async fn serve(
     regions: Arc<Mutex<std::collections::BTreeSet<String>>>,
 ) {
     if is_websocket_upgrade(&stream).await {
-        if let Ok(mut emulator) = tokio::net::TcpStream::connect(("127.0.0.1", upstream.port)).await
-        {
+        if let Ok(mut emulator) = connect_as_client(&stream, upstream.port).await {
             let mut stream = stream;
             let _ = tokio::io::copy_bidirectional(&mut stream, &mut emulator).await;
         }
@@ -126,6 +125,20 @@ async fn serve(
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
         .await;
+}
+
+/// A connection to the emulator from the client's own loopback address, so
+/// the emulator reports it as the source address (`requestContext.identity
+/// .sourceIp`): a test client bound to 127.0.0.2 is another client.
+async fn connect_as_client(
+    client: &tokio::net::TcpStream,
+    port: u16,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    if let Ok(std::net::SocketAddr::V4(peer)) = client.peer_addr() {
+        socket.bind((*peer.ip(), 0).into())?;
+    }
+    socket.connect(([127, 0, 0, 1], port).into()).await
 }
 
 /// Peeks at the request head without consuming it.

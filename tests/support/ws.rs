@@ -27,6 +27,34 @@ pub async fn open(emulator: &Emulator, outputs: &Value, query: &str) -> Socket {
     socket
 }
 
+/// Like [`open`], from another loopback address (127.0.0.2 and so on): the
+/// chat sees another client's source address. `Err` is a refused handshake.
+pub async fn open_from(
+    emulator: &Emulator,
+    outputs: &Value,
+    query: &str,
+    source: std::net::Ipv4Addr,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let url = format!(
+        "ws://127.0.0.1:{}/_aws/execute-api/{}/{}?{query}",
+        emulator.port(),
+        outputs["WebSocketApiId"].as_str().expect("api id"),
+        outputs["WebSocketStageName"].as_str().expect("stage"),
+    );
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind((source, 0).into())
+        .expect("bind a loopback address");
+    let stream = socket
+        .connect(([127, 0, 0, 1], emulator.port()).into())
+        .await
+        .expect("TCP connects");
+    let (socket, _) =
+        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await?;
+    Ok(socket)
+}
+
 pub async fn send(socket: &mut Socket, frame: Value) {
     socket
         .send(WsMessage::text(frame.to_string()))

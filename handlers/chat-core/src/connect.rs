@@ -5,6 +5,7 @@ use aws_lambda_events::encodings::Body;
 use lambda_runtime::{Error, LambdaEvent};
 use sha2::{Digest, Sha256};
 
+use crate::limits::{address_key, Refusal};
 use crate::model::Connection;
 use crate::store::Store;
 use crate::validate::{validate_name, validate_room};
@@ -40,6 +41,16 @@ pub fn response(status: i64, body: &str) -> ApiGatewayProxyResponse {
     response.status_code = status;
     response.body = Some(Body::Text(body.to_string()));
     response
+}
+
+/// A connection over a per-address or per-room cap: the handshake fails
+/// with 429 (the client cannot read a body; the page says what 429 means).
+fn too_many(message: &str) -> ApiGatewayProxyResponse {
+    tracing::info!(message, "connection refused");
+    response(
+        429,
+        &serde_json::json!({ "error": { "code": "rate_limited", "message": message } }).to_string(),
+    )
 }
 
 fn refuse(field: &str, message: &str) -> ApiGatewayProxyResponse {
@@ -79,6 +90,23 @@ pub async fn handle_connect(
         None => new_token()?,
     };
     let now = crate::now_seconds();
+    let address = address_key(request.request_context.identity.source_ip.as_deref());
+    let settings = store.settings();
+    match store.admit(&address, room, now).await? {
+        Ok(()) => {}
+        Err(Refusal::AddressFull) => {
+            return Ok(too_many(&format!(
+            "at most {} open connections from one address; close another tab or try again later",
+            settings.connections_per_address
+        )))
+        }
+        Err(Refusal::RoomFull) => {
+            return Ok(too_many(&format!(
+                "the room is full ({} connections); try again later",
+                settings.connections_per_room
+            )))
+        }
+    }
     let connection = Connection {
         connection_id,
         room: room.to_string(),
@@ -86,10 +114,15 @@ pub async fn handle_connect(
         author: author_key(&token),
         token,
         expires_at: now + CONNECTION_TTL_SECONDS,
-        window_start: 0,
-        window_count: 0,
+        client: Some(address.clone()),
     };
-    store.put_connection(&connection).await?;
+    if let Err(e) = store.put_connection(&connection).await {
+        // The slot would otherwise stay taken until its counter expires.
+        if let Err(release) = store.release_slot(&address).await {
+            tracing::warn!(error = %release, "slot not released");
+        }
+        return Err(e.into());
+    }
     tracing::info!(room, "connected");
     Ok(response(200, "connected"))
 }

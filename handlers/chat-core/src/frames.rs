@@ -88,6 +88,9 @@ pub enum Frame {
         #[serde(skip_serializing_if = "Option::is_none")]
         field: Option<String>,
         message: String,
+        /// Seconds to wait before trying again (`rate_limited` only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<i64>,
     },
     /// The answer to a ping.
     Pong,
@@ -176,6 +179,19 @@ impl Frame {
             code: code.to_string(),
             field: field.map(str::to_string),
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Over a per-client limit: when to try again, in seconds.
+    pub fn rate_limited(retry_after: i64, messages: u32, per_seconds: i64) -> Frame {
+        Frame::Error {
+            code: "rate_limited".to_string(),
+            field: None,
+            message: format!(
+                "at most {messages} requests in {per_seconds} seconds from one client; try again in {retry_after} s"
+            ),
+            retry_after: Some(retry_after),
         }
     }
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::frames::{cut, fit_history, is_message_id};
+use crate::limits::{address_key, Client, Verdict};
 use crate::model::{Message, PublicMessage, Source};
 use crate::store::Store;
 use crate::validate::{validate_name, validate_room, validate_text, ValidationError};
@@ -112,6 +113,15 @@ pub fn read_post(
     Ok(post)
 }
 
+/// The room the request names: API Gateway's path parameter, or the path.
+fn room_in(request: &ApiGatewayV2httpRequest) -> Option<&str> {
+    request
+        .path_parameters
+        .get("room")
+        .map(String::as_str)
+        .or_else(|| room_of(request.raw_path.as_deref().unwrap_or_default()))
+}
+
 /// The room of `/api/rooms/{room}/messages`.
 fn room_of(path: &str) -> Option<&str> {
     path.strip_prefix("/api/rooms/")?.strip_suffix("/messages")
@@ -122,13 +132,27 @@ pub async fn handle(
     event: LambdaEvent<ApiGatewayV2httpRequest>,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
     let request = event.payload;
-    let path = request.raw_path.clone().unwrap_or_default();
-    let Some(room) = request
-        .path_parameters
-        .get("room")
-        .map(String::as_str)
-        .or_else(|| room_of(&path))
-    else {
+    let response = answer(store, &request).await?;
+    // One line per request, as the WebSocket's: a hashed address, the room
+    // (validated, or "-"), the method and the status; never the body.
+    let room = room_in(&request)
+        .filter(|room| validate_room(room).is_ok())
+        .unwrap_or("-");
+    tracing::info!(
+        client = crate::message::client_of(request.request_context.http.source_ip.as_deref()),
+        room,
+        method = request.request_context.http.method.as_str(),
+        status = response.status_code,
+        "request"
+    );
+    Ok(response)
+}
+
+async fn answer(
+    store: &Store,
+    request: &ApiGatewayV2httpRequest,
+) -> Result<ApiGatewayV2httpResponse, Error> {
+    let Some(room) = room_in(request) else {
         return Ok(json_response(
             404,
             json!({ "error": { "message": "not found" } }),
@@ -197,12 +221,42 @@ pub async fn handle(
                 json!({ "room": room, "messages": messages, "next_cursor": next_cursor }),
             ))
         }
-        "POST" => post(store, &room, &request).await,
+        "POST" => post(store, &room, request).await,
         _ => Ok(json_response(
             405,
             json!({ "error": { "message": "use GET or POST" } }),
         )),
     }
+}
+
+/// 429 with `Retry-After`: JSON for a script, a short page for a person
+/// posting the room page's form without JavaScript.
+fn rate_limited(
+    room: &str,
+    retry_after: i64,
+    settings: &crate::Settings,
+    form: bool,
+) -> ApiGatewayV2httpResponse {
+    let message = format!(
+        "at most {} messages in {} seconds from one client; try again in {retry_after} s",
+        settings.rate_limit_messages, settings.rate_limit_seconds
+    );
+    let mut response = if form {
+        respond(
+            429,
+            "text/html; charset=utf-8",
+            crate::render::rate_limited_page(room, &message),
+        )
+    } else {
+        json_response(
+            429,
+            json!({ "error": { "code": "rate_limited", "message": message, "retry_after": retry_after } }),
+        )
+    };
+    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers.insert("retry-after", value);
+    }
+    response
 }
 
 /// Whether the browser says the post comes from another site: its
@@ -237,6 +291,30 @@ async fn post(
         Err(refusal) => return Ok(*refusal),
     };
     let now = crate::now_seconds();
+    // Charged to the address, the same counter its WebSocket requests use:
+    // switching to HTTP does not start a client afresh.
+    let client = Client {
+        address: address_key(request.request_context.http.source_ip.as_deref()),
+        author: None,
+    };
+    match store.charge(&client, now).await {
+        Ok(Verdict::Allowed) => {}
+        Ok(Verdict::Limited { retry_after }) => {
+            return Ok(rate_limited(
+                room,
+                retry_after,
+                store.settings(),
+                is_form(request),
+            ))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "limit not checked");
+            return Ok(json_response(
+                500,
+                json!({ "error": { "message": "the message was not stored; try again" } }),
+            ));
+        }
+    }
     let message = Message {
         room: room.to_string(),
         id: ulid::Ulid::new().to_string(),

@@ -9,6 +9,7 @@ pub mod fanout;
 pub mod frames;
 pub mod http;
 pub mod ingest;
+pub mod limits;
 pub mod message;
 pub mod model;
 pub mod render;

@@ -8,6 +8,7 @@ use lambda_runtime::{Error, LambdaEvent};
 
 use crate::connect::response;
 use crate::frames::{history_frame, parse_request, Frame, Me, Request};
+use crate::limits::{address_key, Client, Verdict};
 use crate::model::{Message, PublicMessage, Source};
 use crate::store::{Store, StoreError};
 use crate::validate::validate_text;
@@ -23,7 +24,15 @@ pub async fn handle(
         return Ok(response(400, "no connection id"));
     };
     let mut room = None;
-    let answered = answer(store, &connection_id, request.body.as_deref(), &mut room).await;
+    let address = address_key(request.request_context.identity.source_ip.as_deref());
+    let answered = answer(
+        store,
+        &connection_id,
+        &address,
+        request.body.as_deref(),
+        &mut room,
+    )
+    .await;
     // One line per request, enough to attribute abuse and nothing a client
     // typed: a hashed address, the room, the action's name, the outcome.
     let outcome = match &answered {
@@ -92,6 +101,7 @@ fn internal(e: StoreError) -> Frame {
 async fn answer(
     store: &Store,
     connection_id: &str,
+    address: &str,
     body: Option<&str>,
     room: &mut Option<String>,
 ) -> Result<Option<Frame>, Frame> {
@@ -114,24 +124,23 @@ async fn answer(
         })?;
     *room = Some(connection.room.clone());
     let now = crate::now_seconds();
+    // Every request but a ping is charged to the address and to the author
+    // token: neither a new socket nor a new token starts a client afresh.
+    let client = Client {
+        address: address.to_string(),
+        author: Some(connection.author.clone()),
+    };
+    if let Verdict::Limited { retry_after } = store.charge(&client, now).await.map_err(internal)? {
+        return Err(Frame::rate_limited(
+            retry_after,
+            settings.rate_limit_messages,
+            settings.rate_limit_seconds,
+        ));
+    }
     match request {
         Request::Send { text } => {
             validate_text(&text, settings.max_message_bytes)
                 .map_err(|e| Frame::error("invalid", Some(e.field()), e.to_string()))?;
-            if !store
-                .take_rate_token(connection_id, now)
-                .await
-                .map_err(internal)?
-            {
-                return Err(Frame::error(
-                    "rate_limited",
-                    None,
-                    format!(
-                        "at most {} messages in {} seconds",
-                        settings.rate_limit_messages, settings.rate_limit_seconds
-                    ),
-                ));
-            }
             let message = Message {
                 room: connection.room,
                 id: ulid::Ulid::new().to_string(),

@@ -88,8 +88,9 @@ pub struct Connection {
     /// keep editing its messages after reconnecting.
     pub token: String,
     pub expires_at: i64,
-    #[serde(default)]
-    pub window_start: i64,
-    #[serde(default)]
-    pub window_count: u32,
+    /// The hashed source address whose connection slot this holds
+    /// (`limits::address_key`); absent on connections from before limits
+    /// per address, which hold none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }

@@ -85,6 +85,34 @@ pub fn snapshot_html(room: &str, messages: &[Message], max_message_bytes: usize)
     )
 }
 
+/// What a person posting the room page's form (no JavaScript) reads when
+/// over the limit: what happened, when to try again, the way back. Their
+/// text is not kept; the browser's Back button still holds it.
+pub fn rate_limited_page(room: &str, message: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Too many messages · Chat</title>
+  <link rel="stylesheet" href="/style.css">
+</head>
+<body>
+  <main>
+    <h1>Too many messages</h1>
+    <p>Your message was not sent: {message}.</p>
+    <p>Go back to keep your text, or return to <a href="/rooms/{room_attr}.html">#{room_text}</a>.</p>
+  </main>
+</body>
+</html>
+"#,
+        message = encode_text(message),
+        room_attr = encode_double_quoted_attribute(room),
+        room_text = encode_text(room),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +166,13 @@ mod tests {
         let m = message("ada", "hi");
         assert!(!snapshot_json("general", std::slice::from_ref(&m)).contains("secret-author-key"));
         assert!(!snapshot_html("general", &[m], 2000).contains("secret-author-key"));
+    }
+
+    #[test]
+    fn the_rate_limited_page_says_when_and_links_back() {
+        let page = rate_limited_page("general", "try again in 3 s <b>");
+        assert!(page.contains("try again in 3 s &lt;b&gt;"), "{page}");
+        assert!(page.contains(r#"<a href="/rooms/general.html">#general</a>"#));
     }
 
     #[test]

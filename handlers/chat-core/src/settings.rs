@@ -8,14 +8,21 @@ pub struct Settings {
     pub messages_table: String,
     pub connections_table: String,
     pub connections_room_index: String,
+    /// Per-client counters (`limits`).
+    pub limits_table: String,
     pub site_bucket: String,
     /// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
     pub management_endpoint: String,
     pub max_message_bytes: usize,
     pub history_length: usize,
     pub message_retention_days: i64,
+    /// Requests (send, edit, delete, history, HTTP post) per client and window.
     pub rate_limit_messages: u32,
     pub rate_limit_seconds: i64,
+    /// Open WebSocket connections per source address.
+    pub connections_per_address: u32,
+    /// Open WebSocket connections per room.
+    pub connections_per_room: u32,
 }
 
 impl Default for Settings {
@@ -24,6 +31,7 @@ impl Default for Settings {
             messages_table: "messages".into(),
             connections_table: "connections".into(),
             connections_room_index: "by-room".into(),
+            limits_table: "limits".into(),
             site_bucket: "site".into(),
             management_endpoint: String::new(),
             max_message_bytes: crate::validate::DEFAULT_MAX_MESSAGE_BYTES,
@@ -31,6 +39,8 @@ impl Default for Settings {
             message_retention_days: 30,
             rate_limit_messages: 5,
             rate_limit_seconds: 5,
+            connections_per_address: 20,
+            connections_per_room: 10_000,
         }
     }
 }
@@ -50,6 +60,7 @@ impl Settings {
             messages_table: text("MESSAGES_TABLE", defaults.messages_table),
             connections_table: text("CONNECTIONS_TABLE", defaults.connections_table),
             connections_room_index: text("CONNECTIONS_ROOM_INDEX", defaults.connections_room_index),
+            limits_table: text("LIMITS_TABLE", defaults.limits_table),
             site_bucket: text("SITE_BUCKET", defaults.site_bucket),
             management_endpoint: management_endpoint(
                 &text("WEBSOCKET_MANAGEMENT_ENDPOINT", String::new()),
@@ -67,6 +78,14 @@ impl Settings {
             rate_limit_messages: number("RATE_LIMIT_MESSAGES", defaults.rate_limit_messages as i64)
                 as u32,
             rate_limit_seconds: number("RATE_LIMIT_SECONDS", defaults.rate_limit_seconds),
+            connections_per_address: number(
+                "CONNECTIONS_PER_ADDRESS",
+                defaults.connections_per_address as i64,
+            ) as u32,
+            connections_per_room: number(
+                "CONNECTIONS_PER_ROOM",
+                defaults.connections_per_room as i64,
+            ) as u32,
         }
     }
 }

@@ -20,7 +20,7 @@ pub enum StoreError {
     Failed(String),
 }
 
-fn failed(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn failed(e: impl std::fmt::Display) -> StoreError {
     StoreError::Failed(e.to_string())
 }
 
@@ -43,7 +43,7 @@ where
     }
 }
 
-fn is_condition_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+pub(crate) fn is_condition_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
@@ -84,6 +84,11 @@ impl Store {
         &self.settings
     }
 
+    /// The DynamoDB client, for the storage modules beside this one.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
         let item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(connection).map_err(failed)?;
@@ -115,57 +120,23 @@ impl Store {
             .transpose()
     }
 
+    /// Removes a connection and gives back its address's slot, once: only
+    /// the call that actually deleted the item releases it, so `$disconnect`
+    /// and the fan-out's pruning of a gone connection never both do.
     pub async fn delete_connection(&self, connection_id: &str) -> Result<(), StoreError> {
-        self.client
+        let out = self
+            .client
             .delete_item()
             .table_name(&self.settings.connections_table)
             .key("connection_id", s(connection_id))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await
             .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        if let Some(AttributeValue::S(address)) = out.attributes().and_then(|a| a.get("client")) {
+            self.release_slot(address).await?;
+        }
         Ok(())
-    }
-
-    /// Counts one message against the connection's rate limit; false when
-    /// the limit is reached. A fixed window kept on the connection item,
-    /// changed only by conditional updates, so concurrent sends cannot
-    /// exceed it.
-    pub async fn take_rate_token(&self, connection_id: &str, now: i64) -> Result<bool, StoreError> {
-        let cutoff = now - self.settings.rate_limit_seconds;
-        let counted = self
-            .client
-            .update_item()
-            .table_name(&self.settings.connections_table)
-            .key("connection_id", s(connection_id))
-            .update_expression("SET window_count = window_count + :one")
-            .condition_expression("window_start > :cutoff AND window_count < :max")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":cutoff", n(cutoff))
-            .expression_attribute_values(":max", n(self.settings.rate_limit_messages as i64))
-            .send()
-            .await;
-        match counted {
-            Ok(_) => return Ok(true),
-            Err(e) if is_condition_failure(&e) => {}
-            Err(e) => return Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-        }
-        let restarted = self
-            .client
-            .update_item()
-            .table_name(&self.settings.connections_table)
-            .key("connection_id", s(connection_id))
-            .update_expression("SET window_start = :now, window_count = :one")
-            .condition_expression("attribute_exists(connection_id) AND window_start <= :cutoff")
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":cutoff", n(cutoff))
-            .send()
-            .await;
-        match restarted {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-        }
     }
 
     pub async fn put_message(&self, message: &Message) -> Result<(), StoreError> {

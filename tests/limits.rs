@@ -1,0 +1,212 @@
+//! Limits per client, not per connection, through the deployed functions:
+//! a second socket, a reconnect, a new token or a switch to HTTP stays
+//! within one client's limit; a token taken to another address too; and
+//! the connection caps per address and per room. Test clients bind other
+//! loopback addresses (127.0.0.2, ...) to be other clients; the emulator
+//! reports the address a WebSocket came from, and 127.0.0.1 for every HTTP
+//! request.
+
+mod support;
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::project::{chatctl, json_of, Project};
+use support::ws::{expect, open_from, send, Socket};
+use support::{http_request, Emulator};
+
+const LOCAL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+
+fn address(last: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, last)
+}
+
+async fn join(emulator: &Emulator, outputs: &Value, query: &str, from: Ipv4Addr) -> Socket {
+    open_from(emulator, outputs, query, from)
+        .await
+        .unwrap_or_else(|e| panic!("{query} from {from} was refused: {e}"))
+}
+
+/// Sends one message; the reply frame (`sent` or `error`).
+async fn send_text(socket: &mut Socket, text: &str) -> Value {
+    send(socket, json!({"action": "send", "text": text})).await;
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + support::ws::FRAME_WAIT;
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("a reply to send");
+        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = next else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(text.as_str()).expect("JSON");
+        if frame["type"] == "sent" || frame["type"] == "error" {
+            return frame;
+        }
+    }
+}
+
+fn assert_limited(frame: &Value) {
+    assert_eq!(frame["code"], "rate_limited", "{frame}");
+    let retry_after = frame["retry_after"].as_i64().unwrap_or_default();
+    assert!(
+        (1..=60).contains(&retry_after),
+        "retry_after {retry_after}: {frame}"
+    );
+}
+
+/// The status line and headers of an HTTP post to the room, and its body.
+fn post(emulator: &Emulator, http_api: &str, content_type: &str, body: &str) -> (String, String) {
+    let response = http_request(
+        emulator.port(),
+        "POST",
+        &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
+        content_type,
+        body,
+    )
+    .expect("an HTTP answer");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.to_ascii_lowercase(), body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_http() {
+    let emulator = Emulator::start();
+    let project = Project::new(
+        "chat:\n  rate_limit:\n    messages: 3\n    per_seconds: 60\n  connections:\n    per_address: 3\n    per_room: 6\n",
+    );
+    let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let outputs = launched["outputs"].clone();
+    let http_api = outputs["HttpApiId"].as_str().expect("http api").to_string();
+
+    // One address, three ways in: a socket, a second socket with another
+    // token, and HTTP. Three requests in all, then every way is refused.
+    let mut first = join(&emulator, &outputs, "room=general&name=ann", LOCAL).await;
+    assert_eq!(send_text(&mut first, "one").await["type"], "sent");
+    let mut second = join(&emulator, &outputs, "room=general&name=ann2", LOCAL).await;
+    assert_eq!(send_text(&mut second, "two").await["type"], "sent");
+    let (head, body) = post(
+        &emulator,
+        &http_api,
+        "application/json",
+        r#"{"name":"ann","text":"three"}"#,
+    );
+    assert!(head.starts_with("http/1.1 201"), "{head}\n{body}");
+
+    let (head, body) = post(
+        &emulator,
+        &http_api,
+        "application/json",
+        r#"{"name":"ann","text":"four"}"#,
+    );
+    assert!(head.starts_with("http/1.1 429"), "{head}\n{body}");
+    assert!(head.contains("\r\nretry-after: "), "{head}");
+    let refusal: Value = serde_json::from_str(body.trim()).expect("JSON");
+    assert_eq!(refusal["error"]["code"], "rate_limited", "{refusal}");
+    // Without JavaScript, a page a person can read, with the way back.
+    let (head, body) = post(
+        &emulator,
+        &http_api,
+        "application/x-www-form-urlencoded",
+        "name=ann&text=five",
+    );
+    assert!(head.starts_with("http/1.1 429"), "{head}");
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(
+        body.contains("try again in") && body.contains(r#"href="/rooms/general.html""#),
+        "{body}"
+    );
+    assert_limited(&send_text(&mut second, "six").await);
+    drop(first);
+    let mut again = join(&emulator, &outputs, "room=general&name=ann", LOCAL).await;
+    assert_limited(&send_text(&mut again, "seven").await);
+    // History and edits are charged too.
+    send(&mut again, json!({"action": "history"})).await;
+    assert_limited(&expect(&mut again, "error").await);
+
+    // One token from two addresses: the token's own budget follows it.
+    let token = "t".repeat(32);
+    let mut roaming = join(
+        &emulator,
+        &outputs,
+        &format!("room=general&name=bo&token={token}"),
+        address(2),
+    )
+    .await;
+    for text in ["a", "b", "c"] {
+        assert_eq!(send_text(&mut roaming, text).await["type"], "sent");
+    }
+    let mut elsewhere = join(
+        &emulator,
+        &outputs,
+        &format!("room=general&name=bo&token={token}"),
+        address(3),
+    )
+    .await;
+    assert_limited(&send_text(&mut elsewhere, "d").await);
+    // ... while that second address, with a token of its own, is a fresh client.
+    let mut neighbour = join(&emulator, &outputs, "room=general&name=cy", address(3)).await;
+    assert_eq!(send_text(&mut neighbour, "hello").await["type"], "sent");
+
+    // Connections: three per address; the fourth handshake is refused, and
+    // a closed one gives its slot back.
+    let mut held = Vec::new();
+    for n in 0..3 {
+        held.push(
+            join(
+                &emulator,
+                &outputs,
+                &format!("room=lobby&name=d{n}"),
+                address(4),
+            )
+            .await,
+        );
+    }
+    assert!(
+        open_from(&emulator, &outputs, "room=lobby&name=d3", address(4))
+            .await
+            .is_err(),
+        "a fourth connection from one address was accepted"
+    );
+    let mut closing = held.pop().expect("a socket");
+    closing.close(None).await.expect("close");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(socket) = open_from(&emulator, &outputs, "room=lobby&name=d3", address(4)).await {
+            held.push(socket);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the closed connection's slot was not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    // Rooms: six connections in `lobby` (three from .4 above, three more
+    // from other addresses), and the seventh is refused whoever asks.
+    for n in 5..8 {
+        held.push(
+            join(
+                &emulator,
+                &outputs,
+                &format!("room=lobby&name=e{n}"),
+                address(n),
+            )
+            .await,
+        );
+    }
+    assert!(
+        open_from(&emulator, &outputs, "room=lobby&name=late", address(9))
+            .await
+            .is_err(),
+        "a seventh connection joined a room of six"
+    );
+    assert!(
+        open_from(&emulator, &outputs, "room=elsewhere&name=late", address(9))
+            .await
+            .is_ok(),
+        "another room is not full"
+    );
+}
