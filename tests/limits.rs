@@ -210,3 +210,72 @@ async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_ht
         "another room is not full"
     );
 }
+
+/// The account-wide throttle (rule 8, 25 posts a second here) meets a room
+/// of 40: the fan-out backs off, queues what is still owed, and every
+/// connection gets every message exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_fan_out_backs_off_and_delivers_every_frame_exactly_once() {
+    use futures::StreamExt;
+    let emulator = Emulator::start();
+    let project = Project::new("chat:\n  rate_limit:\n    messages: 1000\n    per_seconds: 60\n");
+    let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let outputs = launched["outputs"].clone();
+    let mut room = Vec::new();
+    for n in 0..40u8 {
+        room.push(
+            join(
+                &emulator,
+                &outputs,
+                &format!("room=big&name=p{n}"),
+                address(20 + n / 10),
+            )
+            .await,
+        );
+    }
+    emulator.limit_posts(25.0, 10.0);
+    let mut sender = room.remove(0);
+    let mut sent = Vec::new();
+    for text in ["one", "two", "three"] {
+        let reply = send_text(&mut sender, text).await;
+        sent.push(reply["id"].as_str().expect("sent").to_string());
+    }
+    // Each of the 39 others, and the sender, reads until it has all three,
+    // then a little longer: a duplicate would arrive in that time.
+    room.push(sender);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let wanted = sent.len();
+    let readers = room.iter_mut().map(|socket| async move {
+        let mut got: Vec<String> = Vec::new();
+        loop {
+            let wait = if got.len() < wanted {
+                deadline
+            } else {
+                tokio::time::Instant::now() + Duration::from_secs(2)
+            };
+            let Ok(next) = tokio::time::timeout_at(wait, socket.next()).await else {
+                return got;
+            };
+            let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = next else {
+                continue;
+            };
+            let frame: Value = serde_json::from_str(text.as_str()).expect("JSON");
+            if frame["type"] == "message" {
+                got.push(frame["message"]["id"].as_str().unwrap_or("").to_string());
+            }
+        }
+    });
+    for (n, got) in futures::future::join_all(readers)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(got, sent, "connection {n}: each message once, in order");
+    }
+    let throttled = emulator.refusals().throttled_posts;
+    assert!(
+        throttled > 0,
+        "the throttle never bit: the test proves nothing"
+    );
+    eprintln!("posts throttled and retried: {throttled}");
+}

@@ -181,6 +181,18 @@ fn the_template_describes_the_whole_chat() {
         resources["LimitsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"],
         "expires_at"
     );
+    // Deliveries: a FIFO queue (order per connection), one an invocation.
+    let deliveries = &resources["FanoutDeliveryMapping"]["Properties"];
+    assert_eq!(
+        deliveries["EventSourceArn"]["Fn::GetAtt"],
+        serde_json::json!(["DeliveryQueue", "Arn"])
+    );
+    assert_eq!(deliveries["BatchSize"], 1);
+    assert_eq!(resources["DeliveryQueue"]["Properties"]["FifoQueue"], true);
+    assert!(
+        resources["DeliveryQueue"]["Properties"]["VisibilityTimeout"].as_i64()
+            >= resources["FanoutFunction"]["Properties"]["Timeout"].as_i64()
+    );
     assert_eq!(of_type("AWS::SNS::Subscription").len(), 1);
     assert_eq!(
         of_type("AWS::Lambda::Permission").len(),
@@ -228,6 +240,12 @@ fn configuration_reaches_the_template() {
     assert_eq!(function["Timeout"], 15);
     let variables = &function["Environment"]["Variables"];
     assert_eq!(variables["MAX_MESSAGE_BYTES"], "4000");
+    // Lambda refuses a queue whose visibility timeout is under the
+    // function's timeout: six times it.
+    assert_eq!(
+        doc["Resources"]["DeliveryQueue"]["Properties"]["VisibilityTimeout"],
+        90
+    );
     assert_eq!(variables["RATE_LIMIT_MESSAGES"], "10");
     assert_eq!(variables["CONNECTIONS_PER_ADDRESS"], "10");
     assert_eq!(variables["CONNECTIONS_PER_ROOM"], "5000");

@@ -217,6 +217,10 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
         resources[*table]["UpdateReplacePolicy"] = json!(data_policy);
     }
     resources["WebSocketStage"]["Properties"]["StageName"] = json!(project.stage.0);
+    // Lambda refuses a queue event source whose visibility timeout is under
+    // the function's timeout; AWS advises six times it (at most 12 hours).
+    resources["DeliveryQueue"]["Properties"]["VisibilityTimeout"] =
+        json!((6 * config.handlers.timeout_seconds.0).min(43_200));
     if let Some(name) = &config.site_bucket_name {
         let name = name.for_stage(&project.stage).map_err(Error::Usage)?;
         resources["SiteBucket"]["Properties"]["BucketName"] = json!(name);

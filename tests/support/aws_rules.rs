@@ -33,6 +33,8 @@ pub struct Upstream {
     pub port: u16,
     ttl: Arc<Mutex<std::collections::HashMap<String, serde_json::Value>>>,
     deleting: Arc<Mutex<std::collections::HashMap<String, std::time::Instant>>>,
+    /// Rule 8's budget, when a test sets one.
+    posts: Arc<Mutex<Option<super::post_budget::PostBudget>>>,
 }
 
 /// Which rule refused how many requests, for tests to check.
@@ -43,6 +45,8 @@ pub struct Refusals {
     pub invalid_invalidation_path: u64,
     /// ListTables pages served (the layer pages every listing).
     pub list_tables_pages: u64,
+    /// PostToConnection calls answered 429 (rule 8).
+    pub throttled_posts: u64,
 }
 
 pub struct RulesLayer {
@@ -50,6 +54,7 @@ pub struct RulesLayer {
     refusals: Arc<Mutex<Refusals>>,
     /// Every region a signed request named, for rule 3's check.
     regions: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    posts: Arc<Mutex<Option<super::post_budget::PostBudget>>>,
 }
 
 impl RulesLayer {
@@ -63,7 +68,9 @@ impl RulesLayer {
             port: upstream,
             ttl: Arc::default(),
             deleting: Arc::default(),
+            posts: Arc::default(),
         };
+        let posts = emulator.posts.clone();
         let shared = (refusals.clone(), regions.clone());
         let server = Server::start("rules layer", move |stream| {
             let (refusals, regions) = shared.clone();
@@ -73,7 +80,14 @@ impl RulesLayer {
             server,
             refusals,
             regions,
+            posts,
         }
+    }
+
+    /// Throttles PostToConnection as AWS's account limit does (rule 8).
+    pub fn limit_posts(&self, per_second: f64, burst: f64) {
+        *self.posts.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(super::post_budget::PostBudget::new(per_second, burst));
     }
 
     pub fn port(&self) -> u16 {
@@ -188,6 +202,9 @@ async fn handle(
         };
         if let Some(answer) = websocket_payload_limit(&parts, &body) {
             count(|r| &mut r.payload_too_large);
+            Some(answer)
+        } else if let Some(answer) = super::post_budget::account_throttle(&upstream.posts, &parts) {
+            count(|r| &mut r.throttled_posts);
             Some(answer)
         } else if let Some(answer) = invalidation_paths_encoded(&parts, &body) {
             count(|r| &mut r.invalid_invalidation_path);

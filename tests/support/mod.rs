@@ -11,6 +11,7 @@
 pub mod aws_rules;
 pub mod faults;
 pub mod local;
+pub mod post_budget;
 pub mod project;
 pub mod server;
 pub mod ws;
@@ -91,6 +92,12 @@ impl Emulator {
     /// The emulator's own port, behind the rules layer.
     pub fn raw_port(&self) -> u16 {
         self.raw_port
+    }
+
+    /// Throttles the management API's PostToConnection like AWS's account
+    /// limit, `per_second` with a `burst` (rule 8).
+    pub fn limit_posts(&self, per_second: f64, burst: f64) {
+        self.rules.limit_posts(per_second, burst);
     }
 
     /// What the rules layer refused so far.

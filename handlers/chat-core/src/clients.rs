@@ -44,3 +44,8 @@ pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
         .build();
     aws_sdk_s3::Client::from_conf(s3)
 }
+
+/// The delivery queue's client (the fan-out's).
+pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}

@@ -1,32 +1,49 @@
-//! The Messages stream: every insert, edit and delete is pushed to each
-//! connection in the room (concurrently, with a fixed bound), connections
-//! that are gone are pruned, and the room's snapshot is rewritten.
+//! The Messages stream: every insert, edit and delete becomes a frame for
+//! each connection in the room, carried by bounded deliveries through the
+//! delivery queue (`delivery`), and the room's snapshot is rewritten.
 
 use std::collections::BTreeMap;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_s3::primitives::ByteStream;
-use futures::stream::{self, StreamExt};
 use lambda_runtime::{Error, LambdaEvent};
+
+use crate::delivery;
 
 use crate::frames::{Frame, MAX_OUTBOUND_FRAME_BYTES};
 use crate::model::{Message, PublicMessage};
 use crate::render;
 use crate::store::Store;
 
-/// What the fan-out reaches: the tables, the WebSocket connections and the
-/// site bucket that holds the room snapshots.
+/// What the fan-out reaches: the tables, the WebSocket connections, the
+/// site bucket that holds the room snapshots and the delivery queue.
 #[derive(Debug, Clone)]
 pub struct Fanout {
     pub store: Store,
     pub management: aws_sdk_apigatewaymanagement::Client,
     pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
-/// Posts in flight at once, per invocation.
-pub const FANOUT_CONCURRENCY: usize = 32;
+/// The function's two event sources: the Messages stream (plan and queue
+/// the deliveries, rewrite the snapshots) and the delivery queue (post one
+/// delivery). One function, so each keeps the same role and logs.
+pub async fn handle_any(
+    fanout: &Fanout,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, Error> {
+    let (payload, context) = event.into_parts();
+    let from_queue = payload["Records"][0]["eventSource"] == "aws:sqs";
+    let response = if from_queue {
+        let sqs: aws_lambda_events::sqs::SqsEvent = serde_json::from_value(payload)?;
+        serde_json::to_value(delivery::handle(fanout, LambdaEvent::new(sqs, context)).await?)?
+    } else {
+        let stream: Event = serde_json::from_value(payload)?;
+        serde_json::to_value(handle(fanout, LambdaEvent::new(stream, context)).await?)?
+    };
+    Ok(response)
+}
 
 /// The frame a stream record becomes, with its room.
 pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), String> {
@@ -66,18 +83,13 @@ pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), String> {
     }
 }
 
-/// Delivery counts of one room, for logs and benchmarks.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    pub delivered: usize,
-    pub pruned: usize,
-    pub failed: usize,
-}
-
-/// Sends `frames` to every connection in `room`; a 410 Gone prunes the connection.
-pub async fn broadcast(fanout: &Fanout, room: &str, frames: &[Frame]) -> Result<Delivery, String> {
-    let store = &fanout.store;
-    let connections = store
+/// Plans the deliveries of `frames` to every connection in `room` and
+/// queues them (`delivery`): the stream's work per room is one read of its
+/// connection ids and a message per thousand posts, whatever the room size.
+/// Returns how many deliveries were queued.
+pub async fn broadcast(fanout: &Fanout, room: &str, frames: &[Frame]) -> Result<usize, String> {
+    let connections = fanout
+        .store
         .connections_in_room(room)
         .await
         .map_err(|e| e.to_string())?;
@@ -94,47 +106,15 @@ pub async fn broadcast(fanout: &Fanout, room: &str, frames: &[Frame]) -> Result<
             "a frame over API Gateway's limit was not sent"
         );
     }
-    let outcomes: Vec<Delivery> = stream::iter(connections)
-        .map(|connection_id| {
-            let payloads = &payloads;
-            async move {
-                let mut outcome = Delivery::default();
-                for payload in payloads {
-                    let sent = fanout
-                        .management
-                        .post_to_connection()
-                        .connection_id(&connection_id)
-                        .data(Blob::new(payload.clone()))
-                        .send()
-                        .await;
-                    match sent {
-                        Ok(_) => outcome.delivered += 1,
-                        Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => {
-                            if let Err(e) = store.delete_connection(&connection_id).await {
-                                tracing::warn!(error = %e, "could not prune a gone connection");
-                            }
-                            outcome.pruned += 1;
-                            break; // the rest would be gone too
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e), "delivery failed");
-                            outcome.failed += 1;
-                        }
-                    }
-                }
-                outcome
-            }
-        })
-        .buffer_unordered(FANOUT_CONCURRENCY)
-        .collect()
-        .await;
-    Ok(outcomes
-        .into_iter()
-        .fold(Delivery::default(), |sum, o| Delivery {
-            delivered: sum.delivered + o.delivered,
-            pruned: sum.pruned + o.pruned,
-            failed: sum.failed + o.failed,
-        }))
+    let deliveries = delivery::plan(room, &payloads, &connections);
+    let queued = deliveries.len();
+    delivery::enqueue(
+        &fanout.sqs,
+        &fanout.store.settings().delivery_queue_url,
+        deliveries,
+    )
+    .await?;
+    Ok(queued)
 }
 
 /// Rewrites `rooms/ROOM.json` and `rooms/ROOM.html`.
@@ -207,15 +187,15 @@ pub async fn handle(
         }
     }
     for (room, (frames, sequences)) in &rooms {
+        // Deliveries that could not be queued are retried with their
+        // records; the queue's deduplication drops the ones already queued.
         match broadcast(fanout, room, frames).await {
-            Ok(delivery) => tracing::info!(
-                room,
-                delivered = delivery.delivered,
-                pruned = delivery.pruned,
-                failed = delivery.failed,
-                "fanned out"
-            ),
-            Err(e) => tracing::error!(room, error = %e, "fan-out failed"),
+            Ok(queued) => tracing::info!(room, queued, "fanned out"),
+            Err(e) => {
+                tracing::error!(room, error = %e, "fan-out failed");
+                failures.extend(sequences.iter().cloned());
+                continue;
+            }
         }
         // A snapshot that could not be written is retried with its records.
         if let Err(e) = write_snapshot(fanout, room).await {

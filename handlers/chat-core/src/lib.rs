@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod connect;
+pub mod delivery;
 pub mod fanout;
 pub mod frames;
 pub mod http;

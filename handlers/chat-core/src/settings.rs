@@ -10,6 +10,8 @@ pub struct Settings {
     pub connections_room_index: String,
     /// Per-client counters (`limits`).
     pub limits_table: String,
+    /// The FIFO queue of fan-out deliveries (`delivery`).
+    pub delivery_queue_url: String,
     pub site_bucket: String,
     /// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
     pub management_endpoint: String,
@@ -32,6 +34,7 @@ impl Default for Settings {
             connections_table: "connections".into(),
             connections_room_index: "by-room".into(),
             limits_table: "limits".into(),
+            delivery_queue_url: String::new(),
             site_bucket: "site".into(),
             management_endpoint: String::new(),
             max_message_bytes: crate::validate::DEFAULT_MAX_MESSAGE_BYTES,
@@ -61,6 +64,7 @@ impl Settings {
             connections_table: text("CONNECTIONS_TABLE", defaults.connections_table),
             connections_room_index: text("CONNECTIONS_ROOM_INDEX", defaults.connections_room_index),
             limits_table: text("LIMITS_TABLE", defaults.limits_table),
+            delivery_queue_url: text("DELIVERY_QUEUE_URL", defaults.delivery_queue_url),
             site_bucket: text("SITE_BUCKET", defaults.site_bucket),
             management_endpoint: management_endpoint(
                 &text("WEBSOCKET_MANAGEMENT_ENDPOINT", String::new()),

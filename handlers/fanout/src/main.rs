@@ -1,4 +1,4 @@
-//! The `fanout` Lambda function: a thin binary over `chat_core::fanout::handle`.
+//! The `fanout` Lambda function: a thin binary over `chat_core::fanout::handle_any` (the stream and the delivery queue).
 
 use chat_core::fanout::Fanout;
 use lambda_runtime::{service_fn, Error};
@@ -12,10 +12,11 @@ async fn main() -> Result<(), Error> {
     let fanout = Fanout {
         management: chat_core::clients::management(&config, &settings),
         s3: chat_core::clients::s3(&config),
+        sqs: chat_core::clients::sqs(&config),
         store: chat_core::clients::store(&config, settings),
     };
     lambda_runtime::run(service_fn(|event| {
-        chat_core::fanout::handle(&fanout, event)
+        chat_core::fanout::handle_any(&fanout, event)
     }))
     .await
 }
