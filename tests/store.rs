@@ -12,8 +12,9 @@ mod support;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use chat_core::limits::{Client, Refusal, Verdict};
+use chat_core::limits::{Client, Verdict};
 use chat_core::model::{Connection, Message};
+use chat_core::slots::Refusal;
 use chat_core::store::{Store, StoreError, EDIT_WINDOW_SECONDS};
 use chat_core::Settings;
 use support::project::{aws, aws_at};
@@ -223,7 +224,7 @@ async fn connection_slots_per_address_are_taken_given_back_once_and_expire() {
     );
     // Releasing never goes below zero.
     for _ in 0..5 {
-        store.release_slot("a3").await.expect("release");
+        store.release_slots("a3", "general").await.expect("release");
     }
     assert_eq!(
         store.admit("a3", "general", NOW).await.expect("admit"),
@@ -249,7 +250,7 @@ async fn connection_slots_per_address_are_taken_given_back_once_and_expire() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_full_room_refuses_the_next_connection() {
+async fn a_full_room_refuses_the_next_connection_and_a_leaving_one_makes_room() {
     let emulator = Emulator::start();
     let client = aws(&emulator).await.dynamodb();
     let settings = Settings {
@@ -260,22 +261,69 @@ async fn a_full_room_refuses_the_next_connection() {
     table(&client, "limits", &[("key", KeyType::Hash)]).await;
     connections_with_room_index(&client).await;
     for n in 0..3 {
+        let address = format!("a{n}");
+        assert_eq!(
+            store.admit(&address, "small", NOW).await.expect("admit"),
+            Ok(())
+        );
         let mut c = connection(&format!("c{n}"));
         c.room = "small".into();
+        c.client = Some(address);
         store.put_connection(&c).await.expect("put");
     }
     assert_eq!(
         store.admit("fresh", "small", NOW).await.expect("admit"),
         Err(Refusal::RoomFull)
     );
+    // The refused connection took no address slot with it.
+    let one_per_address = Store::new(
+        client.clone(),
+        Settings {
+            connections_per_address: 1,
+            ..Settings::default()
+        },
+    );
     assert_eq!(
-        store.admit("fresh", "general", NOW).await.expect("admit"),
+        one_per_address
+            .admit("fresh", "general", NOW)
+            .await
+            .expect("admit"),
         Ok(())
     );
+    // One leaves: the next may join.
     store.delete_connection("c0").await.expect("delete");
     assert_eq!(
-        store.admit("fresh", "small", NOW).await.expect("admit"),
+        store.admit("fresh", "small", NOW + 1).await.expect("admit"),
         Ok(())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_left_full_by_lost_disconnects_is_recounted_once_a_minute() {
+    let emulator = Emulator::start();
+    let client = aws(&emulator).await.dynamodb();
+    let settings = Settings {
+        connections_per_room: 2,
+        ..Settings::default()
+    };
+    let store = Store::new(client.clone(), settings);
+    table(&client, "limits", &[("key", KeyType::Hash)]).await;
+    connections_with_room_index(&client).await;
+    // Two admitted whose items are gone without a $disconnect: the counter
+    // says full, the index holds one real connection.
+    assert_eq!(store.admit("a1", "lost", NOW).await.expect("admit"), Ok(()));
+    assert_eq!(store.admit("a2", "lost", NOW).await.expect("admit"), Ok(()));
+    let mut real = connection("real");
+    real.room = "lost".into();
+    store.put_connection(&real).await.expect("put");
+    // The recount finds one: room for one more.
+    assert_eq!(store.admit("a3", "lost", NOW).await.expect("admit"), Ok(()));
+    // Counted again at once it would be full (one real plus the one just
+    // admitted, whose item the test never wrote): no recount within the
+    // minute, so the counter's word stands.
+    assert_eq!(
+        store.admit("a4", "lost", NOW + 10).await.expect("admit"),
+        Err(Refusal::RoomFull)
     );
 }
 

@@ -5,8 +5,9 @@ use aws_lambda_events::encodings::Body;
 use lambda_runtime::{Error, LambdaEvent};
 use sha2::{Digest, Sha256};
 
-use crate::limits::{address_key, Refusal};
+use crate::limits::address_key;
 use crate::model::Connection;
+use crate::slots::Refusal;
 use crate::store::Store;
 use crate::validate::{validate_name, validate_room};
 
@@ -118,7 +119,7 @@ pub async fn handle_connect(
     };
     if let Err(e) = store.put_connection(&connection).await {
         // The slot would otherwise stay taken until its counter expires.
-        if let Err(release) = store.release_slot(&address).await {
+        if let Err(release) = store.release_slots(&address, room).await {
             tracing::warn!(error = %release, "slot not released");
         }
         return Err(e.into());

@@ -15,6 +15,7 @@ pub mod message;
 pub mod model;
 pub mod render;
 pub mod settings;
+pub mod slots;
 pub mod store;
 pub mod validate;
 

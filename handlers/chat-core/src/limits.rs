@@ -8,13 +8,14 @@
 //! seconds until the window turns. The counters live in the limits table,
 //! keyed by what they count and the window, and expire on their own (TTL),
 //! so nothing is cleaned up and nothing grows. Addresses are stored hashed.
+//! Connection caps are in `slots`.
 
 use std::net::IpAddr;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use sha2::{Digest, Sha256};
 
-use crate::store::{failed, is_condition_failure, Store, StoreError};
+use crate::store::{failed, Store, StoreError};
 
 /// What a client is charged as: each subject has its own counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,15 +78,6 @@ pub enum Verdict {
     },
 }
 
-/// Why a connection was not admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The address already holds `chat.connections.per_address` connections.
-    AddressFull,
-    /// The room already holds `chat.connections.per_room` connections.
-    RoomFull,
-}
-
 fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
@@ -93,10 +85,6 @@ fn n(value: i64) -> AttributeValue {
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_string())
 }
-
-/// How long an open-connections counter outlives the last connection it
-/// admitted: API Gateway closes every connection within two hours.
-const OPEN_COUNTER_TTL_SECONDS: i64 = 3 * 3600;
 
 impl Store {
     /// Charges one request to every subject of `client`: `Limited` when any
@@ -138,122 +126,6 @@ impl Store {
         } else {
             Verdict::Allowed
         })
-    }
-
-    /// Takes one of the address's connection slots, after checking that the
-    /// room has room. The room is counted through its index (stale entries
-    /// leave it as the fan-out prunes them, so it cannot drift); the address
-    /// by a counter released by [`Store::release_slot`], which expires three
-    /// hours after the last connection it admitted.
-    pub async fn admit(
-        &self,
-        address: &str,
-        room: &str,
-        now: i64,
-    ) -> Result<Result<(), Refusal>, StoreError> {
-        let settings = self.settings();
-        if self
-            .count_in_room(room, settings.connections_per_room)
-            .await?
-            >= settings.connections_per_room
-        {
-            return Ok(Err(Refusal::RoomFull));
-        }
-        let key = format!("open#address#{address}");
-        let max = n(i64::from(settings.connections_per_address));
-        let expires = n(now + OPEN_COUNTER_TTL_SECONDS);
-        // Two first connections at once race to create the counter: the
-        // loser counts again rather than being refused.
-        for _ in 0..3 {
-            let counted = self
-                .client()
-                .update_item()
-                .table_name(&settings.limits_table)
-                .key("key", s(&key))
-                .update_expression("ADD #open :one SET expires_at = :expires")
-                .condition_expression("#open < :max AND expires_at > :now")
-                .expression_attribute_names("#open", "open")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":max", max.clone())
-                .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":expires", expires.clone())
-                .send()
-                .await;
-            match counted {
-                Ok(_) => return Ok(Ok(())),
-                Err(e) if is_condition_failure(&e) => {}
-                Err(e) => return Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-            }
-            // No counter yet, or one past its expiry that TTL has not
-            // removed (TTL is lazy): start again at one.
-            let restarted = self
-                .client()
-                .update_item()
-                .table_name(&settings.limits_table)
-                .key("key", s(&key))
-                .update_expression("SET #open = :one, expires_at = :expires")
-                .condition_expression("attribute_not_exists(#open) OR expires_at <= :now")
-                .expression_attribute_names("#open", "open")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":expires", expires.clone())
-                .send()
-                .await;
-            match restarted {
-                Ok(_) => return Ok(Ok(())),
-                Err(e) if is_condition_failure(&e) => {}
-                Err(e) => return Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-            }
-        }
-        Ok(Err(Refusal::AddressFull))
-    }
-
-    /// Gives back the slot [`Store::admit`] took, never below zero.
-    pub async fn release_slot(&self, address: &str) -> Result<(), StoreError> {
-        let released = self
-            .client()
-            .update_item()
-            .table_name(&self.settings().limits_table)
-            .key("key", s(&format!("open#address#{address}")))
-            .update_expression("ADD #open :minus")
-            .condition_expression("#open > :zero")
-            .expression_attribute_names("#open", "open")
-            .expression_attribute_values(":minus", n(-1))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match released {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-        }
-    }
-
-    /// The connections in `room`, counted up to `cap` (reading no more).
-    async fn count_in_room(&self, room: &str, cap: u32) -> Result<u32, StoreError> {
-        let settings = self.settings();
-        let mut count: u32 = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(&settings.connections_table)
-                .index_name(&settings.connections_room_index)
-                .key_condition_expression("room = :room")
-                .expression_attribute_values(":room", s(room))
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .limit(cap.saturating_sub(count).max(1) as i32)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            count = count.saturating_add(out.count().max(0) as u32);
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() && count < cap => start = Some(key),
-                _ => return Ok(count),
-            }
-        }
     }
 }
 

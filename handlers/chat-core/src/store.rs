@@ -120,7 +120,7 @@ impl Store {
             .transpose()
     }
 
-    /// Removes a connection and gives back its address's slot, once: only
+    /// Removes a connection and gives back its slots, once: only
     /// the call that actually deleted the item releases it, so `$disconnect`
     /// and the fan-out's pruning of a gone connection never both do.
     pub async fn delete_connection(&self, connection_id: &str) -> Result<(), StoreError> {
@@ -133,8 +133,14 @@ impl Store {
             .send()
             .await
             .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        if let Some(AttributeValue::S(address)) = out.attributes().and_then(|a| a.get("client")) {
-            self.release_slot(address).await?;
+        let old = out.attributes();
+        let field = |name: &str| match old.and_then(|a| a.get(name)) {
+            Some(AttributeValue::S(value)) => Some(value.as_str()),
+            _ => None,
+        };
+        // Only connections admitted with slots (they record their client) give any back.
+        if let (Some(address), Some(room)) = (field("client"), field("room")) {
+            self.release_slots(address, room).await?;
         }
         Ok(())
     }
