@@ -139,3 +139,72 @@ fn the_readme_trust_policy_admits_one_repository_and_branch() {
         "{subject}"
     );
 }
+
+/// The action CloudFormation needs to create a resource of each type the
+/// template holds; a new type fails this test until its permissions are
+/// written into examples/ci/cloudformation-permissions.json.
+fn create_actions(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "AWS::ApiGatewayV2::Api"
+        | "AWS::ApiGatewayV2::Stage"
+        | "AWS::ApiGatewayV2::Route"
+        | "AWS::ApiGatewayV2::Integration" => &["apigateway:POST"],
+        "AWS::Logs::LogGroup" => &["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+        "AWS::IAM::Role" => &["iam:CreateRole", "iam:PutRolePolicy", "iam:PassRole"],
+        "AWS::Lambda::Function" => &["lambda:CreateFunction"],
+        "AWS::Lambda::Permission" => &["lambda:AddPermission"],
+        "AWS::Lambda::EventSourceMapping" => &["lambda:CreateEventSourceMapping"],
+        "AWS::SQS::Queue" => &["sqs:CreateQueue", "sqs:SetQueueAttributes"],
+        "AWS::DynamoDB::Table" => &["dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"],
+        "AWS::S3::Bucket" => &["s3:CreateBucket", "s3:PutBucketVersioning"],
+        "AWS::S3::BucketPolicy" => &["s3:PutBucketPolicy"],
+        "AWS::CloudFront::OriginAccessControl" => &["cloudfront:CreateOriginAccessControl"],
+        "AWS::CloudFront::ResponseHeadersPolicy" => &["cloudfront:CreateResponseHeadersPolicy"],
+        "AWS::CloudFront::Distribution" => &["cloudfront:CreateDistribution"],
+        "AWS::KMS::Key" => &["kms:CreateKey", "kms:EnableKeyRotation"],
+        "AWS::SNS::Topic" => &["sns:CreateTopic"],
+        "AWS::SNS::TopicPolicy" => &["sns:SetTopicAttributes"],
+        "AWS::SNS::Subscription" => &["sns:Subscribe"],
+        other => panic!("{other}: add what CloudFormation needs to create it to examples/ci/cloudformation-permissions.json and here"),
+    }
+}
+
+#[test]
+fn cloudformations_permissions_cover_every_resource_type_of_the_template() {
+    let policy: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/ci/cloudformation-permissions.json"
+        ))
+        .expect("read"),
+    )
+    .expect("valid JSON");
+    for example in ["chatctl.yaml", "production.yaml"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_chatctl"))
+            .args([
+                "--config",
+                &format!("examples/{example}"),
+                "template",
+                "--format",
+                "json",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run chatctl template");
+        let template: Value = serde_json::from_slice(&output.stdout).expect("a JSON template");
+        let types: BTreeSet<&str> = template["Resources"]
+            .as_object()
+            .expect("resources")
+            .values()
+            .filter_map(|r| r["Type"].as_str())
+            .collect();
+        for resource_type in types {
+            for action in create_actions(resource_type) {
+                assert!(
+                    allows(&policy, action),
+                    "{resource_type} needs {action}, which cloudformation-permissions.json lacks"
+                );
+            }
+        }
+    }
+}
