@@ -84,6 +84,16 @@ fn bench_fanout_sh_runs_in_quick_mode() {
 }
 
 #[test]
+fn bench_flood_sh_runs_in_quick_mode() {
+    let stdout = run_quick("bash", "flood.sh");
+    assert_table(
+        &stdout,
+        "## Flood next to a quiet room",
+        "| fan-out messages dead-lettered (goal: 0) | 0 |",
+    );
+}
+
+#[test]
 fn bench_vs_cli_sh_runs_in_quick_mode() {
     let stdout = run_quick("bash", "vs-cli.sh");
     assert_table(

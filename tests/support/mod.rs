@@ -10,6 +10,7 @@
 
 pub mod aws_rules;
 pub mod faults;
+pub mod flood;
 pub mod local;
 pub mod post_budget;
 pub mod project;
