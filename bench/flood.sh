@@ -21,4 +21,4 @@ if ! cargo nextest run --workspace --locked --cargo-quiet --run-ignored only \
   cat "$log"
   exit 1
 fi
-sed -n '/^## Flood/,/^$/p' "$log"
+sed -n '/^## Flood/p;/^| /p' "$log"

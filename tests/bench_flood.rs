@@ -17,7 +17,8 @@ async fn a_flood_next_to_a_quiet_room() {
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
     let idle = if quick { 20 } else { 1_000 };
     let emulator = Emulator::start();
-    let report = support::flood::run(&emulator, idle).await;
+    let wait = std::time::Duration::from_secs(30);
+    let report = support::flood::run(&emulator, idle, wait).await;
     let quiet = median(&report.quiet_ms);
     let flooded = median(&report.flooded_ms);
     println!("\n## Flood next to a quiet room (room A: {idle} idle connections)\n");
@@ -28,6 +29,11 @@ async fn a_flood_next_to_a_quiet_room() {
     println!(
         "| ratio (goal: at most 2) | {:.2} |",
         flooded / quiet.max(1.0)
+    );
+    println!(
+        "| room B messages not there within {} s, during the flood (goal: 0) | {} |",
+        wait.as_secs(),
+        report.late
     );
     println!(
         "| flood requests refused as over the limit | {} |",

@@ -160,6 +160,31 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     )
     .expect("HTTP API answers");
     assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
+    // A browser too old for Sec-Fetch-Site sends only an Origin: another
+    // site's is refused, the site's own (its distribution) is not.
+    let from_origin = |origin: &str, text: &str| {
+        support::http_request_with(
+            emulator.port(),
+            "POST",
+            &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Origin", origin),
+            ],
+            &format!("name=old&text={text}"),
+        )
+        .expect("HTTP API answers")
+    };
+    let old_forged = from_origin("https://evil.example", "forged");
+    assert!(old_forged.starts_with("HTTP/1.1 403"), "{old_forged}");
+    let own_site = format!(
+        "https://{}",
+        outputs["DistributionDomainName"]
+            .as_str()
+            .expect("distribution")
+    );
+    let own = from_origin(&own_site, "from+the+site");
+    assert!(own.starts_with("HTTP/1.1 303"), "{own}");
     // Each HTTP request is one log line too: the status, never the text.
     let posted_303 = |log: &str| log.contains("\"status\":303") || log.contains("status=303");
     let http_log = function_log(&emulator, &aws, "HttpLogGroup", posted_303).await;
@@ -176,6 +201,7 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     let posted = expect(&mut bob, "message").await;
     assert_eq!(posted["message"]["name"], "carol");
     assert_eq!(posted["message"]["source"], "form");
+    assert_eq!(expect(&mut bob, "message").await["message"]["name"], "old");
     let response = http_request(
         emulator.port(),
         "GET",
@@ -244,7 +270,7 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
         .collect();
     assert_eq!(
         names,
-        vec!["carol", "ci-bot"],
+        vec!["carol", "old", "ci-bot"],
         "oldest first, the deleted message gone"
     );
 

@@ -258,6 +258,17 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
         }
     }
 
+    // The HTTP API refuses posts from other sites' pages; old browsers send
+    // only an Origin, compared with the site's own.
+    let mut origins = vec![json!({"Fn::Sub": "https://${Distribution.DomainName}"})];
+    if let Some(domain) = &config.domain {
+        origins.push(json!(format!("https://{}", domain.name.0)));
+    }
+    if let Some(http) = template["Resources"].get_mut("HttpFunction") {
+        http["Properties"]["Environment"]["Variables"]["SITE_ORIGINS"] =
+            json!({"Fn::Join": [",", origins]});
+    }
+
     if let Some(domain) = &config.domain {
         let distribution =
             &mut template["Resources"]["Distribution"]["Properties"]["DistributionConfig"];

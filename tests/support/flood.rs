@@ -24,6 +24,8 @@ pub struct Report {
     /// Room B's send-to-receipt milliseconds, before the flood and during it.
     pub quiet_ms: Vec<f64>,
     pub flooded_ms: Vec<f64>,
+    /// Room B's messages that did not arrive within the run's `wait`.
+    pub late: usize,
     /// Messages the flood got in (ids), and requests refused as over the limit.
     pub accepted: Vec<String>,
     pub refused: usize,
@@ -35,6 +37,8 @@ pub struct Report {
 }
 
 const FLOOD_FOR: Duration = Duration::from_secs(8);
+/// Room B's pace: under its own limit of 5 messages in 5 s.
+const PACE: Duration = Duration::from_millis(1200);
 /// The flood's bound, whatever the machine's speed.
 const MAX_FLOOD_REQUESTS: usize = 400;
 
@@ -77,8 +81,9 @@ async fn flood_socket(
     (accepted, refused)
 }
 
-/// Times one message from alice to bob in room B.
-async fn exchange(alice: &mut Socket, bob: &mut Socket, n: usize) -> f64 {
+/// Times one message from alice to bob in room B; `None` when it did not
+/// arrive within `wait`.
+async fn exchange(alice: &mut Socket, bob: &mut Socket, n: usize, wait: Duration) -> Option<f64> {
     let text = format!("b-{n}");
     let started = Instant::now();
     alice
@@ -87,21 +92,23 @@ async fn exchange(alice: &mut Socket, bob: &mut Socket, n: usize) -> f64 {
         ))
         .await
         .expect("alice sends");
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let next = tokio::time::timeout(Duration::from_secs(30), bob.next())
-            .await
-            .unwrap_or_else(|_| panic!("bob never got {text}"));
+        let Ok(next) = tokio::time::timeout_at(deadline, bob.next()).await else {
+            return None;
+        };
         let Some(Ok(WsMessage::Text(frame))) = next else {
             continue;
         };
         let frame: Value = serde_json::from_str(frame.as_str()).expect("JSON");
         if frame["type"] == "message" && frame["message"]["text"] == text.as_str() {
-            return started.elapsed().as_secs_f64() * 1000.0;
+            return Some(started.elapsed().as_secs_f64() * 1000.0);
         }
     }
 }
 
-pub async fn run(emulator: &Emulator, idle: usize) -> Report {
+/// `wait`: how long one of room B's messages may take before it counts as late.
+pub async fn run(emulator: &Emulator, idle: usize, wait: Duration) -> Report {
     // The idle connections all come from 127.0.0.1: lift the per-address cap.
     let project = Project::new(&format!(
         "chat:\n  connections:\n    per_address: {}\n",
@@ -163,9 +170,15 @@ pub async fn run(emulator: &Emulator, idle: usize) -> Report {
     let mut bob = open_from(emulator, &outputs, "room=quiet&name=bob", b)
         .await
         .expect("bob");
+    // Alice keeps to her own limit (5 in 5 s): one message every 1.2 s.
     let mut quiet_ms = Vec::new();
-    for n in 0..5 {
-        quiet_ms.push(exchange(&mut alice, &mut bob, n).await);
+    for n in 0..4 {
+        quiet_ms.push(
+            exchange(&mut alice, &mut bob, n, wait)
+                .await
+                .expect("room B chats before the flood"),
+        );
+        tokio::time::sleep(PACE).await;
     }
 
     // The flood: three sockets and HTTP, one client (127.0.0.1), as fast as
@@ -220,12 +233,15 @@ pub async fn run(emulator: &Emulator, idle: usize) -> Report {
         }
         (accepted, refused)
     });
-    let mut flooded_ms = Vec::new();
-    let mut n = 5;
+    let (mut flooded_ms, mut late) = (Vec::new(), 0);
+    let mut n = 4;
     while Instant::now() < until {
-        flooded_ms.push(exchange(&mut alice, &mut bob, n).await);
+        match exchange(&mut alice, &mut bob, n, wait).await {
+            Some(ms) => flooded_ms.push(ms),
+            None => late += 1,
+        }
         n += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(PACE).await;
     }
     let (mut accepted, mut refused) = http.await.expect("http flood");
     for flood in floods {
@@ -290,6 +306,7 @@ pub async fn run(emulator: &Emulator, idle: usize) -> Report {
     Report {
         quiet_ms,
         flooded_ms,
+        late,
         accepted,
         refused,
         wrong,

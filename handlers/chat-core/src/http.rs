@@ -261,17 +261,32 @@ fn rate_limited(
 
 /// Whether the browser says the post comes from another site: its
 /// `Sec-Fetch-Site` (sent by every current browser, and not settable by a
-/// page) is `cross-site` or `same-site`. The room page's own form is
-/// `same-origin`; tools such as curl send none.
-pub fn cross_site(request: &ApiGatewayV2httpRequest) -> bool {
-    request
-        .headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| {
-            let site = site.trim().to_ascii_lowercase();
-            site == "cross-site" || site == "same-site"
-        })
+/// page) is `cross-site` or `same-site`; or, from a browser too old to send
+/// that, its `Origin` is not one of the site's own (`site_origins`, from
+/// the stack: the distribution's domain and any custom domain). The room
+/// page's own form is `same-origin`; tools such as curl send neither.
+pub fn cross_site(request: &ApiGatewayV2httpRequest, site_origins: &[String]) -> bool {
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    match header("sec-fetch-site") {
+        Some(site) => site == "cross-site" || site == "same-site",
+        None => match header("origin") {
+            // `null`: a sandboxed frame, a data: URL, a redirect across sites.
+            Some(origin) if origin == "null" => true,
+            Some(origin) => {
+                !site_origins.is_empty()
+                    && !site_origins
+                        .iter()
+                        .any(|own| own.eq_ignore_ascii_case(&origin))
+            }
+            None => false,
+        },
+    }
 }
 
 async fn post(
@@ -280,7 +295,7 @@ async fn post(
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
     // Any web page could otherwise make its visitors' browsers post here.
-    if cross_site(request) {
+    if cross_site(request, &store.settings().site_origins) {
         return Ok(json_response(
             403,
             json!({ "error": { "message": "posts from another site are refused: post from the chat's own page" } }),
@@ -352,21 +367,42 @@ mod tests {
 
     #[test]
     fn posts_from_another_site_are_told_apart() {
-        let with = |site: Option<&str>| {
+        let own = vec![
+            "https://d111.cloudfront.net".to_string(),
+            "https://chat.example.com".to_string(),
+        ];
+        let with = |site: Option<&str>, origin: Option<&str>| {
             let mut request = ApiGatewayV2httpRequest::default();
-            if let Some(site) = site {
-                request.headers.insert(
-                    "sec-fetch-site",
-                    HeaderValue::from_str(site).expect("header"),
-                );
+            for (name, value) in [("sec-fetch-site", site), ("origin", origin)] {
+                if let Some(value) = value {
+                    request
+                        .headers
+                        .insert(name, HeaderValue::from_str(value).expect("header"));
+                }
             }
-            cross_site(&request)
+            cross_site(&request, &own)
         };
-        assert!(with(Some("cross-site")));
-        assert!(with(Some("same-site")));
-        assert!(!with(Some("same-origin")));
-        assert!(!with(Some("none")));
-        assert!(!with(None));
+        assert!(with(Some("cross-site"), None));
+        assert!(with(Some("same-site"), None));
+        assert!(!with(Some("same-origin"), None));
+        assert!(!with(Some("none"), None));
+        assert!(!with(None, None), "curl and other tools send neither");
+        // A browser without Sec-Fetch-Site: its Origin decides.
+        assert!(with(None, Some("https://evil.example")));
+        assert!(with(None, Some("null")));
+        assert!(!with(None, Some("https://chat.example.com")));
+        assert!(!with(None, Some("HTTPS://D111.cloudfront.net")));
+        // Sec-Fetch-Site, when sent, is the browser's word (it cannot be forged by a page).
+        assert!(!with(
+            Some("same-origin"),
+            Some("https://elsewhere.example")
+        ));
+        // Without known origins, Origin alone refuses nothing.
+        let mut request = ApiGatewayV2httpRequest::default();
+        request
+            .headers
+            .insert("origin", HeaderValue::from_static("https://evil.example"));
+        assert!(!cross_site(&request, &[]));
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub struct Settings {
     pub limits_table: String,
     /// The FIFO queue of fan-out deliveries (`delivery`).
     pub delivery_queue_url: String,
+    /// The site's own origins (`https://HOST`), for the HTTP API's cross-site check.
+    pub site_origins: Vec<String>,
     pub site_bucket: String,
     /// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
     pub management_endpoint: String,
@@ -35,6 +37,7 @@ impl Default for Settings {
             connections_room_index: "by-room".into(),
             limits_table: "limits".into(),
             delivery_queue_url: String::new(),
+            site_origins: Vec::new(),
             site_bucket: "site".into(),
             management_endpoint: String::new(),
             max_message_bytes: crate::validate::DEFAULT_MAX_MESSAGE_BYTES,
@@ -65,6 +68,12 @@ impl Settings {
             connections_room_index: text("CONNECTIONS_ROOM_INDEX", defaults.connections_room_index),
             limits_table: text("LIMITS_TABLE", defaults.limits_table),
             delivery_queue_url: text("DELIVERY_QUEUE_URL", defaults.delivery_queue_url),
+            site_origins: text("SITE_ORIGINS", String::new())
+                .split(',')
+                .map(str::trim)
+                .filter(|origin| !origin.is_empty())
+                .map(str::to_string)
+                .collect(),
             site_bucket: text("SITE_BUCKET", defaults.site_bucket),
             management_endpoint: management_endpoint(
                 &text("WEBSOCKET_MANAGEMENT_ENDPOINT", String::new()),
