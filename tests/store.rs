@@ -174,20 +174,20 @@ async fn concurrent_requests_cannot_exceed_the_rate_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_slots_per_address_are_taken_given_back_once_and_expire() {
     let emulator = Emulator::start();
-    let client = aws(&emulator).await.dynamodb();
-    let settings = Settings {
-        connections_per_address: 2,
-        ..Settings::default()
-    };
-    let store = Store::new(client.clone(), settings);
+    let (store, client) = slot_store(
+        &emulator,
+        Settings {
+            connections_per_address: 2,
+            ..Settings::default()
+        },
+    )
+    .await;
     table(
         &client,
         "messages",
         &[("room", KeyType::Hash), ("id", KeyType::Range)],
     )
     .await;
-    table(&client, "limits", &[("key", KeyType::Hash)]).await;
-    connections_with_room_index(&client).await;
 
     assert_eq!(
         store.admit("a1", "general", NOW).await.expect("admit"),
@@ -252,14 +252,14 @@ async fn connection_slots_per_address_are_taken_given_back_once_and_expire() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_room_refuses_the_next_connection_and_a_leaving_one_makes_room() {
     let emulator = Emulator::start();
-    let client = aws(&emulator).await.dynamodb();
-    let settings = Settings {
-        connections_per_room: 3,
-        ..Settings::default()
-    };
-    let store = Store::new(client.clone(), settings);
-    table(&client, "limits", &[("key", KeyType::Hash)]).await;
-    connections_with_room_index(&client).await;
+    let (store, client) = slot_store(
+        &emulator,
+        Settings {
+            connections_per_room: 3,
+            ..Settings::default()
+        },
+    )
+    .await;
     for n in 0..3 {
         let address = format!("a{n}");
         assert_eq!(
@@ -301,14 +301,14 @@ async fn a_full_room_refuses_the_next_connection_and_a_leaving_one_makes_room() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_room_left_full_by_lost_disconnects_is_recounted_once_a_minute() {
     let emulator = Emulator::start();
-    let client = aws(&emulator).await.dynamodb();
-    let settings = Settings {
-        connections_per_room: 2,
-        ..Settings::default()
-    };
-    let store = Store::new(client.clone(), settings);
-    table(&client, "limits", &[("key", KeyType::Hash)]).await;
-    connections_with_room_index(&client).await;
+    let (store, _) = slot_store(
+        &emulator,
+        Settings {
+            connections_per_room: 2,
+            ..Settings::default()
+        },
+    )
+    .await;
     // Two admitted whose items are gone without a $disconnect: the counter
     // says full, the index holds one real connection.
     assert_eq!(store.admit("a1", "lost", NOW).await.expect("admit"), Ok(()));
@@ -325,6 +325,15 @@ async fn a_room_left_full_by_lost_disconnects_is_recounted_once_a_minute() {
         store.admit("a4", "lost", NOW + 10).await.expect("admit"),
         Err(Refusal::RoomFull)
     );
+}
+
+/// A store with `settings` over the limits table and the connections table
+/// with its `by-room` index, as connection slots need them.
+async fn slot_store(emulator: &Emulator, settings: Settings) -> (Store, aws_sdk_dynamodb::Client) {
+    let client = aws(emulator).await.dynamodb();
+    table(&client, "limits", &[("key", KeyType::Hash)]).await;
+    connections_with_room_index(&client).await;
+    (Store::new(client.clone(), settings), client)
 }
 
 /// The connections table with its `by-room` index, as the template has it.
