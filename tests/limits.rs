@@ -30,6 +30,12 @@ async fn join(emulator: &Emulator, outputs: &Value, query: &str, from: Ipv4Addr)
 
 /// Sends one message; the reply frame (`sent` or `error`).
 async fn send_text(socket: &mut Socket, text: &str) -> Value {
+    send_text_seeing(socket, text, &mut Vec::new()).await
+}
+
+/// [`send_text`], keeping the other frames that arrive before the reply in
+/// `seen` (a small room's fan-out can beat the reply to the sender).
+async fn send_text_seeing(socket: &mut Socket, text: &str, seen: &mut Vec<Value>) -> Value {
     send(socket, json!({"action": "send", "text": text})).await;
     use futures::StreamExt;
     let deadline = tokio::time::Instant::now() + support::ws::FRAME_WAIT;
@@ -44,6 +50,7 @@ async fn send_text(socket: &mut Socket, text: &str) -> Value {
         if frame["type"] == "sent" || frame["type"] == "error" {
             return frame;
         }
+        seen.push(frame);
     }
 }
 
@@ -236,35 +243,51 @@ async fn a_throttled_fan_out_backs_off_and_delivers_every_frame_exactly_once() {
     emulator.limit_posts(25.0, 10.0);
     let mut sender = room.remove(0);
     let mut sent = Vec::new();
+    let mut seen_by_sender = Vec::new();
     for text in ["one", "two", "three"] {
-        let reply = send_text(&mut sender, text).await;
+        let reply = send_text_seeing(&mut sender, text, &mut seen_by_sender).await;
         sent.push(reply["id"].as_str().expect("sent").to_string());
     }
-    // Each of the 39 others, and the sender, reads until it has all three,
-    // then a little longer: a duplicate would arrive in that time.
+    let message_ids = |frames: &[Value]| -> Vec<String> {
+        frames
+            .iter()
+            .filter(|frame| frame["type"] == "message")
+            .map(|frame| frame["message"]["id"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    // Each of the 39 others, and the sender (counting what it saw before
+    // its replies), reads until it has all three, then a little longer: a
+    // duplicate would arrive in that time.
     room.push(sender);
+    let mut early: Vec<Vec<String>> = vec![Vec::new(); room.len()];
+    if let Some(last) = early.last_mut() {
+        *last = message_ids(&seen_by_sender);
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let wanted = sent.len();
-    let readers = room.iter_mut().map(|socket| async move {
-        let mut got: Vec<String> = Vec::new();
-        loop {
-            let wait = if got.len() < wanted {
-                deadline
-            } else {
-                tokio::time::Instant::now() + Duration::from_secs(2)
-            };
-            let Ok(next) = tokio::time::timeout_at(wait, socket.next()).await else {
-                return got;
-            };
-            let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = next else {
-                continue;
-            };
-            let frame: Value = serde_json::from_str(text.as_str()).expect("JSON");
-            if frame["type"] == "message" {
-                got.push(frame["message"]["id"].as_str().unwrap_or("").to_string());
+    let readers = room
+        .iter_mut()
+        .zip(early)
+        .map(|(socket, early)| async move {
+            let mut got: Vec<String> = early;
+            loop {
+                let wait = if got.len() < wanted {
+                    deadline
+                } else {
+                    tokio::time::Instant::now() + Duration::from_secs(2)
+                };
+                let Ok(next) = tokio::time::timeout_at(wait, socket.next()).await else {
+                    return got;
+                };
+                let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = next else {
+                    continue;
+                };
+                let frame: Value = serde_json::from_str(text.as_str()).expect("JSON");
+                if frame["type"] == "message" {
+                    got.push(frame["message"]["id"].as_str().unwrap_or("").to_string());
+                }
             }
-        }
-    });
+        });
     for (n, got) in futures::future::join_all(readers)
         .await
         .into_iter()

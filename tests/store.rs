@@ -327,6 +327,30 @@ async fn a_room_left_full_by_lost_disconnects_is_recounted_once_a_minute() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_whose_frames_were_queued_stays_on_the_queue_for_a_minute() {
+    use chat_core::queued::QUEUED_SECONDS;
+    let emulator = Emulator::start();
+    let (store, _) = slot_store(&emulator, Settings::default()).await;
+    assert!(!store.recently_queued("big", NOW).await.expect("read"));
+    store.mark_queued("big", NOW).await.expect("mark");
+    assert!(store.recently_queued("big", NOW).await.expect("read"));
+    assert!(
+        !store.recently_queued("small", NOW).await.expect("read"),
+        "one room's queue says nothing of another's"
+    );
+    let last = NOW + QUEUED_SECONDS - 1;
+    assert!(store.recently_queued("big", last).await.expect("read"));
+    assert!(!store.recently_queued("big", last + 1).await.expect("read"));
+    // A requeue marks it again, from then.
+    store.mark_queued("big", last).await.expect("mark");
+    assert!(store.recently_queued("big", last + 1).await.expect("read"));
+    // A room name is data, not part of an expression.
+    let odd = "room with :until and #until";
+    store.mark_queued(odd, NOW).await.expect("mark");
+    assert!(store.recently_queued(odd, NOW).await.expect("read"));
+}
+
 /// A store with `settings` over the limits table and the connections table
 /// with its `by-room` index, as connection slots need them.
 async fn slot_store(emulator: &Emulator, settings: Settings) -> (Store, aws_sdk_dynamodb::Client) {

@@ -5,7 +5,8 @@
 //! numbers).
 //!
 //! The stream side (`fanout::handle`) plans the deliveries of each room and
-//! queues them; the queue side ([`handle`]) posts one delivery. A post that
+//! posts a small room's at once ([`inline`]) or queues them; the queue side
+//! ([`handle`]) posts one delivery. A post that
 //! API Gateway throttles (`LimitExceededException`, 429) is retried after a
 //! back-off, and what is still owed after the back-off budget goes back on
 //! the queue as a new, smaller delivery: a retry never re-sends to the
@@ -19,6 +20,8 @@ use base64::Engine;
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub mod inline;
 
 /// Posts one delivery may make (connections x frames): at API Gateway's
 /// usual 10 to 50 ms a post and [`POST_CONCURRENCY`] at once, about a second
@@ -160,6 +163,15 @@ pub struct Counts {
     pub throttled: usize,
 }
 
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Self) {
+        self.delivered += other.delivered;
+        self.pruned += other.pruned;
+        self.failed += other.failed;
+        self.throttled += other.throttled;
+    }
+}
+
 /// Posts `delivery`, retrying throttled posts with back-off for at most
 /// `budget`; returns the counts and what is still owed (`None` when
 /// nothing is).
@@ -220,10 +232,7 @@ pub async fn deliver<C: Connections>(
             .await;
         owed.clear();
         for (connection, next, round_counts) in round {
-            counts.delivered += round_counts.delivered;
-            counts.pruned += round_counts.pruned;
-            counts.failed += round_counts.failed;
-            counts.throttled += round_counts.throttled;
+            counts += round_counts;
             if next < payloads.len() {
                 owed.insert(connection, next);
             }
@@ -401,12 +410,19 @@ pub async fn handle(
                         .unwrap_or_default(),
                 )
             });
-        let queued = enqueue(
-            &fanout.sqs,
-            &fanout.store.settings().delivery_queue_url,
-            vec![(group, rest)],
-        )
-        .await;
+        // The room stays on the queue's path while its rest waits.
+        let room = rest.room.clone();
+        let queued = match fanout.store.mark_queued(&room, crate::now_seconds()).await {
+            Ok(()) => {
+                enqueue(
+                    &fanout.sqs,
+                    &fanout.store.settings().delivery_queue_url,
+                    vec![(group, rest)],
+                )
+                .await
+            }
+            Err(e) => Err(e.to_string()),
+        };
         if let Err(e) = queued {
             tracing::error!(error = %e, "the undelivered rest could not be queued; the message is retried");
             response.batch_item_failures.push(failure(id));

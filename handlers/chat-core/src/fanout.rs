@@ -1,6 +1,7 @@
 //! The Messages stream: every insert, edit and delete becomes a frame for
-//! each connection in the room, carried by bounded deliveries through the
-//! delivery queue (`delivery`), and the room's snapshot is rewritten.
+//! each connection in the room, posted at once in a small room or carried
+//! by bounded deliveries through the delivery queue (`delivery`), and the
+//! room's snapshot is rewritten.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,9 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::{Error, LambdaEvent};
 
-use crate::delivery;
+use futures::stream::{self, StreamExt};
+
+use crate::delivery::{self, inline, inline::InlineBudget};
 
 use crate::frames::{Frame, MAX_OUTBOUND_FRAME_BYTES};
 use crate::model::{Message, PublicMessage};
@@ -83,16 +86,58 @@ pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), String> {
     }
 }
 
-/// Plans the deliveries of `frames` to every connection in `room` and
-/// queues them (`delivery`): the stream's work per room is one read of its
-/// connection ids and a message per thousand posts, whatever the room size.
-/// Returns how many deliveries were queued.
-pub async fn broadcast(fanout: &Fanout, room: &str, frames: &[Frame]) -> Result<usize, String> {
-    let connections = fanout
-        .store
-        .connections_in_room(room)
-        .await
-        .map_err(|e| e.to_string())?;
+/// Who a room's frames go to, and whether earlier ones are still queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    pub connections: Vec<String>,
+    pub recently_queued: bool,
+    pub now: i64,
+}
+
+/// Reads a room's [`Audience`]: its connection ids and its queued mark.
+pub async fn audience(fanout: &Fanout, room: &str) -> Result<Audience, String> {
+    let now = crate::now_seconds();
+    let (connections, recently_queued) = tokio::join!(
+        fanout.store.connections_in_room(room),
+        fanout.store.recently_queued(room, now)
+    );
+    Ok(Audience {
+        connections: connections.map_err(|e| e.to_string())?,
+        recently_queued: recently_queued.map_err(|e| e.to_string())?,
+        now,
+    })
+}
+
+/// How a room's frames went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broadcast {
+    /// Posted from this invocation (a small room); `requeued` deliveries
+    /// were still owed after throttling and went on the queue.
+    Inline {
+        counts: delivery::Counts,
+        requeued: usize,
+    },
+    /// Queued as this many deliveries (a big room, or the inline budget spent).
+    Queued(usize),
+}
+
+/// Plans the deliveries of `frames` to every connection in `room`, then
+/// posts them at once when the room is small and `budget` allows
+/// (`delivery::inline`), or queues them: the stream's work per room is one
+/// read of its connection ids and either a few posts or a message per
+/// thousand posts, whatever the room size.
+pub async fn broadcast(
+    fanout: &Fanout,
+    room: &str,
+    frames: &[Frame],
+    audience: Audience,
+    budget: &InlineBudget,
+) -> Result<Broadcast, String> {
+    let Audience {
+        connections,
+        recently_queued,
+        now,
+    } = audience;
     // A frame API Gateway would refuse (413) is not sent at all; the limits
     // (frames::MAX_MESSAGE_BYTES_LIMIT) keep every real one under it.
     let (payloads, oversized): (Vec<String>, Vec<String>) = frames
@@ -107,14 +152,41 @@ pub async fn broadcast(fanout: &Fanout, room: &str, frames: &[Frame]) -> Result<
         );
     }
     let deliveries = delivery::plan(room, &payloads, &connections);
-    let queued = deliveries.len();
-    delivery::enqueue(
-        &fanout.sqs,
-        &fanout.store.settings().delivery_queue_url,
-        deliveries,
-    )
-    .await?;
-    Ok(queued)
+    let queue_url = &fanout.store.settings().delivery_queue_url;
+    // A room with frames still on the queue stays on the queue's path, so
+    // no frame overtakes an earlier one (`queued`).
+    if recently_queued || !budget.take(connections.len() * payloads.len()) {
+        let queued = deliveries.len();
+        if queued > 0 {
+            fanout
+                .store
+                .mark_queued(room, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        delivery::enqueue(&fanout.sqs, queue_url, deliveries).await?;
+        return Ok(Broadcast::Queued(queued));
+    }
+    let live = delivery::Live {
+        management: &fanout.management,
+        store: &fanout.store,
+    };
+    let (counts, owed) = inline::deliver_now(&live, deliveries, budget).await;
+    let requeued = owed.len();
+    if requeued > 0 {
+        // Some posts went out already: failing the records would re-send
+        // them on the stream's retry. What cannot be queued is dropped with
+        // an error line instead, as after the queue's last attempt (those
+        // clients catch up from history).
+        let queued = match fanout.store.mark_queued(room, now).await {
+            Ok(()) => delivery::enqueue(&fanout.sqs, queue_url, owed).await,
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = queued {
+            tracing::error!(room, error = %e, "frames still owed could not be queued: dropped");
+        }
+    }
+    Ok(Broadcast::Inline { counts, requeued })
 }
 
 /// Rewrites `rooms/ROOM.json` and `rooms/ROOM.html`.
@@ -144,7 +216,8 @@ pub async fn write_snapshot(fanout: &Fanout, room: &str) -> Result<(), String> {
             "text/html; charset=utf-8",
         ),
     ];
-    for (key, body, content_type) in files {
+    // Both files at once: the room's live delivery waits for them.
+    let writes = files.map(|(key, body, content_type)| async move {
         fanout
             .s3
             .put_object()
@@ -155,12 +228,46 @@ pub async fn write_snapshot(fanout: &Fanout, room: &str) -> Result<(), String> {
             .body(ByteStream::from(body.into_bytes()))
             .send()
             .await
+            .map(|_| ())
             .map_err(|e| {
                 format!(
                     "writing {key}: {}",
                     aws_sdk_s3::error::DisplayErrorContext(e)
                 )
-            })?;
+            })
+    });
+    futures::future::try_join_all(writes).await?;
+    Ok(())
+}
+
+/// Rooms of one stream batch handled side by side.
+const ROOMS_AT_ONCE: usize = 8;
+
+/// One room of a stream batch: the snapshot first, so that a snapshot that
+/// fails is retried with its records before any frame went out (a retry
+/// after an inline delivery would send it twice), then the frames.
+async fn publish(
+    fanout: &Fanout,
+    room: &str,
+    frames: &[Frame],
+    budget: &InlineBudget,
+) -> Result<(), String> {
+    // The room's connections are read while the snapshot is written.
+    let (written, audience) = tokio::join!(write_snapshot(fanout, room), audience(fanout, room));
+    written.map_err(|e| format!("snapshot not written: {e}"))?;
+    // Deliveries that could not be queued are retried with their records;
+    // the queue's deduplication drops the ones already queued.
+    match broadcast(fanout, room, frames, audience?, budget).await? {
+        Broadcast::Queued(queued) => tracing::info!(room, queued, "fanned out"),
+        Broadcast::Inline { counts, requeued } => tracing::info!(
+            room,
+            delivered = counts.delivered,
+            pruned = counts.pruned,
+            failed = counts.failed,
+            throttled = counts.throttled,
+            requeued,
+            "delivered inline"
+        ),
     }
     Ok(())
 }
@@ -186,23 +293,24 @@ pub async fn handle(
             }
         }
     }
-    for (room, (frames, sequences)) in &rooms {
-        // Deliveries that could not be queued are retried with their
-        // records; the queue's deduplication drops the ones already queued.
-        match broadcast(fanout, room, frames).await {
-            Ok(queued) => tracing::info!(room, queued, "fanned out"),
-            Err(e) => {
-                tracing::error!(room, error = %e, "fan-out failed");
-                failures.extend(sequences.iter().cloned());
-                continue;
+    let budget = InlineBudget::default();
+    let failed_rooms: Vec<Vec<String>> = stream::iter(&rooms)
+        .map(|(room, (frames, sequences))| {
+            let budget = &budget;
+            async move {
+                match publish(fanout, room, frames, budget).await {
+                    Ok(()) => Vec::new(),
+                    Err(e) => {
+                        tracing::error!(room, error = %e, "fan-out failed");
+                        sequences.clone()
+                    }
+                }
             }
-        }
-        // A snapshot that could not be written is retried with its records.
-        if let Err(e) = write_snapshot(fanout, room).await {
-            tracing::error!(room, error = %e, "snapshot not written");
-            failures.extend(sequences.iter().cloned());
-        }
-    }
+        })
+        .buffer_unordered(ROOMS_AT_ONCE)
+        .collect()
+        .await;
+    failures.extend(failed_rooms.into_iter().flatten());
     let mut response = DynamoDbEventResponse::default();
     response.batch_item_failures = failures
         .into_iter()

@@ -227,3 +227,88 @@ async fn gone_connections_are_pruned_once_and_not_retried() {
         vec!["conn-00000".to_string()]
     );
 }
+
+#[test]
+fn only_small_rooms_go_inline_and_only_within_the_invocations_budget() {
+    use inline::{InlineBudget, INLINE_POSTS_PER_INVOCATION, INLINE_POSTS_PER_ROOM};
+    let budget = InlineBudget::default();
+    assert!(
+        !budget.take(INLINE_POSTS_PER_ROOM + 1),
+        "a big room is queued"
+    );
+    let rooms = INLINE_POSTS_PER_INVOCATION / INLINE_POSTS_PER_ROOM;
+    for _ in 0..rooms {
+        assert!(budget.take(INLINE_POSTS_PER_ROOM));
+    }
+    assert!(!budget.take(1), "the invocation's inline posts are spent");
+    assert!(
+        InlineBudget::default().take(0),
+        "an empty room costs nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_small_room_is_delivered_inline_every_frame_once_in_order() {
+    let fake = Fake::default();
+    let budget = inline::InlineBudget::default();
+    let frames = payloads(3, 10);
+    let planned = plan("general", &frames, &ids(20));
+    let (counts, owed) = inline::deliver_now(&fake, planned, &budget).await;
+    assert!(owed.is_empty(), "nothing is owed: {owed:?}");
+    assert_eq!(counts.delivered, 60);
+    let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (connection, payload) in fake.posts.lock().expect("lock").iter() {
+        got.entry(connection.clone())
+            .or_default()
+            .push(payload.clone());
+    }
+    assert_eq!(got.len(), 20);
+    assert!(got.values().all(|each| *each == frames), "{got:?}");
+    assert!(
+        budget.take(1),
+        "no throttling, so later rooms may go inline"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_inline_room_queues_only_what_is_owed_and_stops_inlining() {
+    let fake = Fake::default();
+    fake.throttle
+        .lock()
+        .expect("lock")
+        .insert("conn-00004".to_string(), 1_000);
+    let budget = inline::InlineBudget::default();
+    // Frames of 60 KB: three deliveries per group, so the throttled
+    // connection's group has later deliveries that must wait behind it.
+    let frames = payloads(6, 60_000);
+    let planned = plan("general", &frames, &ids(8));
+    let throttled_group = group_of("general", "conn-00004");
+    let (counts, owed) = inline::deliver_now(&fake, planned, &budget).await;
+    assert!(
+        !budget.take(1),
+        "after a throttled post nothing more goes inline"
+    );
+    assert!(!owed.is_empty());
+    assert!(
+        owed.iter().all(|(group, _)| *group == throttled_group),
+        "only the throttled connection's group is queued"
+    );
+    // The queue delivers what is owed once the throttle lifts.
+    fake.throttle.lock().expect("lock").clear();
+    for (_, delivery) in &owed {
+        let (more, rest) = deliver(&fake, delivery, Duration::from_secs(1)).await;
+        assert_eq!(rest, None);
+        assert!(more.delivered > 0);
+    }
+    let posts = fake.posts.lock().expect("lock").clone();
+    let unique: BTreeSet<_> = posts.iter().collect();
+    assert_eq!(unique.len(), posts.len(), "a frame was sent twice");
+    assert_eq!(posts.len(), 8 * 6, "every connection every frame");
+    let mut got: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (connection, payload) in &posts {
+        got.entry(connection).or_default().push(payload);
+    }
+    let expected: Vec<&str> = frames.iter().map(String::as_str).collect();
+    assert!(got.values().all(|each| *each == expected), "out of order");
+    assert!(counts.throttled > 0);
+}
