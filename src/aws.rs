@@ -128,6 +128,19 @@ impl Aws {
         }
     }
 
+    /// The same account, credentials and endpoint in another region (the
+    /// edge stack lives in us-east-1 whatever the chat's region).
+    pub fn in_region(&self, region: &str) -> Aws {
+        Aws {
+            config: self
+                .config
+                .to_builder()
+                .region(Region::new(region.to_string()))
+                .build(),
+            ..self.clone()
+        }
+    }
+
     /// A stack's outputs as the user's browser needs them: unchanged on AWS,
     /// the emulator's addresses under `--local`.
     pub fn browser_outputs(

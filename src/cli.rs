@@ -133,6 +133,10 @@ pub struct TemplateArgs {
     /// Write to FILE instead of stdout
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The edge stack's template instead (the AWS WAF web ACL that
+    /// `protection.waf` deploys in us-east-1)
+    #[arg(long)]
+    pub edge: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -48,6 +48,8 @@ pub struct Config {
     pub domain: Option<CustomDomain>,
     #[serde(default)]
     pub data: DataPolicy,
+    #[serde(default)]
+    pub protection: Protection,
 }
 
 fn default_site_dir() -> PathBuf {
@@ -142,6 +144,28 @@ impl Default for ConnectionLimits {
 pub struct CustomDomain {
     pub name: DomainName,
     pub certificate_arn: CertificateArn,
+}
+
+/// Defence at the edge, in front of the site and the HTTP API.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Protection {
+    /// An AWS WAF web ACL on the distribution (a rate-based rule per address
+    /// and two AWS managed rule groups), deployed by chatctl in us-east-1 as
+    /// the stack `{app}-{stage}-edge`. Off by default: it costs money every month.
+    pub waf: bool,
+    /// Requests one address may make through CloudFront in any five minutes
+    /// before the web ACL answers 429.
+    pub requests_per_five_minutes: WafRateLimit,
+}
+
+impl Default for Protection {
+    fn default() -> Self {
+        Protection {
+            waf: false,
+            requests_per_five_minutes: WafRateLimit(2000),
+        }
+    }
 }
 
 /// What happens to chat data when the stack is deleted or a table replaced.
@@ -318,6 +342,20 @@ checked!(
             Ok(())
         } else {
             Err(format!("history_length {v} is out of range: 1 to 100"))
+        }
+    }
+);
+
+checked!(
+    /// A rate-based rule's limit: AWS WAF accepts 10 to 2,000,000,000.
+    WafRateLimit(u32 as "u32"),
+    |v| {
+        if (10..=2_000_000_000).contains(v) {
+            Ok(())
+        } else {
+            Err(format!(
+                "requests_per_five_minutes {v} is out of range: 10 to 2000000000 (AWS WAF's limits for a rate-based rule)"
+            ))
         }
     }
 );

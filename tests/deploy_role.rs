@@ -165,6 +165,7 @@ fn create_actions(resource_type: &str) -> &'static [&'static str] {
         "AWS::SNS::Topic" => &["sns:CreateTopic"],
         "AWS::SNS::TopicPolicy" => &["sns:SetTopicAttributes"],
         "AWS::SNS::Subscription" => &["sns:Subscribe"],
+        "AWS::WAFv2::WebACL" => &["wafv2:CreateWebACL", "wafv2:GetWebACL"],
         other => panic!("{other}: add what CloudFormation needs to create it to examples/ci/cloudformation-permissions.json and here"),
     }
 }
@@ -179,15 +180,19 @@ fn cloudformations_permissions_cover_every_resource_type_of_the_template() {
         .expect("read"),
     )
     .expect("valid JSON");
-    for example in ["chatctl.yaml", "production.yaml"] {
+    // production.yaml turns on protection.waf: its edge stack too.
+    for (example, edge) in [
+        ("chatctl.yaml", false),
+        ("production.yaml", false),
+        ("production.yaml", true),
+    ] {
+        let config = format!("examples/{example}");
+        let mut args = vec!["--config", &config, "template", "--format", "json"];
+        if edge {
+            args.push("--edge");
+        }
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_chatctl"))
-            .args([
-                "--config",
-                &format!("examples/{example}"),
-                "template",
-                "--format",
-                "json",
-            ])
+            .args(&args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .expect("run chatctl template");

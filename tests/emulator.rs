@@ -136,3 +136,52 @@ fn the_emulator_is_killed_when_a_test_panics() {
     );
     assert!(!port_open(port));
 }
+
+// Rules 9 and 10 of the rules layer (AWS WAF and CloudFront), as pure
+// functions; tests/launch.rs runs them against chatctl's launches.
+mod waf_rules {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::support::waf_rules::{acl_in_use, scope_refusal};
+
+    const GLOBAL: &str = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/chat/0f1e";
+
+    #[test]
+    fn a_cloudfront_web_acl_outside_us_east_1_is_refused() {
+        let template = json!({"Resources": {"WebAcl": {
+            "Type": "AWS::WAFv2::WebACL", "Properties": {"Scope": "CLOUDFRONT"}}}});
+        let none = HashMap::new();
+        assert!(scope_refusal("eu-west-1", &template, &none).is_some());
+        assert_eq!(scope_refusal("us-east-1", &template, &none), None);
+    }
+
+    #[test]
+    fn a_distribution_takes_only_a_global_web_acl_arn() {
+        let template = json!({"Resources": {"Distribution": {
+            "Type": "AWS::CloudFront::Distribution",
+            "Properties": {"DistributionConfig": {"WebACLId": {"Ref": "WebAclArn"}}}}}});
+        let with = |arn: &str| HashMap::from([("WebAclArn".to_string(), arn.to_string())]);
+        assert_eq!(scope_refusal("eu-west-1", &template, &with(GLOBAL)), None);
+        for bad in [
+            "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/chat/0f1e",
+            "arn:aws:wafv2:eu-west-1:123456789012:global/webacl/chat/0f1e",
+            "0f1e-classic-waf-id",
+        ] {
+            assert!(
+                scope_refusal("eu-west-1", &template, &with(bad)).is_some(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_acl_a_distribution_names_is_in_use() {
+        let resources = "<member><ResourceType>AWS::WAFv2::WebACL</ResourceType><PhysicalResourceId>chat|0f1e|CLOUDFRONT</PhysicalResourceId><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>";
+        let using =
+            format!("<DistributionSummary><WebACLId>{GLOBAL}</WebACLId></DistributionSummary>");
+        assert_eq!(acl_in_use(resources, &using).as_deref(), Some(GLOBAL));
+        assert_eq!(acl_in_use(resources, "<WebACLId></WebACLId>"), None);
+    }
+}

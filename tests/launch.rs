@@ -12,7 +12,7 @@ use serde_json::Value;
 use support::project::{
     aws, aws_at, bucket_names, calls_of, chatctl, code_hashes, count, json_of, Project,
 };
-use support::Emulator;
+use support::{http_request_with, Emulator};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn launch_twice_change_one_handler_and_one_file_then_delete() {
@@ -474,4 +474,206 @@ async fn a_custom_domain_launch_names_the_dns_records_to_create() {
         stdout.contains(&format!("chat.example.com CNAME {target}")),
         "{stdout}"
     );
+}
+
+/// `protection.waf`: the web ACL lives in its own stack in us-east-1 (the
+/// chat here is in eu-west-1) and the distribution uses it; AWS's rules for
+/// it hold (rules 9 and 10 of the rules layer: a CloudFront web ACL only in
+/// us-east-1, none deleted while a distribution uses it); turning it off
+/// lets the distribution go before the edge stack is deleted; `delete`
+/// removes both.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waf_launch_puts_its_web_acl_in_us_east_1_and_delete_removes_it() {
+    const WAF: &str = "protection:\n  waf: true\n  requests_per_five_minutes: 500\n";
+    let emulator = Emulator::start();
+    // The real handlers: the http function checks CloudFront's header.
+    let project = Project::new(WAF);
+    let launch = || {
+        let mut command = chatctl(&emulator, &project);
+        command.args(["--region", "eu-west-1", "launch"]);
+        let (json, _) = json_of(&mut command, 0);
+        json
+    };
+    let launched = launch();
+    let arn = launched["outputs"]["WebAclArn"]
+        .as_str()
+        .expect("a WebAclArn output")
+        .to_string();
+    assert!(
+        arn.starts_with("arn:aws:wafv2:us-east-1:") && arn.contains(":global/webacl/e2e-dev-edge/"),
+        "{arn}"
+    );
+    let east = aws_at(&emulator.endpoint(), "us-east-1")
+        .await
+        .cloudformation();
+    let edge_template = east
+        .get_template()
+        .stack_name("e2e-dev-edge")
+        .send()
+        .await
+        .expect("the edge stack is in us-east-1")
+        .template_body()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        edge_template.contains("\"Limit\":500") || edge_template.contains("\"Limit\": 500"),
+        "the rate comes from protection.requests_per_five_minutes: {edge_template}"
+    );
+    let web_acl_of_distribution = || async {
+        let aws = aws_at(&emulator.endpoint(), "eu-west-1").await;
+        let outputs = aws
+            .cloudformation()
+            .describe_stacks()
+            .stack_name("e2e-dev")
+            .send()
+            .await
+            .expect("describe the chat stack");
+        let id = outputs.stacks()[0]
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some("DistributionId"))
+            .and_then(|o| o.output_value())
+            .expect("a DistributionId output")
+            .to_string();
+        aws.cloudfront()
+            .get_distribution_config()
+            .id(id)
+            .send()
+            .await
+            .expect("the distribution's configuration")
+            .distribution_config()
+            .and_then(|c| c.web_acl_id())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(web_acl_of_distribution().await, arn);
+
+    // Posts straight to the HTTP API's execute-api address go around the
+    // web ACL: refused. CloudFront's header (from Secrets Manager, resolved
+    // at deploy time into the function's configuration, never into the
+    // template) lets a post through.
+    let outputs = &launched["outputs"];
+    let http_api = outputs["HttpApiId"].as_str().expect("HttpApiId");
+    let post = |headers: &[(&str, &str)]| {
+        let mut all = vec![("Content-Type", "application/json")];
+        all.extend_from_slice(headers);
+        let answer = http_request_with(
+            emulator.port(),
+            "POST",
+            &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
+            &all,
+            r#"{"name":"ann","text":"through the edge"}"#,
+        )
+        .expect("an HTTP answer");
+        answer.lines().next().unwrap_or_default().to_string()
+    };
+    assert!(post(&[]).contains(" 403"), "{}", post(&[]));
+    let west = aws_at(&emulator.endpoint(), "eu-west-1").await;
+    let secret = west
+        .lambda()
+        .get_function_configuration()
+        .function_name(
+            outputs["HttpFunctionName"]
+                .as_str()
+                .expect("HttpFunctionName"),
+        )
+        .send()
+        .await
+        .expect("the http function's configuration")
+        .environment()
+        .and_then(|e| e.variables())
+        .and_then(|v| v.get("ORIGIN_VERIFY"))
+        .cloned()
+        .expect("the origin secret");
+    assert!(secret.len() >= 32, "a guessable secret: {secret:?}");
+    assert!(post(&[("X-Origin-Verify", "not-it")]).contains(" 403"));
+    assert!(
+        post(&[("X-Origin-Verify", &secret)]).contains(" 201"),
+        "{}",
+        post(&[("X-Origin-Verify", &secret)])
+    );
+    let chat_template = west
+        .cloudformation()
+        .get_template()
+        .stack_name("e2e-dev")
+        .send()
+        .await
+        .expect("the chat stack's template");
+    assert!(
+        !chat_template
+            .template_body()
+            .unwrap_or_default()
+            .contains(&secret),
+        "the secret is written into the template"
+    );
+
+    // Nothing changed: nothing deployed, in either region.
+    let again = launch();
+    assert_eq!(again["stack_updated"], false, "{again}");
+
+    // Rule 10: the edge stack cannot go while the distribution uses it.
+    let refused = east.delete_stack().stack_name("e2e-dev-edge").send().await;
+    assert!(refused.is_err(), "deleting a web ACL in use was allowed");
+    // Rule 9: a CloudFront web ACL is refused outside us-east-1.
+    let body = std::process::Command::new(env!("CARGO_BIN_EXE_chatctl"))
+        .args(["--config", &project.config.display().to_string()])
+        .args(["template", "--edge", "--format", "json"])
+        .output()
+        .expect("chatctl template --edge");
+    assert!(body.status.success(), "{body:?}");
+    let west = aws_at(&emulator.endpoint(), "eu-west-1")
+        .await
+        .cloudformation();
+    let misplaced = west
+        .create_stack()
+        .stack_name("misplaced-edge")
+        .template_body(String::from_utf8_lossy(&body.stdout))
+        .send()
+        .await;
+    assert!(
+        misplaced.is_err(),
+        "a CloudFront web ACL was created in eu-west-1"
+    );
+    assert_eq!(emulator.refusals().web_acl, 2);
+
+    // Off: the distribution lets go of the ACL, then its stack goes.
+    let config = std::fs::read_to_string(&project.config).expect("config");
+    std::fs::write(&project.config, config.replace(WAF, "")).expect("config");
+    let off = launch();
+    assert!(off["outputs"].get("WebAclArn").is_none(), "{off}");
+    assert_eq!(web_acl_of_distribution().await, "");
+    assert!(
+        !edge_stack_exists(&east).await,
+        "the edge stack outlived protection.waf"
+    );
+
+    // On again, then delete: both stacks go, the chat's first.
+    std::fs::write(&project.config, config).expect("config");
+    assert!(launch()["outputs"]["WebAclArn"].is_string(), "on again");
+    let (deleted, _) = json_of(
+        chatctl(&emulator, &project).args(["--region", "eu-west-1", "delete", "--yes"]),
+        0,
+    );
+    assert_eq!(deleted["edge_stack_deleted"], true, "{deleted}");
+    assert!(
+        !edge_stack_exists(&east).await,
+        "delete left the edge stack"
+    );
+}
+
+/// Whether `e2e-dev-edge` exists (a deleted stack reads as
+/// `DELETE_COMPLETE` or not at all).
+async fn edge_stack_exists(cfn: &aws_sdk_cloudformation::Client) -> bool {
+    match cfn
+        .describe_stacks()
+        .stack_name("e2e-dev-edge")
+        .send()
+        .await
+    {
+        Ok(found) => found.stacks().iter().any(|s| {
+            s.stack_status()
+                .is_some_and(|status| status.as_str() != "DELETE_COMPLETE")
+        }),
+        Err(_) => false,
+    }
 }

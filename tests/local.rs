@@ -101,6 +101,33 @@ async fn local_up_launch_serves_the_chat_to_this_machine_and_down_stops_it() {
     let page = http_get(site, "/rooms/general.html").unwrap_or_default();
     assert!(page.contains("hello from a form"), "{page}");
 
+    // With protection.waf the HTTP API takes only what came through
+    // CloudFront, whose secret header the site proxy adds in its place: the
+    // form still posts through the site, a post straight to the API does not.
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}protection:\n  waf: true\n")).expect("config");
+    json_of(local_chatctl(&config).args(["--local", "launch"]), 0);
+    let form = |port: u16, path: &str| {
+        http_request(
+            port,
+            "POST",
+            path,
+            "application/x-www-form-urlencoded",
+            "name=pat&text=behind+the+edge",
+        )
+        .expect("an answer")
+    };
+    let through = form(site, "/api/rooms/general/messages");
+    assert!(through.starts_with("HTTP/1.1 303"), "{through}");
+    let straight = form(
+        port,
+        &format!(
+            "/_aws/execute-api/{}/$default/api/rooms/general/messages",
+            outputs["HttpApiId"].as_str().expect("HttpApiId")
+        ),
+    );
+    assert!(straight.starts_with("HTTP/1.1 403"), "{straight}");
+
     let (status, _) = json_of(local_chatctl(&config).args(["local", "status"]), 0);
     assert_eq!(status["healthy"], true);
     assert!(status["sites"]

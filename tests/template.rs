@@ -51,11 +51,27 @@ fn stem(path: &Path) -> String {
 
 #[test]
 fn snapshots_of_the_template_for_every_example() {
+    let mut edges = 0;
     for config in examples() {
-        let (_, _, template) = generate(&config, None);
+        let (project, _, template) = generate(&config, None);
         let yaml = template.to_yaml_string().expect("yaml");
         insta::assert_snapshot!(format!("template-{}", stem(&config)), yaml);
+        if let Some(edge) = edge_template(&project) {
+            let yaml = edge.to_yaml_string().expect("yaml");
+            insta::assert_snapshot!(format!("edge-template-{}", stem(&config)), yaml);
+            edges += 1;
+        }
     }
+    assert!(edges > 0, "no example turns on protection.waf");
+}
+
+/// The edge stack's template, for an example with `protection.waf`.
+fn edge_template(project: &Project) -> Option<Template> {
+    project
+        .config
+        .protection
+        .waf
+        .then(|| template::edge::generate(project).expect("edge template generates"))
 }
 
 #[test]
@@ -304,16 +320,22 @@ fn lint_tool(name: &str) -> PathBuf {
 fn write_templates(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for config in examples() {
-        let (_, _, template) = generate(&config, None);
-        for (extension, text) in [
-            ("yaml", template.to_yaml_string().expect("yaml")),
-            ("json", template.to_json_string()),
-        ] {
-            let path = dir.join(format!("{}.{extension}", stem(&config)));
-            std::fs::File::create(&path)
-                .and_then(|mut f| f.write_all(text.as_bytes()))
-                .expect("write template");
-            files.push(path);
+        let (project, _, template) = generate(&config, None);
+        let mut templates = vec![(stem(&config), template)];
+        if let Some(edge) = edge_template(&project) {
+            templates.push((format!("{}-edge", stem(&config)), edge));
+        }
+        for (name, template) in templates {
+            for (extension, text) in [
+                ("yaml", template.to_yaml_string().expect("yaml")),
+                ("json", template.to_json_string()),
+            ] {
+                let path = dir.join(format!("{name}.{extension}"));
+                std::fs::File::create(&path)
+                    .and_then(|mut f| f.write_all(text.as_bytes()))
+                    .expect("write template");
+                files.push(path);
+            }
         }
     }
     files

@@ -75,6 +75,9 @@ pub async fn run(
     } else {
         ui.info(format!("stack {name} does not exist"));
     }
+    // After the chat stack: its distribution no longer uses the web ACL.
+    let edge_stack_deleted =
+        crate::deploy::edge::remove(&aws.in_region(crate::deploy::edge::REGION), &name, ui).await?;
 
     let bucket = artifacts::bucket_name(&identity, &name);
     let artifact_bucket_deleted = if artifacts::exists(&s3, &bucket, &identity).await? {
@@ -122,6 +125,13 @@ pub async fn run(
         }
     }
     let mut text = format!("deleted {name}\n");
+    if edge_stack_deleted {
+        text.push_str(&format!(
+            "deleted its edge stack {} in {}\n",
+            crate::deploy::edge::stack_name(&name),
+            crate::deploy::edge::REGION
+        ));
+    }
     if !kept.is_empty() {
         text.push_str("kept the chat history tables (pass --purge-data to delete them too):\n");
         for table in &kept {
@@ -141,6 +151,7 @@ pub async fn run(
             "stack_existed": found.is_some(),
             "site_objects_removed": site_objects,
             "artifact_bucket_deleted": artifact_bucket_deleted,
+            "edge_stack_deleted": edge_stack_deleted,
             "tables_kept": kept,
             "tables_deleted": purged,
         }),

@@ -34,7 +34,16 @@ pub async fn run(
     }
     let mut text = String::new();
     if let Some(local) = &aws.local {
-        crate::local::start_site(local, &result.stack, &result.outputs)?;
+        let origin_verify = match project.config.protection.waf {
+            true => deploy::edge::origin_verify(aws, &result.outputs).await?,
+            false => None,
+        };
+        crate::local::start_site(
+            local,
+            &result.stack,
+            &result.outputs,
+            origin_verify.as_deref(),
+        )?;
     }
     if result.up_to_date() {
         text.push_str(&format!(

@@ -25,12 +25,19 @@ pub async fn run(global: &GlobalArgs, args: &LocalArgs, ui: &Ui) -> Result<Repor
                 emulator_port: *emulator_port,
                 site_bucket: site_bucket.clone(),
                 http_api_id: http_api_id.clone(),
+                // From the environment, never the command line (`ps` shows that).
+                origin_verify: std::env::var(ORIGIN_VERIFY_ENV)
+                    .ok()
+                    .filter(|v| !v.is_empty()),
             };
             proxy::serve(*port, routes).await?;
             Ok(Report::new(String::new(), json!({})))
         }
     }
 }
+
+/// How `launch --local` hands the site proxy the origin secret.
+pub const ORIGIN_VERIFY_ENV: &str = "CHATCTL_ORIGIN_VERIFY";
 
 fn up(dir: &LocalDir, port: u16, ui: &Ui) -> Result<Report> {
     if let Some(state) = dir.running()? {

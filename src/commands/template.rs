@@ -1,4 +1,5 @@
-//! `chatctl template`: the exact template `launch` deploys.
+//! `chatctl template`: the exact template `launch` deploys (`--edge`: the
+//! edge stack's).
 
 use serde_json::json;
 
@@ -11,8 +12,16 @@ use crate::template;
 use crate::ui::Ui;
 
 pub fn run(project: &Project, args: &TemplateArgs, ui: &Ui) -> Result<Report> {
-    let handlers = handlers::discover(&project.handlers_dir())?;
-    let template = template::generate(project, &handlers)?;
+    let template = if args.edge {
+        if !project.config.protection.waf {
+            return Err(Error::Usage(
+                "there is no edge stack while `protection.waf` is off: set `protection: { waf: true }` in the configuration".to_string(),
+            ));
+        }
+        template::edge::generate(project)?
+    } else {
+        template::generate(project, &handlers::discover(&project.handlers_dir())?)?
+    };
     let text = match args.format {
         TemplateFormat::Yaml => template.to_yaml_string()?,
         TemplateFormat::Json => template.to_json_string(),

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod changeset;
 pub mod checkpoint;
 pub mod code;
+pub mod edge;
 pub mod invalidation;
 pub mod poll;
 pub mod retained;
@@ -160,8 +161,29 @@ pub async fn launch(
 
     let template = template::generate(project, &crates)?;
     let cfn = aws.cloudformation();
+    let edge_aws = aws.in_region(edge::REGION);
+    if project.config.protection.waf {
+        let base = Target {
+            aws,
+            project,
+            cfn: &cfn,
+            stack_name: &stack_name,
+            template: &template,
+            parameters: &[],
+            bucket: &bucket,
+            identity: &identity,
+        };
+        let edge = edge::deploy(&edge_aws, &stack_name, &base, options, ui).await?;
+        result.stack_updated |= edge.stack_updated;
+        result.preview_only |= edge.preview_only;
+        parameters.push(parameter(
+            template::edge::WEB_ACL_PARAMETER,
+            &edge.web_acl_arn,
+        ));
+    }
     let target = Target {
         aws,
+        project,
         cfn: &cfn,
         stack_name: &stack_name,
         template: &template,
@@ -169,24 +191,16 @@ pub async fn launch(
         bucket: &bucket,
         identity: &identity,
     };
-    // Two launches that both found the stack settled race to execute their
-    // change sets; the loser's is obsolete. It waits for the winner and
-    // computes its change set again, against the stack the winner left.
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        match deploy_stack(&target, options, &mut result, ui).await? {
-            Deployed::Done => break,
-            Deployed::Preview => return Ok(result),
-            Deployed::Raced(reason) if attempts < 3 => ui.info(format!(
-                "another deployment of {stack_name} started first ({reason}); waiting for it, then deploying again"
-            )),
-            Deployed::Raced(reason) => {
-                return Err(Error::Failed(format!(
-                    "other deployments of {stack_name} kept starting first ({reason}); nothing of this launch was deployed. Run `chatctl launch` again when they are done"
-                )))
-            }
-        }
+    match deploy_until_settled(&target, options, &mut result, ui).await? {
+        Deployed::Done if result.preview_only => return Ok(result),
+        Deployed::Done => {}
+        Deployed::Preview => return Ok(result),
+        Deployed::Raced(reason) => return Err(kept_racing(&stack_name, &reason)),
+    }
+    if !project.config.protection.waf && !options.preview {
+        // Turned off: the distribution no longer uses the web ACL, so its
+        // stack can go.
+        result.stack_updated |= edge::remove(&edge_aws, &stack_name, ui).await?;
     }
 
     let deployed = stack::describe(&cfn, &stack_name)
@@ -212,9 +226,39 @@ pub async fn launch(
     Ok(result)
 }
 
+/// Deploys `target`, again when another launch executed first (its change
+/// set is then obsolete): it waits for the winner and computes its change
+/// set again, against the stack the winner left; at most three times.
+async fn deploy_until_settled(
+    target: &Target<'_>,
+    options: &LaunchOptions,
+    result: &mut LaunchResult,
+    ui: &Ui,
+) -> Result<Deployed> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match deploy_stack(target, options, result, ui).await? {
+            Deployed::Raced(reason) if attempts < 3 => ui.info(format!(
+                "another deployment of {} started first ({reason}); waiting for it, then deploying again",
+                target.stack_name
+            )),
+            settled => return Ok(settled),
+        }
+    }
+}
+
+fn kept_racing(stack_name: &str, reason: &str) -> Error {
+    Error::Failed(format!(
+        "other deployments of {stack_name} kept starting first ({reason}); nothing of this launch was deployed. Run `chatctl launch` again when they are done"
+    ))
+}
+
 /// What a launch deploys to, and with what.
+#[derive(Clone, Copy)]
 struct Target<'a> {
     aws: &'a Aws,
+    project: &'a Project,
     cfn: &'a aws_sdk_cloudformation::Client,
     stack_name: &'a str,
     template: &'a Template,
@@ -240,6 +284,7 @@ async fn deploy_stack(
 ) -> Result<Deployed> {
     let Target {
         aws,
+        project: _,
         cfn,
         stack_name,
         template,

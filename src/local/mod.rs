@@ -445,6 +445,7 @@ pub fn start_site(
     target: &LocalTarget,
     stack: &str,
     outputs: &std::collections::BTreeMap<String, String>,
+    origin_verify: Option<&str>,
 ) -> Result<SiteProxy> {
     let dir = &target.dir;
     let mut state = dir.require()?;
@@ -473,6 +474,10 @@ pub fn start_site(
             .arg(needed("SiteBucketName")?)
             .arg("--http-api-id")
             .arg(needed("HttpApiId")?)
+            .env(
+                crate::commands::local::ORIGIN_VERIFY_ENV,
+                origin_verify.unwrap_or_default(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -27,6 +27,9 @@ pub struct Routes {
     pub emulator_port: u16,
     pub site_bucket: String,
     pub http_api_id: String,
+    /// With `protection.waf`: the secret header CloudFront adds to what it
+    /// forwards to the HTTP API, which the proxy adds in its place.
+    pub origin_verify: Option<String>,
 }
 
 impl Routes {
@@ -159,10 +162,19 @@ async fn forward(
         Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("request body: {e}"))),
     };
     let mut outgoing = Request::builder().method(parts.method).uri(&url);
+    let origin_verify = crate::template::edge::ORIGIN_VERIFY_HEADER;
     for (name, value) in &parts.headers {
-        if name != HOST {
+        // A client's own copy of the secret header is dropped, as CloudFront does.
+        if name != HOST && !name.as_str().eq_ignore_ascii_case(origin_verify) {
             outgoing = outgoing.header(name, value);
         }
+    }
+    if let Some(secret) = routes
+        .origin_verify
+        .as_deref()
+        .filter(|_| path.starts_with("/api/"))
+    {
+        outgoing = outgoing.header(origin_verify, secret);
     }
     let outgoing = outgoing.header(HOST, host).body(Full::new(body));
     let outgoing = match outgoing {
@@ -249,6 +261,7 @@ mod tests {
             emulator_port: 4566,
             site_bucket: "site-bucket".into(),
             http_api_id: "abc".into(),
+            origin_verify: None,
         };
         assert_eq!(
             routes.target("/api/rooms/general/messages?limit=5"),

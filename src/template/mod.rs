@@ -4,6 +4,7 @@
 //! The document is built as data (serde_yaml parses the sources, serde_json
 //! holds the result) and serialized once, never assembled from strings.
 
+pub mod edge;
 mod intrinsics;
 
 use serde_json::{json, Map, Value};
@@ -84,6 +85,7 @@ pub fn generate(project: &Project, handlers: &[HandlerCrate]) -> Result<Template
         add_function(&mut template, handler)?;
     }
     apply_configuration(&mut template, project)?;
+    edge::protect(&mut template, project);
     Ok(Template(template))
 }
 

@@ -47,6 +47,8 @@ pub struct Refusals {
     pub list_tables_pages: u64,
     /// PostToConnection calls answered 429 (rule 8).
     pub throttled_posts: u64,
+    /// Web ACL misuse refused (rules 9 and 10).
+    pub web_acl: u64,
 }
 
 pub struct RulesLayer {
@@ -211,6 +213,9 @@ async fn handle(
             Some(answer)
         } else if let Some(answer) = buckets_must_be_empty(&upstream, &parts, &body).await {
             count(|r| &mut r.bucket_not_empty);
+            Some(answer)
+        } else if let Some(answer) = web_acl_rules(&upstream, &parts, &body).await {
+            count(|r| &mut r.web_acl);
             Some(answer)
         } else if let Some(answer) = tables_take_time_to_delete(&upstream, &parts, &body) {
             Some(answer)
@@ -533,14 +538,14 @@ async fn holds_objects(upstream: &Upstream, caller: &Parts, bucket: &str) -> boo
     listing.contains("<Version>") || listing.contains("<DeleteMarker>")
 }
 
-/// The physical names of a stack's buckets that still exist.
-async fn stack_buckets(upstream: &Upstream, caller: &Parts, stack: &str) -> Vec<String> {
+/// A stack's DescribeStackResources answer (XML), empty when unreadable.
+async fn stack_resources(upstream: &Upstream, caller: &Parts, stack: &str) -> String {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("Action", "DescribeStackResources")
         .append_pair("Version", "2010-05-15")
         .append_pair("StackName", stack)
         .finish();
-    let listing = read_upstream(
+    read_upstream(
         upstream,
         caller,
         "cloudformation",
@@ -550,7 +555,68 @@ async fn stack_buckets(upstream: &Upstream, caller: &Parts, stack: &str) -> Vec<
         &[("content-type", "application/x-www-form-urlencoded")],
     )
     .await
-    .unwrap_or_default();
+    .unwrap_or_default()
+}
+
+/// Rules 9 and 10 (`waf_rules.rs`): web ACLs for CloudFront only in
+/// us-east-1 and only by ARN; none deleted while a distribution uses it.
+async fn web_acl_rules(
+    upstream: &Upstream,
+    parts: &Parts,
+    body: &Bytes,
+) -> Option<Response<Full<Bytes>>> {
+    use super::waf_rules::{acl_in_use, parameters_of, scope_refusal};
+    if signed_service(&parts.headers) != "cloudformation" || parts.method != Method::POST {
+        return None;
+    }
+    let form: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(body).into_owned().collect();
+    let refuse = |reason: String| aws_error("cloudformation", 400, "ValidationError", &reason);
+    match form.get("Action").map(String::as_str)? {
+        "CreateChangeSet" | "CreateStack" | "UpdateStack" => {
+            let text = match (form.get("TemplateBody"), form.get("TemplateURL")) {
+                (Some(text), _) => text.clone(),
+                (None, Some(url)) => {
+                    // chatctl's template URLs are path-style on the emulator.
+                    let rest = url.split_once("://")?.1;
+                    let path = &rest[rest.find('/')?..];
+                    read_upstream(upstream, parts, "s3", Method::GET, path, "", &[]).await?
+                }
+                (None, None) => return None,
+            };
+            let template: serde_json::Value = serde_json::from_str(&text).ok()?;
+            let region = signed_region(&parts.headers).unwrap_or_default();
+            scope_refusal(&region, &template, &parameters_of(&form)).map(refuse)
+        }
+        "DeleteStack" => {
+            let stack = form.get("StackName")?;
+            let resources = stack_resources(upstream, parts, stack).await;
+            if !resources.contains("AWS::WAFv2::WebACL") {
+                return None;
+            }
+            let distributions = read_upstream(
+                upstream,
+                parts,
+                "cloudfront",
+                Method::GET,
+                "/2020-05-31/distribution",
+                "",
+                &[],
+            )
+            .await?;
+            acl_in_use(&resources, &distributions).map(|arn| {
+                refuse(format!(
+                    "the web ACL {arn} of stack {stack} is used by a CloudFront distribution: AWS WAF refuses to delete it (WAFAssociatedItemException) and the stack ends DELETE_FAILED"
+                ))
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The physical names of a stack's buckets that still exist.
+async fn stack_buckets(upstream: &Upstream, caller: &Parts, stack: &str) -> Vec<String> {
+    let listing = stack_resources(upstream, caller, stack).await;
     listing
         .split("<member>")
         .filter(|member| member.contains("<ResourceType>AWS::S3::Bucket</ResourceType>"))

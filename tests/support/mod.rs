@@ -15,6 +15,7 @@ pub mod local;
 pub mod post_budget;
 pub mod project;
 pub mod server;
+pub mod waf_rules;
 pub mod ws;
 
 use std::io::{Read, Write};

@@ -152,6 +152,12 @@ async fn answer(
     store: &Store,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
+    if !through_cloudfront(request, store.settings().origin_verify.as_deref()) {
+        return Ok(json_response(
+            403,
+            json!({ "error": { "message": "requests must come through the chat's site, not straight to the API" } }),
+        ));
+    }
     let Some(room) = room_in(request) else {
         return Ok(json_response(
             404,
@@ -259,6 +265,27 @@ fn rate_limited(
     response
 }
 
+/// The header CloudFront adds to what it forwards here when
+/// `protection.waf` is on (chatctl's `template::edge`).
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
+
+/// Whether the request came through CloudFront (and so through the web
+/// ACL): with a secret configured it must carry it; without one, any
+/// request does. Compared as SHA-256 digests, so the time taken says
+/// nothing about how much of a guess was right.
+pub fn through_cloudfront(request: &ApiGatewayV2httpRequest, secret: Option<&str>) -> bool {
+    use sha2::{Digest, Sha256};
+    let Some(secret) = secret else {
+        return true;
+    };
+    let given = request
+        .headers
+        .get(ORIGIN_VERIFY_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    Sha256::digest(given) == Sha256::digest(secret.as_bytes())
+}
+
 /// Whether the browser says the post comes from another site: its
 /// `Sec-Fetch-Site` (sent by every current browser, and not settable by a
 /// page) is `cross-site` or `same-site`; or, from a browser too old to send
@@ -364,6 +391,29 @@ async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_requests_through_cloudfront_pass_when_it_has_a_secret() {
+        let with = |header: Option<&str>, secret: Option<&str>| {
+            let mut request = ApiGatewayV2httpRequest::default();
+            if let Some(value) = header {
+                request.headers.insert(
+                    ORIGIN_VERIFY_HEADER,
+                    HeaderValue::from_str(value).expect("header"),
+                );
+            }
+            through_cloudfront(&request, secret)
+        };
+        let secret = Some("s3cr3t-from-secrets-manager");
+        assert!(with(Some("s3cr3t-from-secrets-manager"), secret));
+        assert!(!with(None, secret), "straight to execute-api");
+        assert!(!with(Some("s3cr3t"), secret), "a prefix is not the secret");
+        assert!(!with(Some(""), secret));
+        assert!(
+            with(None, None),
+            "without protection.waf nothing is checked"
+        );
+    }
 
     #[test]
     fn posts_from_another_site_are_told_apart() {

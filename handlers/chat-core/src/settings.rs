@@ -14,6 +14,9 @@ pub struct Settings {
     pub delivery_queue_url: String,
     /// The site's own origins (`https://HOST`), for the HTTP API's cross-site check.
     pub site_origins: Vec<String>,
+    /// With `protection.waf`: the secret header value CloudFront adds to
+    /// what it forwards to the HTTP API; a request without it is refused.
+    pub origin_verify: Option<String>,
     pub site_bucket: String,
     /// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
     pub management_endpoint: String,
@@ -38,6 +41,7 @@ impl Default for Settings {
             limits_table: "limits".into(),
             delivery_queue_url: String::new(),
             site_origins: Vec::new(),
+            origin_verify: None,
             site_bucket: "site".into(),
             management_endpoint: String::new(),
             max_message_bytes: crate::validate::DEFAULT_MAX_MESSAGE_BYTES,
@@ -74,6 +78,7 @@ impl Settings {
                 .filter(|origin| !origin.is_empty())
                 .map(str::to_string)
                 .collect(),
+            origin_verify: env::var("ORIGIN_VERIFY").ok().filter(|v| !v.is_empty()),
             site_bucket: text("SITE_BUCKET", defaults.site_bucket),
             management_endpoint: management_endpoint(
                 &text("WEBSOCKET_MANAGEMENT_ENDPOINT", String::new()),
