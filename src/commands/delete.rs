@@ -57,20 +57,7 @@ pub async fn run(
                 "emptied the site bucket {bucket} ({site_objects} objects and versions)"
             ));
         }
-        let after = stack::newest_event_id(&cfn, &name).await?;
-        cfn.delete_stack()
-            .stack_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("deleting stack {name}"), e))?;
-        let (status, events) = stack::wait(&cfn, &name, after.as_deref(), 1, ui).await?;
-        if status.as_str() != "DELETE_COMPLETE" {
-            let cause =
-                stack::first_failure(&events, &name).unwrap_or_else(|| status.as_str().to_string());
-            return Err(Error::Failed(format!(
-                "stack {name} was not deleted: {cause}"
-            )));
-        }
+        stack::delete_and_wait(&cfn, &name, ui).await?;
         ui.info(format!("deleted stack {name}"));
     } else {
         ui.info(format!("stack {name} does not exist"));

@@ -94,20 +94,7 @@ pub async fn remove(edge_aws: &Aws, stack: &str, ui: &Ui) -> Result<bool> {
         ));
         return Ok(false);
     }
-    let after = stack::newest_event_id(&cfn, &name).await?;
-    cfn.delete_stack()
-        .stack_name(&name)
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("deleting the edge stack {name} in {REGION}"), e))?;
-    let (status, events) = stack::wait(&cfn, &name, after.as_deref(), 1, ui).await?;
-    if status.as_str() != "DELETE_COMPLETE" {
-        let cause =
-            stack::first_failure(&events, &name).unwrap_or_else(|| status.as_str().to_string());
-        return Err(Error::Failed(format!(
-            "the edge stack {name} in {REGION} was not deleted: {cause}. Run the command again to retry"
-        )));
-    }
+    stack::delete_and_wait(&cfn, &name, ui).await?;
     ui.info(format!("deleted the edge stack {name} in {REGION}"));
     Ok(true)
 }

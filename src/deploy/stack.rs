@@ -302,3 +302,22 @@ pub async fn validation_failures(cfn: &Client, name: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Deletes stack `name` and waits until CloudFormation is done; the first
+/// failed resource and its reason when the stack is not `DELETE_COMPLETE`.
+pub async fn delete_and_wait(cfn: &Client, name: &str, ui: &Ui) -> Result<()> {
+    let after = newest_event_id(cfn, name).await?;
+    cfn.delete_stack()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("deleting stack {name}"), e))?;
+    let (status, events) = wait(cfn, name, after.as_deref(), 1, ui).await?;
+    if status.as_str() != "DELETE_COMPLETE" {
+        let cause = first_failure(&events, name).unwrap_or_else(|| status.as_str().to_string());
+        return Err(Error::Failed(format!(
+            "stack {name} was not deleted: {cause}. Run the command again to retry"
+        )));
+    }
+    Ok(())
+}
