@@ -324,6 +324,46 @@ where
 /// Records every AWS operation chatctl starts, one `service operation` line
 /// each, to the file named by `CHATCTL_AWS_CALL_LOG`. A debugging aid that
 /// also lets tests prove a command made no write.
+#[derive(Debug, Clone)]
+struct CallLog {
+    file: Arc<Mutex<std::fs::File>>,
+}
+
+impl CallLog {
+    fn from_env() -> Option<CallLog> {
+        let path = PathBuf::from(std::env::var_os("CHATCTL_AWS_CALL_LOG")?);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()?;
+        Some(CallLog {
+            file: Arc::new(Mutex::new(file)),
+        })
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "chatctl-call-log"
+    }
+
+    // Not `read_before_execution`: client interceptors run that before the
+    // operation has stored its `Metadata`.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            writeln!(file, "{} {}", metadata.service(), metadata.name())?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{partition_of, Identity};
@@ -375,45 +415,5 @@ mod tests {
         ] {
             assert!(!super::valid_region(bad), "{bad}");
         }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct CallLog {
-    file: Arc<Mutex<std::fs::File>>,
-}
-
-impl CallLog {
-    fn from_env() -> Option<CallLog> {
-        let path = PathBuf::from(std::env::var_os("CHATCTL_AWS_CALL_LOG")?);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok()?;
-        Some(CallLog {
-            file: Arc::new(Mutex::new(file)),
-        })
-    }
-}
-
-impl Intercept for CallLog {
-    fn name(&self) -> &'static str {
-        "chatctl-call-log"
-    }
-
-    // Not `read_before_execution`: client interceptors run that before the
-    // operation has stored its `Metadata`.
-    fn read_before_serialization(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> std::result::Result<(), BoxError> {
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            writeln!(file, "{} {}", metadata.service(), metadata.name())?;
-        }
-        Ok(())
     }
 }

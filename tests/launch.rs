@@ -494,6 +494,28 @@ async fn a_waf_launch_puts_its_web_acl_in_us_east_1_and_delete_removes_it() {
         let (json, _) = json_of(&mut command, 0);
         json
     };
+    // A preview deploys nothing in either region (a first preview leaves
+    // CloudFormation's empty REVIEW_IN_PROGRESS stack, as AWS does).
+    let (preview, _) = json_of(
+        chatctl(&emulator, &project).args(["--region", "eu-west-1", "launch", "--preview"]),
+        0,
+    );
+    assert_eq!(preview["preview_only"], true, "{preview}");
+    let east = aws_at(&emulator.endpoint(), "us-east-1")
+        .await
+        .cloudformation();
+    let reviewed = east
+        .describe_stacks()
+        .stack_name("e2e-dev-edge")
+        .send()
+        .await;
+    assert!(
+        reviewed.map_or(true, |found| found.stacks().iter().all(|s| {
+            s.stack_status()
+                .is_some_and(|status| status.as_str() == "REVIEW_IN_PROGRESS")
+        })),
+        "a preview deployed the web ACL"
+    );
     let launched = launch();
     let arn = launched["outputs"]["WebAclArn"]
         .as_str()
@@ -503,9 +525,6 @@ async fn a_waf_launch_puts_its_web_acl_in_us_east_1_and_delete_removes_it() {
         arn.starts_with("arn:aws:wafv2:us-east-1:") && arn.contains(":global/webacl/e2e-dev-edge/"),
         "{arn}"
     );
-    let east = aws_at(&emulator.endpoint(), "us-east-1")
-        .await
-        .cloudformation();
     let edge_template = east
         .get_template()
         .stack_name("e2e-dev-edge")
