@@ -41,9 +41,28 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     send(&mut alice, json!({"action": "history"})).await;
     let history = expect(&mut alice, "history").await;
     assert_eq!(history["you"]["name"], "alice");
-    assert!(history["you"]["token"]
+    let token = history["you"]["token"]
         .as_str()
-        .is_some_and(|t| t.len() >= 22));
+        .expect("a token")
+        .to_string();
+    assert!(token.len() >= 22, "{token}");
+    // The connections table (and the index the fan-out reads) holds the
+    // token only sealed: nobody reading the table can take it.
+    let stored = aws
+        .dynamodb()
+        .scan()
+        .table_name(outputs["ConnectionsTableName"].as_str().expect("table"))
+        .send()
+        .await
+        .expect("scan the connections table");
+    assert!(!stored.items().is_empty());
+    for item in stored.items() {
+        assert!(item.contains_key("token_sealed"), "{item:?}");
+        assert!(
+            !format!("{item:?}").contains(&token),
+            "a token in the table: {item:?}"
+        );
+    }
 
     // A message from one reaches the other.
     send(
@@ -302,6 +321,7 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
         name: "ghost".into(),
         author: "x".into(),
         token: "x".into(),
+        token_sealed: None,
         expires_at: chat_core::now_seconds() + 600,
         client: None,
     };

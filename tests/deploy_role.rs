@@ -166,6 +166,11 @@ fn create_actions(resource_type: &str) -> &'static [&'static str] {
         "AWS::SNS::TopicPolicy" => &["sns:SetTopicAttributes"],
         "AWS::SNS::Subscription" => &["sns:Subscribe"],
         "AWS::WAFv2::WebACL" => &["wafv2:CreateWebACL", "wafv2:GetWebACL"],
+        "AWS::SecretsManager::Secret" => &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:GetRandomPassword",
+            "secretsmanager:GetSecretValue",
+        ],
         other => panic!("{other}: add what CloudFormation needs to create it to examples/ci/cloudformation-permissions.json and here"),
     }
 }

@@ -10,7 +10,8 @@
 mod support;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use chat_core::limits::{Client, Verdict};
 use chat_core::model::{Connection, Message};
@@ -68,6 +69,7 @@ fn connection(id: &str) -> Connection {
         name: "alice".into(),
         author: "author-of-alice".into(),
         token: "t".repeat(32),
+        token_sealed: None,
         expires_at: NOW + 3600,
         client: None,
     }
@@ -349,6 +351,51 @@ async fn a_room_whose_frames_were_queued_stays_on_the_queue_for_a_minute() {
     let odd = "room with :until and #until";
     store.mark_queued(odd, NOW).await.expect("mark");
     assert!(store.recently_queued(odd, NOW).await.expect("read"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn author_tokens_are_stored_sealed_and_read_back_whole() {
+    let emulator = Emulator::start();
+    let settings = Settings {
+        token_key: Some(chat_core::sealed::Secret("from secrets manager".into())),
+        ..Settings::default()
+    };
+    let (store, client) = slot_store(&emulator, settings.clone()).await;
+    let alice = connection("conn-alice");
+    store.put_connection(&alice).await.expect("put");
+    let raw = client
+        .get_item()
+        .table_name("connections")
+        .key("connection_id", AttributeValue::S("conn-alice".into()))
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("the item");
+    assert!(!raw.contains_key("token"), "the token is stored: {raw:?}");
+    assert!(!format!("{raw:?}").contains(&alice.token));
+    assert!(raw.contains_key("token_sealed"));
+    let read = store.get_connection("conn-alice").await.expect("get");
+    assert_eq!(read, Some(alice.clone()), "read back whole");
+    // A connection stored before sealing (plain token) still reads.
+    let plain = Store::new(client.clone(), Settings::default());
+    plain
+        .put_connection(&connection("conn-old"))
+        .await
+        .expect("put");
+    assert_eq!(
+        store.get_connection("conn-old").await.expect("get"),
+        Some(connection("conn-old"))
+    );
+    // Another key cannot open it: an error, never a wrong token.
+    let other = Store::new(
+        client,
+        Settings {
+            token_key: Some(chat_core::sealed::Secret("another".into())),
+            ..Settings::default()
+        },
+    );
+    assert!(other.get_connection("conn-alice").await.is_err());
 }
 
 /// A store with `settings` over the limits table and the connections table

@@ -270,6 +270,15 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
         http["Properties"]["Environment"]["Variables"]["SITE_ORIGINS"] =
             json!({"Fn::Join": [",", origins]});
     }
+    // The two functions that read and write author tokens get the key they
+    // are sealed under (handlers' `sealed`); no other function does.
+    for function in ["ConnectFunction", "MessageFunction"] {
+        if let Some(function) = template["Resources"].get_mut(function) {
+            function["Properties"]["Environment"]["Variables"]["TOKEN_KEY"] = json!({
+                "Fn::Sub": "{{resolve:secretsmanager:${TokenKeySecret}:SecretString}}"
+            });
+        }
+    }
 
     if let Some(domain) = &config.domain {
         let distribution =

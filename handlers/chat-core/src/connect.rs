@@ -114,6 +114,7 @@ pub async fn handle_connect(
         name: name.to_string(),
         author: author_key(&token),
         token,
+        token_sealed: None,
         expires_at: now + CONNECTION_TTL_SECONDS,
         client: Some(address.clone()),
     };

@@ -15,6 +15,7 @@ pub mod message;
 pub mod model;
 pub mod queued;
 pub mod render;
+pub mod sealed;
 pub mod settings;
 pub mod slots;
 pub mod store;

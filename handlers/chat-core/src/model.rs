@@ -85,8 +85,12 @@ pub struct Connection {
     /// SHA-256 of the connection's author token.
     pub author: String,
     /// The token itself, handed to the client with its history so it can
-    /// keep editing its messages after reconnecting.
+    /// keep editing its messages after reconnecting. In the table it is
+    /// sealed (`token_sealed`, see `sealed`) when the stack has a key.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sealed: Option<String>,
     pub expires_at: i64,
     /// The hashed source address whose connection slot this holds
     /// (`limits::address_key`); absent on connections from before limits

@@ -17,6 +17,9 @@ pub struct Settings {
     /// With `protection.waf`: the secret header value CloudFront adds to
     /// what it forwards to the HTTP API; a request without it is refused.
     pub origin_verify: Option<String>,
+    /// The secret author tokens are sealed under in the connections table
+    /// (`sealed`); without one (tests, old stacks) they are stored as given.
+    pub token_key: Option<crate::sealed::Secret>,
     pub site_bucket: String,
     /// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
     pub management_endpoint: String,
@@ -42,6 +45,7 @@ impl Default for Settings {
             delivery_queue_url: String::new(),
             site_origins: Vec::new(),
             origin_verify: None,
+            token_key: None,
             site_bucket: "site".into(),
             management_endpoint: String::new(),
             max_message_bytes: crate::validate::DEFAULT_MAX_MESSAGE_BYTES,
@@ -79,6 +83,10 @@ impl Settings {
                 .map(str::to_string)
                 .collect(),
             origin_verify: env::var("ORIGIN_VERIFY").ok().filter(|v| !v.is_empty()),
+            token_key: env::var("TOKEN_KEY")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(crate::sealed::Secret),
             site_bucket: text("SITE_BUCKET", defaults.site_bucket),
             management_endpoint: management_endpoint(
                 &text("WEBSOCKET_MANAGEMENT_ENDPOINT", String::new()),

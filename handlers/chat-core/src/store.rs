@@ -90,8 +90,17 @@ impl Store {
     }
 
     pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        let mut stored = connection.clone();
+        if let Some(secret) = &self.settings.token_key {
+            let key = crate::sealed::TokenKey::from_secret(&secret.0);
+            stored.token_sealed = Some(
+                key.seal(&connection.connection_id, &connection.token)
+                    .map_err(failed)?,
+            );
+            stored.token.clear();
+        }
         let item: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(connection).map_err(failed)?;
+            serde_dynamo::to_item(&stored).map_err(failed)?;
         self.client
             .put_item()
             .table_name(&self.settings.connections_table)
@@ -115,9 +124,21 @@ impl Store {
             .send()
             .await
             .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        out.item
-            .map(|item| serde_dynamo::from_item(item).map_err(failed))
-            .transpose()
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let mut connection: Connection = serde_dynamo::from_item(item).map_err(failed)?;
+        if let (Some(sealed), Some(secret)) =
+            (connection.token_sealed.take(), &self.settings.token_key)
+        {
+            let key = crate::sealed::TokenKey::from_secret(&secret.0);
+            connection.token = key
+                .open(&connection.connection_id, &sealed)
+                .ok_or_else(|| {
+                    failed("a sealed author token did not open: was TOKEN_KEY changed?")
+                })?;
+        }
+        Ok(Some(connection))
     }
 
     /// Removes a connection and gives back its slots, once: only
