@@ -22,7 +22,9 @@ AWSCLI_VERSION=1.46.3
 
 bash scripts/setup.sh --no-lint >/dev/null
 tools="$root/.chatctl/tools"
-if [[ "$(cat "$tools/awscli/.pinned" 2>/dev/null)" != "awscli==$AWSCLI_VERSION" ]]; then
+# Made again when it cannot start (a venv moved from where it was made).
+if [[ "$(cat "$tools/awscli/.pinned" 2>/dev/null)" != "awscli==$AWSCLI_VERSION" ]] ||
+  ! "$tools/awscli/bin/aws" --version >/dev/null 2>&1; then
   rm -rf "$tools/awscli"
   python3 -m venv "$tools/awscli"
   "$tools/awscli/bin/pip" install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION"

@@ -32,12 +32,16 @@ ZIGBUILD_VERSION=0.24.1
 NEXTEST_VERSION=0.9.143
 
 # venv NAME REQUIREMENT... : create $tools/NAME and install the pinned packages
-# unless a marker file says this exact set is already there.
+# unless a marker file says this exact set is already there and the venv
+# still runs (its scripts name the interpreter by the path the venv was
+# made at: a venv moved or copied from elsewhere has the marker but cannot
+# start, so it is made again).
 venv() {
   local name="$1"; shift
   local dir="$tools/$name"
   local want="$*"
-  if [[ -f "$dir/.pinned" && "$(cat "$dir/.pinned")" == "$want" ]]; then
+  if [[ -f "$dir/.pinned" && "$(cat "$dir/.pinned")" == "$want" ]] &&
+    "$dir/bin/pip" --version >/dev/null 2>&1; then
     echo "setup: $name already has $want"
     return
   fi
