@@ -160,6 +160,7 @@ fn create_actions(resource_type: &str) -> &'static [&'static str] {
         "AWS::S3::BucketPolicy" => &["s3:PutBucketPolicy"],
         "AWS::CloudFront::OriginAccessControl" => &["cloudfront:CreateOriginAccessControl"],
         "AWS::CloudFront::ResponseHeadersPolicy" => &["cloudfront:CreateResponseHeadersPolicy"],
+        "AWS::CloudFront::OriginRequestPolicy" => &["cloudfront:CreateOriginRequestPolicy"],
         "AWS::CloudFront::Distribution" => &["cloudfront:CreateDistribution"],
         "AWS::KMS::Key" => &["kms:CreateKey", "kms:EnableKeyRotation"],
         "AWS::SNS::Topic" => &["sns:CreateTopic"],

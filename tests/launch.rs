@@ -10,7 +10,8 @@ mod support;
 use assert_cmd::Command;
 use serde_json::Value;
 use support::project::{
-    aws, aws_at, bucket_names, calls_of, chatctl, code_hashes, count, json_of, Project,
+    aws, aws_at, bucket_names, calls_of, chatctl, code_hashes, count, json_of, origin_secret,
+    Project,
 };
 use support::{http_request_with, Emulator};
 
@@ -588,22 +589,7 @@ async fn a_waf_launch_puts_its_web_acl_in_us_east_1_and_delete_removes_it() {
     };
     assert!(post(&[]).contains(" 403"), "{}", post(&[]));
     let west = aws_at(&emulator.endpoint(), "eu-west-1").await;
-    let secret = west
-        .lambda()
-        .get_function_configuration()
-        .function_name(
-            outputs["HttpFunctionName"]
-                .as_str()
-                .expect("HttpFunctionName"),
-        )
-        .send()
-        .await
-        .expect("the http function's configuration")
-        .environment()
-        .and_then(|e| e.variables())
-        .and_then(|v| v.get("ORIGIN_VERIFY"))
-        .cloned()
-        .expect("the origin secret");
+    let secret = origin_secret(&west, outputs).await;
     assert!(secret.len() >= 32, "a guessable secret: {secret:?}");
     assert!(post(&[("X-Origin-Verify", "not-it")]).contains(" 403"));
     assert!(

@@ -4,7 +4,8 @@
 //! the connection caps per address and per room. Test clients bind other
 //! loopback addresses (127.0.0.2, ...) to be other clients; the emulator
 //! reports the address a WebSocket came from, and 127.0.0.1 for every HTTP
-//! request.
+//! request, as API Gateway reports CloudFront's address for every request
+//! CloudFront forwards.
 
 mod support;
 
@@ -12,9 +13,9 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::project::{chatctl, json_of, Project};
+use support::project::{aws, chatctl, json_of, origin_secret, Project};
 use support::ws::{expect, open_from, send, Socket};
-use support::{http_request, Emulator};
+use support::{http_request_with, Emulator};
 
 const LOCAL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 
@@ -65,11 +66,21 @@ fn assert_limited(frame: &Value) {
 
 /// The status line and headers of an HTTP post to the room, and its body.
 fn post(emulator: &Emulator, http_api: &str, content_type: &str, body: &str) -> (String, String) {
-    let response = http_request(
+    post_with(emulator, http_api, &[("Content-Type", content_type)], body)
+}
+
+/// [`post`] with any headers.
+fn post_with(
+    emulator: &Emulator,
+    http_api: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (String, String) {
+    let response = http_request_with(
         emulator.port(),
         "POST",
         &format!("/_aws/execute-api/{http_api}/$default/api/rooms/general/messages"),
-        content_type,
+        headers,
         body,
     )
     .expect("an HTTP answer");
@@ -155,6 +166,57 @@ async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_ht
     // ... while that second address, with a token of its own, is a fresh client.
     let mut neighbour = join(&emulator, &outputs, "room=general&name=cy", address(3)).await;
     assert_eq!(send_text(&mut neighbour, "hello").await["type"], "sent");
+
+    // Through CloudFront every HTTP request comes from CloudFront's address
+    // (here, as on the emulator, 127.0.0.1, long out of budget): a post
+    // carrying the origin secret is charged to its viewer's address, the
+    // counter that viewer's socket uses; without the secret, a viewer
+    // address the client wrote itself changes nothing.
+    let secret = origin_secret(&aws(&emulator).await, &outputs).await;
+    let through_cloudfront = |viewer: &str, text: &str| {
+        let (head, body) = post_with(
+            &emulator,
+            &http_api,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Origin-Verify", &secret),
+                ("CloudFront-Viewer-Address", viewer),
+            ],
+            &format!(r#"{{"name":"di","text":"{text}"}}"#),
+        );
+        format!(
+            "{head}
+{body}"
+        )
+    };
+    let mut viewer = join(&emulator, &outputs, "room=side&name=di", address(10)).await;
+    assert_eq!(send_text(&mut viewer, "w1").await["type"], "sent");
+    assert_eq!(send_text(&mut viewer, "w2").await["type"], "sent");
+    let answer = through_cloudfront("127.0.0.10:40001", "h1");
+    assert!(answer.starts_with("http/1.1 201"), "{answer}");
+    let answer = through_cloudfront("127.0.0.10:40002", "h2");
+    assert!(
+        answer.starts_with("http/1.1 429"),
+        "the viewer's 4th: {answer}"
+    );
+    assert_limited(&send_text(&mut viewer, "w3").await);
+    let answer = through_cloudfront("127.0.0.11:40003", "another viewer");
+    assert!(answer.starts_with("http/1.1 201"), "{answer}");
+    for headers in [
+        vec![("CloudFront-Viewer-Address", "127.0.0.12:1")],
+        vec![
+            ("X-Origin-Verify", "a guess"),
+            ("CloudFront-Viewer-Address", "127.0.0.12:1"),
+        ],
+    ] {
+        let mut headers = headers;
+        headers.push(("Content-Type", "application/json"));
+        let (head, body) = post_with(&emulator, &http_api, &headers, r#"{"name":"x","text":"y"}"#);
+        assert!(
+            head.starts_with("http/1.1 429"),
+            "a forged viewer address got a fresh budget: {head}\n{body}"
+        );
+    }
 
     // Connections: three per address; the fourth handshake is refused, and
     // a closed one gives its slot back.

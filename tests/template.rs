@@ -13,7 +13,7 @@ use aws_sdk_cloudformation::types::{Parameter, StackStatus};
 use chatctl::config::Project;
 use chatctl::handlers;
 use chatctl::template::{self, Template};
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::Emulator;
 
 fn examples() -> Vec<PathBuf> {
@@ -239,6 +239,74 @@ fn the_template_describes_the_whole_chat() {
                 "{id} fixes its physical name with {key}"
             );
         }
+    }
+}
+
+/// What CloudFront forwards to the HTTP API decides whom the limits count:
+/// through CloudFront, API Gateway's source address is CloudFront's own.
+#[test]
+fn cloudfront_tells_the_http_api_the_viewer_and_proves_it_forwarded() {
+    use chatctl::template::origin::{
+        CLOUDFRONT_ONLY_VARIABLE, ORIGIN_VERIFY_HEADER, ORIGIN_VERIFY_VARIABLE,
+        VIEWER_ADDRESS_HEADER,
+    };
+    for example in examples() {
+        let (project, _, template) = generate(&example, None);
+        let doc = template.as_json();
+        let config = &doc["Resources"]["Distribution"]["Properties"]["DistributionConfig"];
+        let api_origin = config["Origins"]
+            .as_array()
+            .expect("origins")
+            .iter()
+            .find(|o| o["Id"] == "api")
+            .expect("the api origin");
+        let header = &api_origin["OriginCustomHeaders"][0];
+        assert_eq!(header["HeaderName"], ORIGIN_VERIFY_HEADER);
+        let secret =
+            json!({"Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}:SecretString}}"});
+        assert_eq!(
+            header["HeaderValue"], secret,
+            "resolved at deploy time, never literal"
+        );
+        let variables = &doc["Resources"]["HttpFunction"]["Properties"]["Environment"]["Variables"];
+        assert_eq!(variables[ORIGIN_VERIFY_VARIABLE], secret);
+        let waf = project.config.protection.waf;
+        assert_eq!(
+            variables.get(CLOUDFRONT_ONLY_VARIABLE).is_some(),
+            waf,
+            "{}: only with protection.waf is a request without the secret refused",
+            stem(&example)
+        );
+
+        let api = config["CacheBehaviors"]
+            .as_array()
+            .expect("behaviors")
+            .iter()
+            .find(|b| b["PathPattern"] == "/api/*")
+            .expect("the /api/* behavior");
+        assert_eq!(
+            api["OriginRequestPolicyId"],
+            json!({"Ref": "ApiOriginRequestPolicy"})
+        );
+        let policy = &doc["Resources"]["ApiOriginRequestPolicy"]["Properties"]
+            ["OriginRequestPolicyConfig"]["HeadersConfig"];
+        assert_eq!(policy["HeaderBehavior"], "whitelist");
+        let forwarded: Vec<String> = policy["Headers"]
+            .as_array()
+            .expect("headers")
+            .iter()
+            .filter_map(|h| h.as_str().map(str::to_ascii_lowercase))
+            .collect();
+        for needed in [
+            VIEWER_ADDRESS_HEADER,
+            "Content-Type",
+            "Origin",
+            "Sec-Fetch-Site",
+        ] {
+            assert!(forwarded.contains(&needed.to_ascii_lowercase()), "{needed}");
+        }
+        // API Gateway answers 403 to a request for another host's name.
+        assert!(!forwarded.contains(&"host".to_string()));
     }
 }
 

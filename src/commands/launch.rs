@@ -34,10 +34,7 @@ pub async fn run(
     }
     let mut text = String::new();
     if let Some(local) = &aws.local {
-        let origin_verify = match project.config.protection.waf {
-            true => deploy::edge::origin_verify(aws, &result.outputs).await?,
-            false => None,
-        };
+        let origin_verify = deploy::origin::origin_secret(aws, &result.outputs).await?;
         crate::local::start_site(
             local,
             &result.stack,

@@ -6,7 +6,7 @@
 //! stack (which needs its ARN), deleted after it (AWS WAF refuses to delete
 //! an ACL a distribution still uses).
 
-use crate::aws::{aws_error, Aws};
+use crate::aws::Aws;
 use crate::deploy::{stack, LaunchOptions, LaunchResult};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
@@ -97,28 +97,4 @@ pub async fn remove(edge_aws: &Aws, stack: &str, ui: &Ui) -> Result<bool> {
     stack::delete_and_wait(&cfn, &name, ui).await?;
     ui.info(format!("deleted the edge stack {name} in {REGION}"));
     Ok(true)
-}
-
-/// The secret header's value, as CloudFormation resolved it into the http
-/// function's environment: `chatctl local`'s site proxy stands in for
-/// CloudFront and adds it.
-pub async fn origin_verify(
-    aws: &Aws,
-    outputs: &std::collections::BTreeMap<String, String>,
-) -> Result<Option<String>> {
-    let Some(function) = outputs.get("HttpFunctionName") else {
-        return Ok(None);
-    };
-    let configuration = aws
-        .lambda()
-        .get_function_configuration()
-        .function_name(function)
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("reading the configuration of {function}"), e))?;
-    Ok(configuration
-        .environment()
-        .and_then(|e| e.variables())
-        .and_then(|v| v.get(crate::template::edge::ORIGIN_VERIFY_VARIABLE))
-        .cloned())
 }

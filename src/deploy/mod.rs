@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod code;
 pub mod edge;
 pub mod invalidation;
+pub mod origin;
 pub mod poll;
 pub mod retained;
 pub mod stack;

@@ -14,12 +14,13 @@ use std::net::SocketAddr;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::HOST;
+use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::error::{Error, Result};
+use crate::template::origin::{ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER};
 
 /// Where the proxy sends requests.
 #[derive(Debug, Clone)]
@@ -27,8 +28,9 @@ pub struct Routes {
     pub emulator_port: u16,
     pub site_bucket: String,
     pub http_api_id: String,
-    /// With `protection.waf`: the secret header CloudFront adds to what it
-    /// forwards to the HTTP API, which the proxy adds in its place.
+    /// The secret header CloudFront adds to what it forwards to the HTTP
+    /// API (`template::origin`), which the proxy adds in its place, with
+    /// the viewer's address.
     pub origin_verify: Option<String>,
 }
 
@@ -119,7 +121,7 @@ pub async fn serve(port: u16, routes: Routes) -> Result<()> {
     let client: Client<_, Body> = Client::builder(TokioExecutor::new())
         .build(hyper_util::client::legacy::connect::HttpConnector::new());
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 eprintln!("accept failed: {e}");
@@ -129,7 +131,7 @@ pub async fn serve(port: u16, routes: Routes) -> Result<()> {
         let (client, routes) = (client.clone(), routes.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                forward(client.clone(), routes.clone(), port, request)
+                forward(client.clone(), routes.clone(), port, peer, request)
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);
@@ -144,6 +146,7 @@ async fn forward(
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Body>,
     routes: Routes,
     port: u16,
+    peer: SocketAddr,
     request: Request<Incoming>,
 ) -> std::result::Result<Response<Body>, std::convert::Infallible> {
     let path = request
@@ -162,19 +165,12 @@ async fn forward(
         Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("request body: {e}"))),
     };
     let mut outgoing = Request::builder().method(parts.method).uri(&url);
-    let origin_verify = crate::template::edge::ORIGIN_VERIFY_HEADER;
-    for (name, value) in &parts.headers {
-        // A client's own copy of the secret header is dropped, as CloudFront does.
-        if name != HOST && !name.as_str().eq_ignore_ascii_case(origin_verify) {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    if let Some(secret) = routes
+    let secret = routes
         .origin_verify
         .as_deref()
-        .filter(|_| path.starts_with("/api/"))
-    {
-        outgoing = outgoing.header(origin_verify, secret);
+        .filter(|_| path.starts_with("/api/"));
+    for (name, value) in &forwarded_headers(&parts.headers, peer, secret) {
+        outgoing = outgoing.header(name, value);
     }
     let outgoing = outgoing.header(HOST, host).body(Full::new(body));
     let outgoing = match outgoing {
@@ -201,6 +197,35 @@ async fn forward(
         }
     };
     Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The headers sent on, as CloudFront sends them: the client's own without
+/// `Host` and without its copies of the two headers CloudFront sets (it
+/// overwrites them), then, toward the HTTP API (`secret` given), the secret
+/// and the viewer's `address:port`.
+fn forwarded_headers(incoming: &HeaderMap, peer: SocketAddr, secret: Option<&str>) -> HeaderMap {
+    let set_by_cloudfront = [ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER];
+    let mut headers = HeaderMap::new();
+    for (name, value) in incoming {
+        let cloudfronts = set_by_cloudfront
+            .iter()
+            .any(|own| name.as_str().eq_ignore_ascii_case(own));
+        if name != HOST && !cloudfronts {
+            headers.append(name, value.clone());
+        }
+    }
+    if let Some(secret) = secret {
+        let pairs = [
+            (ORIGIN_VERIFY_HEADER, secret.to_string()),
+            (VIEWER_ADDRESS_HEADER, peer.to_string()),
+        ];
+        for (name, value) in pairs {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    headers
 }
 
 fn plain(status: StatusCode, text: String) -> Response<Body> {
@@ -253,6 +278,29 @@ mod tests {
                 "{climb}"
             );
         }
+    }
+
+    #[test]
+    fn the_api_gets_cloudfronts_headers_and_never_the_clients_copies() {
+        let mut incoming = HeaderMap::new();
+        for (name, value) in [
+            ("host", "127.0.0.1:8080"),
+            ("content-type", "application/json"),
+            ("x-origin-verify", "guessed"),
+            ("cloudfront-viewer-address", "203.0.113.9:1"),
+        ] {
+            incoming.insert(name, HeaderValue::from_static(value));
+        }
+        let peer: SocketAddr = "127.0.0.1:53124".parse().expect("address");
+        let api = forwarded_headers(&incoming, peer, Some("s3cr3t"));
+        assert_eq!(api["x-origin-verify"], "s3cr3t");
+        assert_eq!(api["cloudfront-viewer-address"], "127.0.0.1:53124");
+        assert_eq!(api["content-type"], "application/json");
+        assert!(api.get("host").is_none(), "the proxy sets the emulator's");
+        let site = forwarded_headers(&incoming, peer, None);
+        assert!(site.get("x-origin-verify").is_none());
+        assert!(site.get("cloudfront-viewer-address").is_none());
+        assert_eq!(site.len(), 1);
     }
 
     #[test]

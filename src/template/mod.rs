@@ -6,6 +6,7 @@
 
 pub mod edge;
 mod intrinsics;
+pub mod origin;
 
 use serde_json::{json, Map, Value};
 
@@ -267,8 +268,12 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
         origins.push(json!(format!("https://{}", domain.name.0)));
     }
     if let Some(http) = template["Resources"].get_mut("HttpFunction") {
-        http["Properties"]["Environment"]["Variables"]["SITE_ORIGINS"] =
-            json!({"Fn::Join": [",", origins]});
+        let variables = &mut http["Properties"]["Environment"]["Variables"];
+        variables["SITE_ORIGINS"] = json!({"Fn::Join": [",", origins]});
+        // The secret CloudFront adds as `X-Origin-Verify` (chat.yaml).
+        variables[origin::ORIGIN_VERIFY_VARIABLE] = json!({
+            "Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}:SecretString}}"
+        });
     }
     // The two functions that read and write author tokens get the key they
     // are sealed under (handlers' `sealed`); no other function does.

@@ -236,6 +236,26 @@ pub async fn aws_at(endpoint: &str, region: &str) -> Aws {
     .await
 }
 
+/// The secret CloudFront adds as `X-Origin-Verify`, as CloudFormation
+/// resolved it into the http function's environment: what a test sends to
+/// stand in for CloudFront.
+pub async fn origin_secret(aws: &Aws, outputs: &Value) -> String {
+    let function = outputs["HttpFunctionName"]
+        .as_str()
+        .expect("HttpFunctionName");
+    aws.lambda()
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .expect("the http function's configuration")
+        .environment()
+        .and_then(|e| e.variables())
+        .and_then(|v| v.get("ORIGIN_VERIFY"))
+        .cloned()
+        .expect("the origin secret in the http function's environment")
+}
+
 /// Each function's deployed CodeSha256, by output key.
 pub async fn code_hashes(aws: &Aws, outputs: &Value) -> BTreeMap<String, String> {
     let mut hashes = BTreeMap::new();

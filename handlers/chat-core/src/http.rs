@@ -139,7 +139,9 @@ pub async fn handle(
         .filter(|room| validate_room(room).is_ok())
         .unwrap_or("-");
     tracing::info!(
-        client = crate::message::client_of(request.request_context.http.source_ip.as_deref()),
+        client = crate::message::client_of(
+            client_address(&request, store.settings().origin_verify.as_deref()).as_deref()
+        ),
         room,
         method = request.request_context.http.method.as_str(),
         status = response.status_code,
@@ -152,7 +154,8 @@ async fn answer(
     store: &Store,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
-    if !through_cloudfront(request, store.settings().origin_verify.as_deref()) {
+    let settings = store.settings();
+    if settings.cloudfront_only && !through_cloudfront(request, settings.origin_verify.as_deref()) {
         return Ok(json_response(
             403,
             json!({ "error": { "message": "requests must come through the chat's site, not straight to the API" } }),
@@ -265,18 +268,22 @@ fn rate_limited(
     response
 }
 
-/// The header CloudFront adds to what it forwards here when
-/// `protection.waf` is on (chatctl's `template::edge`).
+/// The header CloudFront adds to what it forwards here, holding the
+/// stack's origin secret (chatctl's `template::origin`).
 pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
 
-/// Whether the request came through CloudFront (and so through the web
-/// ACL): with a secret configured it must carry it; without one, any
-/// request does. Compared as SHA-256 digests, so the time taken says
-/// nothing about how much of a guess was right.
+/// The viewer's `address:port`, which CloudFront adds because the stack's
+/// origin request policy names it.
+pub const VIEWER_ADDRESS_HEADER: &str = "cloudfront-viewer-address";
+
+/// Whether the request proves it came through CloudFront: it carries the
+/// origin secret. Without a secret configured nothing is proved. Compared
+/// as SHA-256 digests, so the time taken says nothing about how much of a
+/// guess was right.
 pub fn through_cloudfront(request: &ApiGatewayV2httpRequest, secret: Option<&str>) -> bool {
     use sha2::{Digest, Sha256};
     let Some(secret) = secret else {
-        return true;
+        return false;
     };
     let given = request
         .headers
@@ -284,6 +291,39 @@ pub fn through_cloudfront(request: &ApiGatewayV2httpRequest, secret: Option<&str
         .map(|v| v.as_bytes())
         .unwrap_or_default();
     Sha256::digest(given) == Sha256::digest(secret.as_bytes())
+}
+
+/// The client's address, as the limits and the logs count it. Through
+/// CloudFront, API Gateway's source address is CloudFront's own, shared by
+/// every viewer at one edge, so the viewer's comes from
+/// `CloudFront-Viewer-Address`; that header is believed only beside the
+/// origin secret, as anyone can send it straight to `execute-api`. A
+/// missing or garbled one falls back to the source address: stricter,
+/// never looser.
+pub fn client_address(request: &ApiGatewayV2httpRequest, secret: Option<&str>) -> Option<String> {
+    let source = request.request_context.http.source_ip.clone();
+    if !through_cloudfront(request, secret) {
+        return source;
+    }
+    request
+        .headers
+        .get(VIEWER_ADDRESS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(viewer_ip)
+        .map(|ip| ip.to_string())
+        .or(source)
+}
+
+/// The address in CloudFront's `198.51.100.10:46532`, or its IPv6 form
+/// without brackets (`2001:db8::1:46532`); brackets are accepted too.
+fn viewer_ip(value: &str) -> Option<std::net::IpAddr> {
+    let (address, port) = value.trim().rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    address
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }
 
 /// Whether the browser says the post comes from another site: its
@@ -336,7 +376,9 @@ async fn post(
     // Charged to the address, the same counter its WebSocket requests use:
     // switching to HTTP does not start a client afresh.
     let client = Client {
-        address: address_key(request.request_context.http.source_ip.as_deref()),
+        address: address_key(
+            client_address(request, store.settings().origin_verify.as_deref()).as_deref(),
+        ),
         author: None,
     };
     match store.charge(&client, now).await {
@@ -392,26 +434,84 @@ async fn post(
 mod tests {
     use super::*;
 
+    fn request_with(headers: &[(&'static str, &str)], source: &str) -> ApiGatewayV2httpRequest {
+        let mut request = ApiGatewayV2httpRequest::default();
+        for (name, value) in headers {
+            request
+                .headers
+                .insert(*name, HeaderValue::from_str(value).expect("header"));
+        }
+        request.request_context.http.source_ip = Some(source.to_string());
+        request
+    }
+
     #[test]
-    fn only_requests_through_cloudfront_pass_when_it_has_a_secret() {
+    fn only_the_secret_proves_a_request_came_through_cloudfront() {
         let with = |header: Option<&str>, secret: Option<&str>| {
-            let mut request = ApiGatewayV2httpRequest::default();
-            if let Some(value) = header {
-                request.headers.insert(
-                    ORIGIN_VERIFY_HEADER,
-                    HeaderValue::from_str(value).expect("header"),
-                );
-            }
-            through_cloudfront(&request, secret)
+            let headers: Vec<_> = header
+                .map(|h| (ORIGIN_VERIFY_HEADER, h))
+                .into_iter()
+                .collect();
+            through_cloudfront(&request_with(&headers, "192.0.2.1"), secret)
         };
         let secret = Some("s3cr3t-from-secrets-manager");
         assert!(with(Some("s3cr3t-from-secrets-manager"), secret));
         assert!(!with(None, secret), "straight to execute-api");
         assert!(!with(Some("s3cr3t"), secret), "a prefix is not the secret");
         assert!(!with(Some(""), secret));
-        assert!(
-            with(None, None),
-            "without protection.waf nothing is checked"
+        assert!(!with(Some("anything"), None), "no secret, nothing proved");
+        assert!(!with(None, None));
+    }
+
+    #[test]
+    fn the_viewer_address_counts_only_beside_the_secret() {
+        let secret = Some("s3cr3t");
+        let edge = "130.176.1.1"; // a CloudFront edge, shared by its viewers
+        let through = |viewer: &str| {
+            client_address(
+                &request_with(
+                    &[
+                        (ORIGIN_VERIFY_HEADER, "s3cr3t"),
+                        (VIEWER_ADDRESS_HEADER, viewer),
+                    ],
+                    edge,
+                ),
+                secret,
+            )
+        };
+        assert_eq!(
+            through("198.51.100.10:46532").as_deref(),
+            Some("198.51.100.10")
+        );
+        assert_eq!(through("2001:db8::1:46532").as_deref(), Some("2001:db8::1"));
+        assert_eq!(through("[2001:db8::2]:443").as_deref(), Some("2001:db8::2"));
+        for garbled in ["198.51.100.10", "nonsense:1", "198.51.100.10:port", ""] {
+            assert_eq!(through(garbled).as_deref(), Some(edge), "{garbled}");
+        }
+        // Straight to execute-api, a forged header changes nothing.
+        let forged = request_with(&[(VIEWER_ADDRESS_HEADER, "203.0.113.7:1")], "192.0.2.9");
+        assert_eq!(
+            client_address(&forged, secret).as_deref(),
+            Some("192.0.2.9")
+        );
+        let wrong = request_with(
+            &[
+                (ORIGIN_VERIFY_HEADER, "guess"),
+                (VIEWER_ADDRESS_HEADER, "203.0.113.7:1"),
+            ],
+            "192.0.2.9",
+        );
+        assert_eq!(client_address(&wrong, secret).as_deref(), Some("192.0.2.9"));
+        let unconfigured = request_with(
+            &[
+                (ORIGIN_VERIFY_HEADER, "s3cr3t"),
+                (VIEWER_ADDRESS_HEADER, "203.0.113.7:1"),
+            ],
+            "192.0.2.9",
+        );
+        assert_eq!(
+            client_address(&unconfigured, None).as_deref(),
+            Some("192.0.2.9")
         );
     }
 

@@ -14,9 +14,12 @@ pub struct Settings {
     pub delivery_queue_url: String,
     /// The site's own origins (`https://HOST`), for the HTTP API's cross-site check.
     pub site_origins: Vec<String>,
-    /// With `protection.waf`: the secret header value CloudFront adds to
-    /// what it forwards to the HTTP API; a request without it is refused.
+    /// The secret header value CloudFront adds to what it forwards to the
+    /// HTTP API: a request carrying it came through CloudFront, so its
+    /// viewer address header is CloudFront's (`http::client_address`).
     pub origin_verify: Option<String>,
+    /// With `protection.waf`: a request without the secret is refused.
+    pub cloudfront_only: bool,
     /// The secret author tokens are sealed under in the connections table
     /// (`sealed`); without one (tests, old stacks) they are stored as given.
     pub token_key: Option<crate::sealed::Secret>,
@@ -45,6 +48,7 @@ impl Default for Settings {
             delivery_queue_url: String::new(),
             site_origins: Vec::new(),
             origin_verify: None,
+            cloudfront_only: false,
             token_key: None,
             site_bucket: "site".into(),
             management_endpoint: String::new(),
@@ -83,6 +87,7 @@ impl Settings {
                 .map(str::to_string)
                 .collect(),
             origin_verify: env::var("ORIGIN_VERIFY").ok().filter(|v| !v.is_empty()),
+            cloudfront_only: env::var("CLOUDFRONT_ONLY").is_ok_and(|v| v == "true"),
             token_key: env::var("TOKEN_KEY")
                 .ok()
                 .filter(|v| !v.is_empty())
