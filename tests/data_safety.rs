@@ -166,26 +166,9 @@ async fn history_survives_a_refused_replacement_a_delete_and_a_new_launch() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_launch_that_would_replace_the_messages_table_is_refused_and_keeps_the_history() {
-    let emulator = Emulator::start();
-    let project = Project::new("");
-    tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
-
-    // The deployed stack names its messages table, as an older template
-    // might have: chatctl's template does not, so deploying it replaces
-    // the table (TableName is a replace-on-change property).
-    let cfn = aws(&emulator).await.cloudformation();
-    let deployed = cfn
-        .get_template()
-        .stack_name("e2e-dev")
-        .send()
-        .await
-        .expect("get_template");
-    let mut template: Value =
-        serde_json::from_str(deployed.template_body().expect("body")).expect("JSON template");
-    template["Resources"]["MessagesTable"]["Properties"]["TableName"] =
-        serde_json::json!("e2e-legacy-messages");
+/// Deploys `template` over the stack `e2e-dev` with its parameters as
+/// they are, as an older chatctl would have, and waits for it.
+async fn deploy_older(cfn: &aws_sdk_cloudformation::Client, template: &Value) {
     let stack = cfn
         .describe_stacks()
         .stack_name("e2e-dev")
@@ -225,6 +208,175 @@ async fn a_launch_that_would_replace_the_messages_table_is_refused_and_keeps_the
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// The deployed template of `e2e-dev`.
+async fn deployed_template(cfn: &aws_sdk_cloudformation::Client) -> Value {
+    let deployed = cfn
+        .get_template()
+        .stack_name("e2e-dev")
+        .send()
+        .await
+        .expect("get_template");
+    serde_json::from_str(deployed.template_body().expect("body")).expect("JSON template")
+}
+
+/// A stack launched before the keys-only index had `by-room`, projecting
+/// every attribute (tokens included, before they were sealed). AWS creates
+/// or deletes one index per update (rule 11), so the launch over it first
+/// adds `by-room-keys` in an update of its own, waits for it, then removes
+/// the old one; nobody connected or posted loses anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_launch_over_the_old_room_index_replaces_it_one_update_at_a_time() {
+    use support::ws::{expect, open, send};
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
+
+    // Back to the older shape, by the rule's own path: the old index added
+    // beside the new, then the new one removed and the functions pointed
+    // at the old one.
+    let cfn = aws(&emulator).await.cloudformation();
+    let current = deployed_template(&cfn).await;
+    let older: Value = serde_json::from_str(
+        &current
+            .to_string()
+            .replace("by-room-keys", "by-room")
+            .replace("KEYS_ONLY", "ALL"),
+    )
+    .expect("JSON");
+    let mut both = current.clone();
+    let old_index =
+        older["Resources"]["ConnectionsTable"]["Properties"]["GlobalSecondaryIndexes"][0].clone();
+    both["Resources"]["ConnectionsTable"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_array_mut()
+        .expect("indexes")
+        .push(old_index);
+    deploy_older(&cfn, &both).await;
+    deploy_older(&cfn, &older).await;
+    let (outputs, _) =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("output"), 0));
+    let http_api = outputs["HttpApiId"].as_str().expect("api").to_string();
+    let dynamodb = aws(&emulator).await.dynamodb();
+    let indexes = |table: String| {
+        let dynamodb = dynamodb.clone();
+        async move {
+            let described = dynamodb
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .expect("describe_table");
+            described
+                .table()
+                .expect("table")
+                .global_secondary_indexes()
+                .iter()
+                .map(|i| {
+                    let projection = i
+                        .projection()
+                        .and_then(|p| p.projection_type())
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_default();
+                    format!("{} {projection}", i.index_name().unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let connections = outputs["ConnectionsTableName"]
+        .as_str()
+        .expect("ConnectionsTableName")
+        .to_string();
+    assert_eq!(indexes(connections.clone()).await, ["by-room ALL"]);
+    let mut listener = open(&emulator, &outputs, "room=general&name=bo").await;
+    send(&mut listener, serde_json::json!({"action": "history"})).await;
+    expect(&mut listener, "history").await;
+    post(&emulator, &http_api, "before");
+    assert_eq!(
+        expect(&mut listener, "message").await["message"]["text"],
+        "before"
+    );
+
+    let (_, previewed) = tokio::task::block_in_place(|| {
+        json_of(
+            chatctl(&emulator, &project).args(["launch", "--preview"]),
+            0,
+        )
+    });
+    assert!(
+        previewed.contains("would first add the index by-room-keys to ConnectionsTable"),
+        "{previewed}"
+    );
+    assert_eq!(
+        indexes(connections.clone()).await,
+        ["by-room ALL"],
+        "a preview changed it"
+    );
+    let (launched, stderr) =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
+    assert!(
+        stderr.contains("adding the index by-room-keys to ConnectionsTable first"),
+        "{stderr}"
+    );
+    assert_eq!(emulator.refusals().index_changes, 0, "rule 11 was broken");
+    assert_eq!(indexes(connections).await, ["by-room-keys KEYS_ONLY"]);
+    assert_eq!(launched["outputs"]["HttpApiId"], outputs["HttpApiId"]);
+    // The socket that joined over the old index is found through the new.
+    post(&emulator, &http_api, "after");
+    assert_eq!(
+        expect(&mut listener, "message").await["message"]["text"],
+        "after"
+    );
+    send(
+        &mut listener,
+        serde_json::json!({"action": "send", "text": "still here"}),
+    )
+    .await;
+    expect(&mut listener, "sent").await;
+    assert_eq!(history(&emulator, &http_api)[..2], ["before", "after"]);
+
+    // A table kept by `delete` while it had the old index is reattached as
+    // it is, then brought to the new index the same way.
+    drop(listener);
+    deploy_older(&cfn, &both).await;
+    deploy_older(&cfn, &older).await;
+    tokio::task::block_in_place(|| {
+        json_of(chatctl(&emulator, &project).args(["delete", "--yes"]), 0)
+    });
+    let (relaunched, stderr) =
+        tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
+    assert!(stderr.contains("reattaching them"), "{stderr}");
+    assert!(
+        stderr.contains("adding the index by-room-keys to ConnectionsTable first"),
+        "{stderr}"
+    );
+    assert_eq!(emulator.refusals().index_changes, 0, "rule 11 was broken");
+    let connections = relaunched["outputs"]["ConnectionsTableName"]
+        .as_str()
+        .expect("ConnectionsTableName")
+        .to_string();
+    assert_eq!(indexes(connections).await, ["by-room-keys KEYS_ONLY"]);
+    let http_api = relaunched["outputs"]["HttpApiId"]
+        .as_str()
+        .expect("api")
+        .to_string();
+    assert_eq!(history(&emulator, &http_api)[..2], ["before", "after"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_launch_that_would_replace_the_messages_table_is_refused_and_keeps_the_history() {
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
+
+    // The deployed stack names its messages table, as an older template
+    // might have: chatctl's template does not, so deploying it replaces
+    // the table (TableName is a replace-on-change property).
+    let cfn = aws(&emulator).await.cloudformation();
+    let mut template = deployed_template(&cfn).await;
+    template["Resources"]["MessagesTable"]["Properties"]["TableName"] =
+        serde_json::json!("e2e-legacy-messages");
+    deploy_older(&cfn, &template).await;
     let settled =
         tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("output"), 0).0);
     assert_eq!(settled["MessagesTableName"], "e2e-legacy-messages");

@@ -185,3 +185,58 @@ mod waf_rules {
         assert_eq!(acl_in_use(resources, "<WebACLId></WebACLId>"), None);
     }
 }
+
+/// Rule 11's own cases: what AWS's one-index-per-update rule refuses.
+mod index_rules {
+    use serde_json::{json, Value};
+
+    use super::support::index_rules::{change_set_name, refusal, template_body};
+
+    fn with_indexes(names: &[(&str, &str)]) -> Value {
+        let indexes: Vec<Value> = names
+            .iter()
+            .map(|(name, projection)| {
+                json!({"IndexName": name, "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"}], "Projection": {"ProjectionType": projection}})
+            })
+            .collect();
+        json!({"Resources": {"Connections": {"Type": "AWS::DynamoDB::Table", "Properties": {"GlobalSecondaryIndexes": indexes}}}})
+    }
+
+    #[test]
+    fn more_than_one_index_created_or_deleted_in_one_update_is_refused() {
+        let old = with_indexes(&[("by-room", "ALL")]);
+        let renamed = with_indexes(&[("by-room-keys", "KEYS_ONLY")]);
+        let reason = refusal(&old, &renamed).expect("a rename is two changes");
+        assert!(reason.contains("create 1 and delete 1"), "{reason}");
+        let redefined = with_indexes(&[("by-room", "KEYS_ONLY")]);
+        assert!(
+            refusal(&old, &redefined).is_some(),
+            "in place is two changes"
+        );
+        let both = with_indexes(&[("by-room", "ALL"), ("by-room-keys", "KEYS_ONLY")]);
+        assert_eq!(refusal(&old, &both), None, "one creation");
+        assert_eq!(refusal(&both, &renamed), None, "one deletion");
+        assert_eq!(refusal(&old, &old), None);
+        let none = with_indexes(&[]);
+        let two = with_indexes(&[("a", "ALL"), ("b", "ALL")]);
+        assert!(refusal(&none, &two).is_some());
+        // A table the stack does not have yet is created, not updated.
+        assert_eq!(refusal(&json!({"Resources": {}}), &two), None);
+    }
+
+    #[test]
+    fn the_deployed_template_and_change_set_names_are_read_as_aws_writes_them() {
+        let answer = "<GetTemplateResponse><GetTemplateResult><TemplateBody>{&quot;Resources&quot;:{&quot;A&quot;:{&quot;Type&quot;:&quot;x&amp;y&quot;}}}</TemplateBody></GetTemplateResult></GetTemplateResponse>";
+        assert_eq!(
+            template_body(answer),
+            Some(json!({"Resources": {"A": {"Type": "x&y"}}}))
+        );
+        assert_eq!(
+            change_set_name(
+                "arn:aws:cloudformation:us-east-1:000000000000:changeSet/chatctl-1/abc-def"
+            ),
+            "chatctl-1"
+        );
+        assert_eq!(change_set_name("chatctl-1"), "chatctl-1");
+    }
+}

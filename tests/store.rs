@@ -399,7 +399,7 @@ async fn author_tokens_are_stored_sealed_and_read_back_whole() {
 }
 
 /// A store with `settings` over the limits table and the connections table
-/// with its `by-room` index, as connection slots need them.
+/// with its `by-room-keys` index, as connection slots need them.
 async fn slot_store(emulator: &Emulator, settings: Settings) -> (Store, aws_sdk_dynamodb::Client) {
     let client = aws(emulator).await.dynamodb();
     table(&client, "limits", &[("key", KeyType::Hash)]).await;
@@ -407,7 +407,7 @@ async fn slot_store(emulator: &Emulator, settings: Settings) -> (Store, aws_sdk_
     (Store::new(client.clone(), settings), client)
 }
 
-/// The connections table with its `by-room` index, as the template has it.
+/// The connections table with its `by-room-keys` index (keys only), as the template has it.
 async fn connections_with_room_index(client: &aws_sdk_dynamodb::Client) {
     use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
     let attribute = |name: &str| {
@@ -433,7 +433,7 @@ async fn connections_with_room_index(client: &aws_sdk_dynamodb::Client) {
         .key_schema(key("connection_id", KeyType::Hash))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
-                .index_name("by-room")
+                .index_name("by-room-keys")
                 .key_schema(key("room", KeyType::Hash))
                 .key_schema(key("connection_id", KeyType::Range))
                 .projection(

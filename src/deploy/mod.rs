@@ -7,6 +7,7 @@ pub mod changeset;
 pub mod checkpoint;
 pub mod code;
 pub mod edge;
+pub mod indexes;
 pub mod invalidation;
 pub mod origin;
 pub mod poll;
@@ -285,15 +286,12 @@ async fn deploy_stack(
 ) -> Result<Deployed> {
     let Target {
         aws,
-        project: _,
         cfn,
         stack_name,
         template,
         parameters,
-        bucket,
-        identity,
+        ..
     } = *target;
-    let checkpoint = &options.checkpoint;
     let mut existing = prepare_stack(cfn, stack_name, ui).await?;
     if existing.is_none() {
         let kept = retained::find(aws, stack_name).await?;
@@ -316,116 +314,159 @@ async fn deploy_stack(
     };
     if up_to_date {
         ui.info(format!("stack {stack_name} is up to date"));
-    } else {
-        let body = serde_json::to_string(template.as_json())
-            .map_err(|e| Error::Failed(format!("cannot encode the template: {e}")))?;
-        let source = template_source(aws, &aws.s3(), bucket, identity, body).await?;
-        let kind = if existing.is_some() {
-            ChangeSetType::Update
-        } else {
-            ChangeSetType::Create
-        };
-        for name in changeset::remove_abandoned(cfn, stack_name).await {
+        return Ok(Deployed::Done);
+    }
+    if existing.is_some() {
+        for step in indexes::steps_for(target, options, ui).await? {
             ui.info(format!(
-                "deleted change set {name}, left unexecuted by a launch that was killed"
+                "adding the index {} to {} first, in an update of its own: AWS creates or deletes one index per update",
+                step.index, step.table
             ));
+            let step_template = Template::from_json(step.template);
+            let previous = indexes::previous_parameters(existing.as_ref());
+            let step_target = Target {
+                template: &step_template,
+                parameters: &previous,
+                ..*target
+            };
+            match apply(&step_target, existing.as_ref(), options, result, ui).await? {
+                Deployed::Done => {}
+                other => return Ok(other),
+            }
+            indexes::wait_until_active(aws, stack_name, &step.table, &step.index, ui).await?;
+            existing = stack::describe(cfn, stack_name).await?;
         }
-        let name = changeset::new_name();
-        checkpoint.set(Stage::ChangeSet {
-            stack: stack_name.to_string(),
-            name: name.clone(),
-        });
-        match changeset::create(
-            cfn,
-            stack_name,
-            &name,
-            kind.clone(),
-            &source,
-            parameters.to_vec(),
-        )
-        .await?
-        {
-            None => ui.info(format!("stack {stack_name}: the change set has no changes")),
-            Some(change_set) => {
-                ui.info(changeset::summary(&change_set.changes).trim_end());
-                result.changes = change_set.changes.clone();
-                let risks = changeset::data_risks(&change_set.changes);
-                if !risks.is_empty() && !options.allow_replace {
-                    changeset::delete(cfn, stack_name, &change_set.id).await;
-                    let names: Vec<String> = risks
-                        .iter()
-                        .map(|c| {
-                            format!(
-                                "{} ({}, {})",
-                                c.logical_id,
-                                c.resource_type,
-                                if c.action == "Remove" {
-                                    "removed"
-                                } else {
-                                    "replaced"
-                                }
-                            )
-                        })
-                        .collect();
-                    return Err(Error::Failed(format!(
-                        "refusing to deploy: this change would replace or remove {}, losing its data; nothing was changed. Re-run with --allow-replace if that is intended",
-                        names.join(", ")
-                    )));
+    }
+    apply(target, existing.as_ref(), options, result, ui).await
+}
+
+/// One change set for `target`: created, shown, checked for data loss,
+/// executed and awaited.
+async fn apply(
+    target: &Target<'_>,
+    existing: Option<&aws_sdk_cloudformation::types::Stack>,
+    options: &LaunchOptions,
+    result: &mut LaunchResult,
+    ui: &Ui,
+) -> Result<Deployed> {
+    let Target {
+        aws,
+        cfn,
+        stack_name,
+        template,
+        parameters,
+        bucket,
+        identity,
+        ..
+    } = *target;
+    let checkpoint = &options.checkpoint;
+    let body = serde_json::to_string(template.as_json())
+        .map_err(|e| Error::Failed(format!("cannot encode the template: {e}")))?;
+    let source = template_source(aws, &aws.s3(), bucket, identity, body).await?;
+    let kind = if existing.is_some() {
+        ChangeSetType::Update
+    } else {
+        ChangeSetType::Create
+    };
+    for name in changeset::remove_abandoned(cfn, stack_name).await {
+        ui.info(format!(
+            "deleted change set {name}, left unexecuted by a launch that was killed"
+        ));
+    }
+    let name = changeset::new_name();
+    checkpoint.set(Stage::ChangeSet {
+        stack: stack_name.to_string(),
+        name: name.clone(),
+    });
+    match changeset::create(
+        cfn,
+        stack_name,
+        &name,
+        kind.clone(),
+        &source,
+        parameters.to_vec(),
+    )
+    .await?
+    {
+        None => ui.info(format!("stack {stack_name}: the change set has no changes")),
+        Some(change_set) => {
+            ui.info(changeset::summary(&change_set.changes).trim_end());
+            result.changes = change_set.changes.clone();
+            let risks = changeset::data_risks(&change_set.changes);
+            if !risks.is_empty() && !options.allow_replace {
+                changeset::delete(cfn, stack_name, &change_set.id).await;
+                let names: Vec<String> = risks
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} ({}, {})",
+                            c.logical_id,
+                            c.resource_type,
+                            if c.action == "Remove" {
+                                "removed"
+                            } else {
+                                "replaced"
+                            }
+                        )
+                    })
+                    .collect();
+                return Err(Error::Failed(format!(
+                    "refusing to deploy: this change would replace or remove {}, losing its data; nothing was changed. Re-run with --allow-replace if that is intended",
+                    names.join(", ")
+                )));
+            }
+            if options.preview {
+                changeset::delete(cfn, stack_name, &change_set.id).await;
+                result.preview_only = true;
+                return Ok(Deployed::Preview);
+            }
+            let after = stack::newest_event_id(cfn, stack_name).await?;
+            checkpoint.set(Stage::Executing {
+                stack: stack_name.to_string(),
+                name: name.clone(),
+            });
+            if let Err(e) = changeset::execute(cfn, stack_name, &change_set.id).await {
+                changeset::delete(cfn, stack_name, &change_set.id).await;
+                let now = stack::describe(cfn, stack_name).await?;
+                if stack::changed_since(existing, now.as_ref()) {
+                    return Ok(Deployed::Raced(e.to_string()));
                 }
-                if options.preview {
-                    changeset::delete(cfn, stack_name, &change_set.id).await;
-                    result.preview_only = true;
-                    return Ok(Deployed::Preview);
-                }
-                let after = stack::newest_event_id(cfn, stack_name).await?;
-                checkpoint.set(Stage::Executing {
-                    stack: stack_name.to_string(),
-                    name: name.clone(),
-                });
-                if let Err(e) = changeset::execute(cfn, stack_name, &change_set.id).await {
-                    changeset::delete(cfn, stack_name, &change_set.id).await;
-                    let now = stack::describe(cfn, stack_name).await?;
-                    if stack::changed_since(existing.as_ref(), now.as_ref()) {
-                        return Ok(Deployed::Raced(e.to_string()));
+                return Err(e);
+            }
+            result.stack_updated = true;
+            let total = change_set.changes.len().max(1) as u64;
+            let (status, events) =
+                stack::wait(cfn, stack_name, after.as_deref(), total, ui).await?;
+            let succeeded = matches!(
+                status,
+                StackStatus::CreateComplete | StackStatus::UpdateComplete
+            );
+            if !succeeded {
+                let mut cause = stack::first_failure(&events, stack_name)
+                    .unwrap_or_else(|| "CloudFormation gave no reason".to_string());
+                if cause.contains("DescribeEvents") {
+                    let findings = stack::validation_failures(cfn, stack_name).await;
+                    if !findings.is_empty() {
+                        cause = findings.join("; ");
                     }
-                    return Err(e);
                 }
-                result.stack_updated = true;
-                let total = change_set.changes.len().max(1) as u64;
-                let (status, events) =
-                    stack::wait(cfn, stack_name, after.as_deref(), total, ui).await?;
-                let succeeded = matches!(
+                if matches!(
                     status,
-                    StackStatus::CreateComplete | StackStatus::UpdateComplete
-                );
-                if !succeeded {
-                    let mut cause = stack::first_failure(&events, stack_name)
-                        .unwrap_or_else(|| "CloudFormation gave no reason".to_string());
-                    if cause.contains("DescribeEvents") {
-                        let findings = stack::validation_failures(cfn, stack_name).await;
-                        if !findings.is_empty() {
-                            cause = findings.join("; ");
-                        }
-                    }
-                    if matches!(
-                        status,
-                        StackStatus::UpdateRollbackFailed | StackStatus::RollbackFailed
-                    ) {
-                        // Not rolled back: exit 1, with the way out.
-                        return Err(Error::Failed(format!(
-                            "deployment of {stack_name} failed and so did its rollback ({}): {cause}. Finish the rollback with `aws cloudformation continue-update-rollback --stack-name {stack_name}` (or delete a stack that never deployed), then launch again",
-                            status.as_str()
-                        )));
-                    }
-                    return Err(Error::RolledBack(format!(
-                        "deployment of {stack_name} failed and was rolled back ({}): {cause}",
+                    StackStatus::UpdateRollbackFailed | StackStatus::RollbackFailed
+                ) {
+                    // Not rolled back: exit 1, with the way out.
+                    return Err(Error::Failed(format!(
+                        "deployment of {stack_name} failed and so did its rollback ({}): {cause}. Finish the rollback with `aws cloudformation continue-update-rollback --stack-name {stack_name}` (or delete a stack that never deployed), then launch again",
                         status.as_str()
                     )));
                 }
+                return Err(Error::RolledBack(format!(
+                    "deployment of {stack_name} failed and was rolled back ({}): {cause}",
+                    status.as_str()
+                )));
             }
         }
     }
-
     Ok(Deployed::Done)
 }
 

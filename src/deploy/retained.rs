@@ -110,8 +110,11 @@ fn keys_of(keys: &[(String, String)], types: &BTreeMap<String, String>) -> Strin
 }
 
 /// How a kept table differs from the template's definition of it, in words;
-/// None when it matches in everything an import cannot change: the key
-/// schema and its types, the global secondary indexes' keys, the stream.
+/// None when it matches in everything neither an import nor an update can
+/// change: the key schema and its types, the stream. Its indexes may
+/// differ: it is imported with its own (`import_template`), and the update
+/// after the import brings them to the template's, one at a time
+/// (`indexes`).
 /// CloudFormation imports a mismatching table without a word, and the next
 /// update then fails or silently works against the wrong shape.
 pub fn table_mismatch(wanted: &Value, table: &TableDescription) -> Option<String> {
@@ -160,33 +163,6 @@ pub fn table_mismatch(wanted: &Value, table: &TableDescription) -> Option<String
     if want != have {
         return Some(format!("its key is {have}; the template's is {want}"));
     }
-    let wanted_indexes: BTreeMap<String, String> = wanted["GlobalSecondaryIndexes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|index| {
-            let keys = pairs(&index["KeySchema"], "AttributeName", "KeyType");
-            (
-                index["IndexName"].as_str().unwrap_or_default().to_string(),
-                keys_of(&keys, &wanted_types),
-            )
-        })
-        .collect();
-    let found_indexes: BTreeMap<String, String> = table
-        .global_secondary_indexes()
-        .iter()
-        .map(|index| {
-            (
-                index.index_name().unwrap_or_default().to_string(),
-                keys_of(&found_keys(index.key_schema()), &found_types),
-            )
-        })
-        .collect();
-    if wanted_indexes != found_indexes {
-        return Some(format!(
-            "its global secondary indexes are {found_indexes:?}; the template's are {wanted_indexes:?}"
-        ));
-    }
     let wanted_stream = wanted["StreamSpecification"]["StreamViewType"].as_str();
     let found_stream = table
         .stream_specification()
@@ -205,14 +181,23 @@ pub fn table_mismatch(wanted: &Value, table: &TableDescription) -> Option<String
 }
 
 /// The import template: only the kept tables, as the full template defines
-/// them, kept on deletion (an import requires it).
-fn import_template(template: &Template, tables: &BTreeMap<String, String>) -> Value {
+/// them but with the indexes and attribute definitions they have (an
+/// import must describe the resource as it is), kept on deletion (an
+/// import requires it).
+fn import_template(
+    template: &Template,
+    tables: &BTreeMap<String, String>,
+    found: &BTreeMap<String, TableDescription>,
+) -> Value {
     let full = template.as_json();
     let mut resources = serde_json::Map::new();
     for logical in tables.keys() {
         let mut resource = full["Resources"][logical].clone();
         resource["DeletionPolicy"] = json!("Retain");
         resource["UpdateReplacePolicy"] = json!("Retain");
+        if let Some(table) = found.get(logical) {
+            as_found(&mut resource["Properties"], table);
+        }
         resources.insert(logical.clone(), resource);
     }
     json!({
@@ -220,6 +205,49 @@ fn import_template(template: &Template, tables: &BTreeMap<String, String>) -> Va
         "Description": full["Description"],
         "Resources": resources,
     })
+}
+
+/// Sets `properties`' indexes and attribute definitions to `table`'s, in
+/// the template's own shape.
+fn as_found(properties: &mut Value, table: &TableDescription) {
+    let keys = |keys: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Value {
+        keys.iter()
+            .map(|k| json!({"AttributeName": k.attribute_name(), "KeyType": k.key_type().as_str()}))
+            .collect()
+    };
+    let indexes: Vec<Value> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            let mut projection = json!({});
+            if let Some(p) = index.projection() {
+                if let Some(kind) = p.projection_type() {
+                    projection["ProjectionType"] = json!(kind.as_str());
+                }
+                if !p.non_key_attributes().is_empty() {
+                    projection["NonKeyAttributes"] = json!(p.non_key_attributes());
+                }
+            }
+            json!({
+                "IndexName": index.index_name().unwrap_or_default(),
+                "KeySchema": keys(index.key_schema()),
+                "Projection": projection,
+            })
+        })
+        .collect();
+    match indexes.is_empty() {
+        true => {
+            if let Some(map) = properties.as_object_mut() {
+                map.remove("GlobalSecondaryIndexes");
+            }
+        }
+        false => properties["GlobalSecondaryIndexes"] = json!(indexes),
+    }
+    properties["AttributeDefinitions"] = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| json!({"AttributeName": a.attribute_name(), "AttributeType": a.attribute_type().as_str()}))
+        .collect();
 }
 
 /// Creates the stack from the kept tables; the caller's update adds the rest.
@@ -231,6 +259,7 @@ pub async fn reattach(
     ui: &Ui,
 ) -> Result<()> {
     let full = template.as_json();
+    let mut found = BTreeMap::new();
     for (logical, name) in tables {
         let Some(table) = describe(aws, name).await? else {
             return Err(Error::Failed(format!(
@@ -243,6 +272,7 @@ pub async fn reattach(
                 "the kept table {name} cannot be reattached as {logical}: {difference}. chatctl will not import a table of another shape: rename or delete it (`aws dynamodb delete-table --table-name {name}`), then launch again"
             )));
         }
+        found.insert(logical.clone(), table);
     }
     let list: Vec<String> = tables
         .iter()
@@ -252,7 +282,7 @@ pub async fn reattach(
         "found chat tables kept by an earlier delete of {stack_name}: {}; reattaching them so the history continues",
         list.join(", ")
     ));
-    let body = serde_json::to_string(&import_template(template, tables))
+    let body = serde_json::to_string(&import_template(template, tables, &found))
         .map_err(|e| Error::Failed(format!("cannot encode the import template: {e}")))?;
     let imports = tables
         .iter()
@@ -294,9 +324,11 @@ mod tests {
         AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
         StreamViewType, TableDescription,
     };
+    use std::collections::BTreeMap;
+
     use serde_json::json;
 
-    use super::table_mismatch;
+    use super::{import_template, table_mismatch};
 
     fn messages_template() -> serde_json::Value {
         json!({
@@ -351,6 +383,78 @@ mod tests {
             Some(StreamViewType::NewAndOldImages),
         );
         assert_eq!(table_mismatch(&messages_template(), &same), None);
+    }
+
+    #[test]
+    fn a_kept_table_with_an_old_index_is_imported_as_it_is_and_updated_a_step_at_a_time() {
+        use aws_sdk_dynamodb::types::{
+            GlobalSecondaryIndexDescription, Projection, ProjectionType,
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("key")
+        };
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute")
+        };
+        let kept = TableDescription::builder()
+            .key_schema(key("connection_id", KeyType::Hash))
+            .attribute_definitions(attribute("connection_id"))
+            .attribute_definitions(attribute("room"))
+            .global_secondary_indexes(
+                GlobalSecondaryIndexDescription::builder()
+                    .index_name("by-room")
+                    .key_schema(key("room", KeyType::Hash))
+                    .key_schema(key("connection_id", KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let wanted = json!({"Resources": {"ConnectionsTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "AttributeDefinitions": [
+                {"AttributeName": "connection_id", "AttributeType": "S"},
+                {"AttributeName": "room", "AttributeType": "S"}
+            ],
+            "KeySchema": [{"AttributeName": "connection_id", "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [{"IndexName": "by-room-keys", "KeySchema": [
+                {"AttributeName": "room", "KeyType": "HASH"},
+                {"AttributeName": "connection_id", "KeyType": "RANGE"}
+            ], "Projection": {"ProjectionType": "KEYS_ONLY"}}]
+        }}}});
+        let properties = &wanted["Resources"]["ConnectionsTable"]["Properties"];
+        assert_eq!(
+            table_mismatch(properties, &kept),
+            None,
+            "indexes may differ"
+        );
+        let template = crate::template::Template::from_json(wanted.clone());
+        let tables = BTreeMap::from([(
+            "ConnectionsTable".to_string(),
+            "kept-connections".to_string(),
+        )]);
+        let found = BTreeMap::from([("ConnectionsTable".to_string(), kept)]);
+        let imported = import_template(&template, &tables, &found);
+        let indexes =
+            &imported["Resources"]["ConnectionsTable"]["Properties"]["GlobalSecondaryIndexes"];
+        assert_eq!(indexes[0]["IndexName"], "by-room");
+        assert_eq!(indexes[0]["Projection"]["ProjectionType"], "ALL");
+        let steps = crate::deploy::indexes::steps(&imported, &wanted).expect("possible");
+        assert_eq!(
+            steps.len(),
+            1,
+            "the new index first, the old one removed by the update after"
+        );
     }
 
     #[test]

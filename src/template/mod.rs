@@ -58,6 +58,11 @@ pub const TABLES: &[&str] = &["MessagesTable", "ConnectionsTable"];
 pub struct Template(Value);
 
 impl Template {
+    /// A template chatctl derived from its own (`deploy::indexes` steps).
+    pub fn from_json(template: Value) -> Template {
+        Template(template)
+    }
+
     pub fn as_json(&self) -> &Value {
         &self.0
     }

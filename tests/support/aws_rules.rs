@@ -35,6 +35,8 @@ pub struct Upstream {
     deleting: Arc<Mutex<std::collections::HashMap<String, std::time::Instant>>>,
     /// Rule 8's budget, when a test sets one.
     posts: Arc<Mutex<Option<super::post_budget::PostBudget>>>,
+    /// Rule 11: change sets AWS would fail to execute, by name, and why.
+    pub doomed: Arc<Mutex<std::collections::HashMap<String, String>>>,
 }
 
 /// Which rule refused how many requests, for tests to check.
@@ -49,6 +51,8 @@ pub struct Refusals {
     pub throttled_posts: u64,
     /// Web ACL misuse refused (rules 9 and 10).
     pub web_acl: u64,
+    /// Updates that would change several indexes of one table (rule 11).
+    pub index_changes: u64,
 }
 
 pub struct RulesLayer {
@@ -71,6 +75,7 @@ impl RulesLayer {
             ttl: Arc::default(),
             deleting: Arc::default(),
             posts: Arc::default(),
+            doomed: Arc::default(),
         };
         let posts = emulator.posts.clone();
         let shared = (refusals.clone(), regions.clone());
@@ -216,6 +221,11 @@ async fn handle(
             Some(answer)
         } else if let Some(answer) = web_acl_rules(&upstream, &parts, &body).await {
             count(|r| &mut r.web_acl);
+            Some(answer)
+        } else if let Some(answer) =
+            super::index_rules::one_index_change(&upstream, &parts, &body).await
+        {
+            count(|r| &mut r.index_changes);
             Some(answer)
         } else if let Some(answer) = tables_take_time_to_delete(&upstream, &parts, &body) {
             Some(answer)
@@ -495,7 +505,7 @@ async fn buckets_must_be_empty(
 }
 
 /// A read the layer makes of the emulator on the caller's behalf.
-async fn read_upstream(
+pub async fn read_upstream(
     upstream: &Upstream,
     caller: &Parts,
     service: &str,
@@ -558,6 +568,25 @@ async fn stack_resources(upstream: &Upstream, caller: &Parts, stack: &str) -> St
     .unwrap_or_default()
 }
 
+/// The template a CreateChangeSet, CreateStack or UpdateStack carries,
+/// inline or (path-style on the emulator) in S3.
+pub async fn template_of(
+    upstream: &Upstream,
+    parts: &Parts,
+    form: &std::collections::HashMap<String, String>,
+) -> Option<serde_json::Value> {
+    let text = match (form.get("TemplateBody"), form.get("TemplateURL")) {
+        (Some(text), _) => text.clone(),
+        (None, Some(url)) => {
+            let rest = url.split_once("://")?.1;
+            let path = &rest[rest.find('/')?..];
+            read_upstream(upstream, parts, "s3", Method::GET, path, "", &[]).await?
+        }
+        (None, None) => return None,
+    };
+    serde_json::from_str(&text).ok()
+}
+
 /// Rules 9 and 10 (`waf_rules.rs`): web ACLs for CloudFront only in
 /// us-east-1 and only by ARN; none deleted while a distribution uses it.
 async fn web_acl_rules(
@@ -574,17 +603,7 @@ async fn web_acl_rules(
     let refuse = |reason: String| aws_error("cloudformation", 400, "ValidationError", &reason);
     match form.get("Action").map(String::as_str)? {
         "CreateChangeSet" | "CreateStack" | "UpdateStack" => {
-            let text = match (form.get("TemplateBody"), form.get("TemplateURL")) {
-                (Some(text), _) => text.clone(),
-                (None, Some(url)) => {
-                    // chatctl's template URLs are path-style on the emulator.
-                    let rest = url.split_once("://")?.1;
-                    let path = &rest[rest.find('/')?..];
-                    read_upstream(upstream, parts, "s3", Method::GET, path, "", &[]).await?
-                }
-                (None, None) => return None,
-            };
-            let template: serde_json::Value = serde_json::from_str(&text).ok()?;
+            let template = template_of(upstream, parts, &form).await?;
             let region = signed_region(&parts.headers).unwrap_or_default();
             scope_refusal(&region, &template, &parameters_of(&form)).map(refuse)
         }

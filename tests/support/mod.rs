@@ -11,6 +11,7 @@
 pub mod aws_rules;
 pub mod faults;
 pub mod flood;
+pub mod index_rules;
 pub mod local;
 pub mod post_budget;
 pub mod project;

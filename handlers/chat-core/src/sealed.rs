@@ -1,5 +1,5 @@
-//! Author tokens sealed at rest. The connections table (and its `by-room`
-//! index, which the fan-out reads) must not hold a token anyone reading the
+//! Author tokens sealed at rest. The connections table (whose `by-room-keys`
+//! index, which the fan-out reads, holds ids only) must not hold a token anyone reading the
 //! table could use to edit or delete someone's messages; yet every history
 //! page hands the client its token back (README), so the server has to read
 //! it again, which a hash would not allow. So the token is stored sealed

@@ -43,7 +43,7 @@ impl Default for Settings {
         Settings {
             messages_table: "messages".into(),
             connections_table: "connections".into(),
-            connections_room_index: "by-room".into(),
+            connections_room_index: "by-room-keys".into(),
             limits_table: "limits".into(),
             delivery_queue_url: String::new(),
             site_origins: Vec::new(),

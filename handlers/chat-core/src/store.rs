@@ -303,7 +303,7 @@ impl Store {
         })
     }
 
-    /// Every connection in a room, through the `by-room` index.
+    /// Every connection in a room, through the `by-room-keys` index.
     pub async fn connections_in_room(&self, room: &str) -> Result<Vec<String>, StoreError> {
         let mut ids = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
