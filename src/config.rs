@@ -90,12 +90,27 @@ pub struct ChatLimits {
     pub connections: ConnectionLimits,
 }
 
+impl ChatLimits {
+    /// The limits as the functions read them (`chat_limits`).
+    pub fn limits(&self) -> chat_limits::Limits {
+        chat_limits::Limits {
+            max_message_bytes: self.max_message_bytes.0,
+            history_length: self.history_length.0,
+            message_retention_days: self.message_retention_days.0,
+            rate_limit_messages: self.rate_limit.messages.0,
+            rate_limit_seconds: self.rate_limit.per_seconds.0,
+            connections_per_address: self.connections.per_address.0,
+            connections_per_room: self.connections.per_room.0,
+        }
+    }
+}
+
 impl Default for ChatLimits {
     fn default() -> Self {
         ChatLimits {
-            max_message_bytes: MessageBytes(2_000),
-            history_length: HistoryLength(50),
-            message_retention_days: Positive(30),
+            max_message_bytes: MessageBytes(chat_limits::MAX_MESSAGE_BYTES.default),
+            history_length: HistoryLength(chat_limits::HISTORY_LENGTH.default),
+            message_retention_days: Positive(chat_limits::MESSAGE_RETENTION_DAYS.default),
             rate_limit: RateLimit::default(),
             connections: ConnectionLimits::default(),
         }
@@ -115,8 +130,8 @@ pub struct RateLimit {
 impl Default for RateLimit {
     fn default() -> Self {
         RateLimit {
-            messages: Positive(5),
-            per_seconds: Positive(5),
+            messages: Positive(chat_limits::RATE_LIMIT_MESSAGES.default),
+            per_seconds: Positive(chat_limits::RATE_LIMIT_SECONDS.default),
         }
     }
 }
@@ -132,8 +147,8 @@ pub struct ConnectionLimits {
 impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
-            per_address: Positive(20),
-            per_room: Positive(10_000),
+            per_address: Positive(chat_limits::CONNECTIONS_PER_ADDRESS.default),
+            per_room: Positive(chat_limits::CONNECTIONS_PER_ROOM.default),
         }
     }
 }
@@ -314,36 +329,20 @@ checked!(
     }
 );
 
-/// The largest `chat.max_message_bytes`: a message must fit a client's 32 KB
-/// WebSocket frame, and every frame carrying it the 128 KB API Gateway
-/// delivers (the same number as the handlers' `MAX_MESSAGE_BYTES_LIMIT`; a
-/// test keeps them equal).
-pub const MAX_MESSAGE_BYTES: u32 = 32_000;
+/// The largest `chat.max_message_bytes` (`chat_limits`, which the
+/// handlers read too).
+pub const MAX_MESSAGE_BYTES: u32 = chat_limits::MAX_MESSAGE_BYTES.max;
 
 checked!(
     /// The longest message, in bytes: 1 to `MAX_MESSAGE_BYTES`.
     MessageBytes(u32 as "u32"),
-    |v| {
-        if (1..=MAX_MESSAGE_BYTES).contains(v) {
-            Ok(())
-        } else {
-            Err(format!(
-                "max_message_bytes {v} is out of range: 1 to {MAX_MESSAGE_BYTES} (a message must fit one 32 KB WebSocket frame from the browser)"
-            ))
-        }
-    }
+    |v| chat_limits::MAX_MESSAGE_BYTES.check(*v).map(|_| ())
 );
 
 checked!(
     /// Messages per history page and snapshot: 1 to 100.
     HistoryLength(u32 as "u32"),
-    |v| {
-        if (1..=100).contains(v) {
-            Ok(())
-        } else {
-            Err(format!("history_length {v} is out of range: 1 to 100"))
-        }
-    }
+    |v| chat_limits::HISTORY_LENGTH.check(*v).map(|_| ())
 );
 
 checked!(

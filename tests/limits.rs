@@ -55,6 +55,20 @@ async fn send_text_seeing(socket: &mut Socket, text: &str, seen: &mut Vec<Value>
     }
 }
 
+/// Limits count in fixed 60-second windows (`per_seconds: 60` below), so
+/// a sequence that expects its fourth request refused must not straddle
+/// two: this waits, when less than 30 seconds of the current window are
+/// left, for the next to begin.
+async fn early_in_a_window() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    let left = Duration::from_secs(60) - Duration::from_millis((now.as_millis() % 60_000) as u64);
+    if left < Duration::from_secs(30) {
+        tokio::time::sleep(left + Duration::from_millis(200)).await;
+    }
+}
+
 fn assert_limited(frame: &Value) {
     assert_eq!(frame["code"], "rate_limited", "{frame}");
     let retry_after = frame["retry_after"].as_i64().unwrap_or_default();
@@ -100,6 +114,7 @@ async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_ht
 
     // One address, three ways in: a socket, a second socket with another
     // token, and HTTP. Three requests in all, then every way is refused.
+    early_in_a_window().await;
     let mut first = join(&emulator, &outputs, "room=general&name=ann", LOCAL).await;
     assert_eq!(send_text(&mut first, "one").await["type"], "sent");
     let mut second = join(&emulator, &outputs, "room=general&name=ann2", LOCAL).await;
@@ -189,6 +204,7 @@ async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_ht
 {body}"
         )
     };
+    early_in_a_window().await;
     let mut viewer = join(&emulator, &outputs, "room=side&name=di", address(10)).await;
     assert_eq!(send_text(&mut viewer, "w1").await["type"], "sent");
     assert_eq!(send_text(&mut viewer, "w2").await["type"], "sent");
@@ -278,6 +294,59 @@ async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_ht
             .is_ok(),
         "another room is not full"
     );
+
+    // A function whose environment lost a limit does not fall back to a
+    // default: every invocation fails, naming the variable.
+    let lambda = aws(&emulator).await.lambda();
+    let function = outputs["HttpFunctionName"]
+        .as_str()
+        .expect("HttpFunctionName");
+    let configuration = lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .expect("configuration");
+    let mut variables = configuration
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .expect("variables");
+    assert_eq!(
+        variables.get("RATE_LIMIT_MESSAGES").map(String::as_str),
+        Some("3")
+    );
+    variables.insert("RATE_LIMIT_MESSAGES".into(), "0".into());
+    lambda
+        .update_function_configuration()
+        .function_name(function)
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .set_variables(Some(variables))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("update the environment");
+    let event = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/events/http.json"
+    ))
+    .expect("sample event");
+    let answer = lambda
+        .invoke()
+        .function_name(function)
+        .payload(aws_smithy_types::Blob::new(event))
+        .send()
+        .await
+        .expect("invoke");
+    let payload = String::from_utf8_lossy(answer.payload().map(|p| p.as_ref()).unwrap_or_default())
+        .to_string();
+    assert!(
+        answer.function_error().is_some(),
+        "ran on a default: {payload}"
+    );
+    assert!(payload.contains("RATE_LIMIT_MESSAGES"), "{payload}");
 }
 
 /// The account-wide throttle (rule 8, 25 posts a second here) meets a room

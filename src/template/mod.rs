@@ -234,16 +234,7 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
         resources["SiteBucket"]["Properties"]["BucketName"] = json!(name);
     }
 
-    let chat = &config.chat;
-    let limits = [
-        ("MAX_MESSAGE_BYTES", chat.max_message_bytes.0),
-        ("HISTORY_LENGTH", chat.history_length.0),
-        ("MESSAGE_RETENTION_DAYS", chat.message_retention_days.0),
-        ("RATE_LIMIT_MESSAGES", chat.rate_limit.messages.0),
-        ("RATE_LIMIT_SECONDS", chat.rate_limit.per_seconds.0),
-        ("CONNECTIONS_PER_ADDRESS", chat.connections.per_address.0),
-        ("CONNECTIONS_PER_ROOM", chat.connections.per_room.0),
-    ];
+    let limits = config.chat.limits().to_env();
     if let Some(resources) = resources.as_object_mut() {
         for resource in resources.values_mut() {
             match resource["Type"].as_str() {
@@ -253,8 +244,8 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
                     properties["MemorySize"] = json!(config.handlers.memory_mb.0);
                     properties["Timeout"] = json!(config.handlers.timeout_seconds.0);
                     let variables = &mut properties["Environment"]["Variables"];
-                    for (name, value) in limits {
-                        variables[name] = json!(value.to_string());
+                    for (name, value) in &limits {
+                        variables[*name] = json!(value);
                     }
                 }
                 Some("AWS::Logs::LogGroup") => {

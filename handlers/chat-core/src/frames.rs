@@ -23,7 +23,7 @@ pub const HISTORY_FRAME_BUDGET_BYTES: usize = 100 * 1024;
 /// bytes), and escaped (control characters are refused, so at most twice as
 /// long) with a name, one message stays far under the history budget and
 /// the 128 KB a client can receive. chatctl's configuration refuses more.
-pub const MAX_MESSAGE_BYTES_LIMIT: usize = 32_000;
+pub const MAX_MESSAGE_BYTES_LIMIT: usize = chat_limits::MAX_MESSAGE_BYTES.max as usize;
 
 /// A client's request, chosen by its `action`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -29,6 +29,23 @@ pub fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
+/// What a function does when its environment lacks a chat limit or gives
+/// one badly (`Settings::from_env`): it logs why, then fails every
+/// invocation with that reason, rather than run on defaults it was not given.
+pub async fn refuse_invocations(
+    error: chat_limits::LimitError,
+) -> Result<(), lambda_runtime::Error> {
+    let reason = error.to_string();
+    tracing::error!(error = %reason, "misconfigured: every invocation fails until the environment is fixed");
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let reason = reason.clone();
+            async move { Err::<serde_json::Value, lambda_runtime::Error>(reason.into()) }
+        },
+    ))
+    .await
+}
+
 /// Seconds since the Unix epoch.
 pub fn now_seconds() -> i64 {
     std::time::SystemTime::now()

@@ -40,83 +40,61 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            messages_table: "messages".into(),
-            connections_table: "connections".into(),
-            connections_room_index: "by-room-keys".into(),
-            limits_table: "limits".into(),
-            delivery_queue_url: String::new(),
-            site_origins: Vec::new(),
-            origin_verify: None,
-            cloudfront_only: false,
-            token_key: None,
-            site_bucket: "site".into(),
-            management_endpoint: String::new(),
-            max_message_bytes: crate::validate::DEFAULT_MAX_MESSAGE_BYTES,
-            history_length: 50,
-            message_retention_days: 30,
-            rate_limit_messages: 5,
-            rate_limit_seconds: 5,
-            connections_per_address: 20,
-            connections_per_room: 10_000,
-        }
+        Settings::with_limits(&chat_limits::Limits::default(), |_| None)
     }
 }
 
 impl Settings {
-    pub fn from_env() -> Settings {
-        let defaults = Settings::default();
-        let text = |name: &str, default: String| env::var(name).unwrap_or(default);
-        let number = |name: &str, default: i64| {
-            env::var(name)
-                .ok()
-                .and_then(|v| v.parse::<i64>().ok())
-                .filter(|v| *v > 0)
-                .unwrap_or(default)
-        };
+    /// The settings from the function's environment. The chat's limits
+    /// must all be there and allowed (`chat_limits`): a function never runs
+    /// on a default it was not given.
+    pub fn from_env() -> Result<Settings, chat_limits::LimitError> {
+        Settings::from_vars(|name| env::var(name).ok())
+    }
+
+    /// [`Settings::from_env`] over any source of variables.
+    pub fn from_vars(
+        variable: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, chat_limits::LimitError> {
+        let limits = chat_limits::Limits::from_env(&variable)?;
+        Ok(Settings::with_limits(&limits, variable))
+    }
+
+    /// `limits`, and the names and endpoints from `variable` (tests and old
+    /// stacks lack some: those have defaults, as no limit depends on them).
+    fn with_limits(
+        limits: &chat_limits::Limits,
+        variable: impl Fn(&str) -> Option<String>,
+    ) -> Settings {
+        let text = |name: &str, default: &str| variable(name).unwrap_or_else(|| default.into());
+        let secret = |name: &str| variable(name).filter(|v| !v.is_empty());
         Settings {
-            messages_table: text("MESSAGES_TABLE", defaults.messages_table),
-            connections_table: text("CONNECTIONS_TABLE", defaults.connections_table),
-            connections_room_index: text("CONNECTIONS_ROOM_INDEX", defaults.connections_room_index),
-            limits_table: text("LIMITS_TABLE", defaults.limits_table),
-            delivery_queue_url: text("DELIVERY_QUEUE_URL", defaults.delivery_queue_url),
-            site_origins: text("SITE_ORIGINS", String::new())
+            messages_table: text("MESSAGES_TABLE", "messages"),
+            connections_table: text("CONNECTIONS_TABLE", "connections"),
+            connections_room_index: text("CONNECTIONS_ROOM_INDEX", "by-room-keys"),
+            limits_table: text("LIMITS_TABLE", "limits"),
+            delivery_queue_url: text("DELIVERY_QUEUE_URL", ""),
+            site_origins: text("SITE_ORIGINS", "")
                 .split(',')
                 .map(str::trim)
                 .filter(|origin| !origin.is_empty())
                 .map(str::to_string)
                 .collect(),
-            origin_verify: env::var("ORIGIN_VERIFY").ok().filter(|v| !v.is_empty()),
-            cloudfront_only: env::var("CLOUDFRONT_ONLY").is_ok_and(|v| v == "true"),
-            token_key: env::var("TOKEN_KEY")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(crate::sealed::Secret),
-            site_bucket: text("SITE_BUCKET", defaults.site_bucket),
+            origin_verify: secret("ORIGIN_VERIFY"),
+            cloudfront_only: variable("CLOUDFRONT_ONLY").is_some_and(|v| v == "true"),
+            token_key: secret("TOKEN_KEY").map(crate::sealed::Secret),
+            site_bucket: text("SITE_BUCKET", "site"),
             management_endpoint: management_endpoint(
-                &text("WEBSOCKET_MANAGEMENT_ENDPOINT", String::new()),
-                env::var("EXECUTE_API_ENDPOINT_OVERRIDE").ok().as_deref(),
+                &text("WEBSOCKET_MANAGEMENT_ENDPOINT", ""),
+                variable("EXECUTE_API_ENDPOINT_OVERRIDE").as_deref(),
             ),
-            // chatctl refuses more; the clamp keeps a hand-edited function safe.
-            max_message_bytes: (number("MAX_MESSAGE_BYTES", defaults.max_message_bytes as i64)
-                as usize)
-                .min(crate::frames::MAX_MESSAGE_BYTES_LIMIT),
-            history_length: number("HISTORY_LENGTH", defaults.history_length as i64) as usize,
-            message_retention_days: number(
-                "MESSAGE_RETENTION_DAYS",
-                defaults.message_retention_days,
-            ),
-            rate_limit_messages: number("RATE_LIMIT_MESSAGES", defaults.rate_limit_messages as i64)
-                as u32,
-            rate_limit_seconds: number("RATE_LIMIT_SECONDS", defaults.rate_limit_seconds),
-            connections_per_address: number(
-                "CONNECTIONS_PER_ADDRESS",
-                defaults.connections_per_address as i64,
-            ) as u32,
-            connections_per_room: number(
-                "CONNECTIONS_PER_ROOM",
-                defaults.connections_per_room as i64,
-            ) as u32,
+            max_message_bytes: limits.max_message_bytes as usize,
+            history_length: limits.history_length as usize,
+            message_retention_days: i64::from(limits.message_retention_days),
+            rate_limit_messages: limits.rate_limit_messages,
+            rate_limit_seconds: i64::from(limits.rate_limit_seconds),
+            connections_per_address: limits.connections_per_address,
+            connections_per_room: limits.connections_per_room,
         }
     }
 }
@@ -141,6 +119,23 @@ pub fn management_endpoint(aws_endpoint: &str, override_base: Option<&str>) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_limit_comes_from_the_environment_or_the_function_refuses() {
+        let env: std::collections::HashMap<&str, String> = chat_limits::Limits::default()
+            .to_env()
+            .into_iter()
+            .collect();
+        let settings = Settings::from_vars(|name| env.get(name).cloned()).expect("complete");
+        assert_eq!(settings.history_length, 50);
+        let mut bad = env.clone();
+        bad.insert("RATE_LIMIT_SECONDS", "0".into());
+        let error = Settings::from_vars(|name| bad.get(name).cloned()).expect_err("zero");
+        assert_eq!(error.variable, "RATE_LIMIT_SECONDS");
+        let mut missing = env;
+        missing.remove("CONNECTIONS_PER_ROOM");
+        assert!(Settings::from_vars(|name| missing.get(name).cloned()).is_err());
+    }
 
     #[test]
     fn the_override_keeps_api_and_stage() {

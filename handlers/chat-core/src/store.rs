@@ -9,7 +9,7 @@ use crate::model::{Connection, Message};
 use crate::settings::Settings;
 
 /// Edits and deletions are allowed this long after sending.
-pub const EDIT_WINDOW_SECONDS: i64 = 15 * 60;
+pub use chat_limits::EDIT_WINDOW_SECONDS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

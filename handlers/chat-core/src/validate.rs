@@ -1,7 +1,7 @@
 //! The input rules every entry point enforces; a rejection names the field.
 
 /// Default upper bound of a message's text, in bytes of UTF-8.
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 2_000;
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = chat_limits::MAX_MESSAGE_BYTES.default as usize;
 
 /// A rejected input, naming the field that was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

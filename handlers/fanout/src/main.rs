@@ -8,7 +8,10 @@ async fn main() -> Result<(), Error> {
     chat_core::init_logging();
     // Loaded once per process, not per invocation.
     let config = chat_core::clients::sdk_config().await;
-    let settings = chat_core::Settings::from_env();
+    let settings = match chat_core::Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => return chat_core::refuse_invocations(e).await,
+    };
     let fanout = Fanout {
         management: chat_core::clients::management(&config, &settings),
         s3: chat_core::clients::s3(&config),

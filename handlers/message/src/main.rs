@@ -8,7 +8,10 @@ async fn main() -> Result<(), Error> {
     // Loaded once per process, not per invocation: the tables, and the
     // management API for replies to the caller.
     let config = chat_core::clients::sdk_config().await;
-    let settings = chat_core::Settings::from_env();
+    let settings = match chat_core::Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => return chat_core::refuse_invocations(e).await,
+    };
     let management = chat_core::clients::management(&config, &settings);
     let store = chat_core::clients::store(&config, settings);
     lambda_runtime::run(service_fn(|event| {
