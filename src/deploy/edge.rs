@@ -88,7 +88,7 @@ pub async fn remove(edge_aws: &Aws, stack: &str, ui: &Ui) -> Result<bool> {
     let Some(found) = stack::describe(&cfn, &name).await? else {
         return Ok(false);
     };
-    if !super::deployed_by_chatctl(&cfn, &found).await? {
+    if !super::existing::deployed_by_chatctl(&cfn, &found).await? {
         ui.info(format!(
             "left {name} in {REGION} alone: chatctl did not deploy it"
         ));
