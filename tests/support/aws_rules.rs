@@ -587,6 +587,17 @@ pub async fn template_of(
     serde_json::from_str(&text).ok()
 }
 
+/// A CloudFormation request's form (awsQuery), or None for other requests.
+pub fn cloudformation_form(
+    parts: &Parts,
+    body: &Bytes,
+) -> Option<std::collections::HashMap<String, String>> {
+    if signed_service(&parts.headers) != "cloudformation" || parts.method != Method::POST {
+        return None;
+    }
+    Some(form_urlencoded::parse(body).into_owned().collect())
+}
+
 /// Rules 9 and 10 (`waf_rules.rs`): web ACLs for CloudFront only in
 /// us-east-1 and only by ARN; none deleted while a distribution uses it.
 async fn web_acl_rules(
@@ -595,11 +606,7 @@ async fn web_acl_rules(
     body: &Bytes,
 ) -> Option<Response<Full<Bytes>>> {
     use super::waf_rules::{acl_in_use, parameters_of, scope_refusal};
-    if signed_service(&parts.headers) != "cloudformation" || parts.method != Method::POST {
-        return None;
-    }
-    let form: std::collections::HashMap<String, String> =
-        form_urlencoded::parse(body).into_owned().collect();
+    let form = cloudformation_form(parts, body)?;
     let refuse = |reason: String| aws_error("cloudformation", 400, "ValidationError", &reason);
     match form.get("Action").map(String::as_str)? {
         "CreateChangeSet" | "CreateStack" | "UpdateStack" => {

@@ -18,7 +18,7 @@ use hyper::http::request::Parts;
 use hyper::{Method, Response};
 use serde_json::Value;
 
-use super::aws_rules::{aws_error, read_upstream, signed_service, template_of, Upstream};
+use super::aws_rules::{aws_error, cloudformation_form, read_upstream, template_of, Upstream};
 
 /// The reason AWS would fail an update from `deployed` to `wanted`, if it
 /// would: the first table that would gain or lose more than one index.
@@ -88,11 +88,7 @@ pub async fn one_index_change(
     parts: &Parts,
     body: &Bytes,
 ) -> Option<Response<Full<Bytes>>> {
-    if signed_service(&parts.headers) != "cloudformation" || parts.method != Method::POST {
-        return None;
-    }
-    let form: std::collections::HashMap<String, String> =
-        form_urlencoded::parse(body).into_owned().collect();
+    let form = cloudformation_form(parts, body)?;
     let action = form.get("Action").map(String::as_str)?;
     if action == "ExecuteChangeSet" {
         let name = change_set_name(form.get("ChangeSetName")?);
