@@ -12,6 +12,7 @@ pub mod error;
 pub mod handlers;
 pub mod local;
 pub mod output;
+pub mod process;
 pub mod progress;
 pub mod site;
 pub mod template;

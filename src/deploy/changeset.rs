@@ -312,7 +312,7 @@ pub async fn remove_abandoned(cfn: &Client, stack: &str) -> Vec<String> {
             continue;
         }
         let creator_gone = creator(summary.description().unwrap_or_default())
-            .is_some_and(|(h, pid)| h == host && !process_alive(pid));
+            .is_some_and(|(h, pid)| h == host && !crate::process::exists(pid));
         let too_old = summary
             .creation_time()
             .and_then(|t| std::time::SystemTime::try_from(*t).ok())
@@ -330,12 +330,6 @@ fn creator(description: &str) -> Option<(&str, u32)> {
     let rest = description.strip_prefix("created by chatctl launch on ")?;
     let (host, pid) = rest.rsplit_once(" (pid ")?;
     Some((host, pid.strip_suffix(')')?.parse().ok()?))
-}
-
-fn process_alive(pid: u32) -> bool {
-    // SAFETY: kill(2) with signal 0 only checks that the process exists.
-    let result = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// A fresh change set name, known before the change set is created so an
@@ -395,7 +389,7 @@ mod tests {
         let (host, pid) = creator(&text).expect("parsed");
         assert_eq!(host, hostname());
         assert_eq!(pid, std::process::id());
-        assert!(process_alive(pid));
+        assert!(crate::process::exists(pid));
         assert_eq!(creator("created by someone else"), None);
         assert_eq!(creator("created by chatctl launch on h (pid x)"), None);
     }

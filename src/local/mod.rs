@@ -197,7 +197,7 @@ fn command_line(pid: u32) -> Option<String> {
 
 /// Whether `pid` is alive and still the process whose command line holds `mark`.
 pub fn runs(pid: u32, mark: &str) -> bool {
-    alive(pid) && command_line(pid).is_some_and(|line| line.contains(mark))
+    crate::process::exists(pid) && command_line(pid).is_some_and(|line| line.contains(mark))
 }
 
 /// Stops the group led by `pid` only while `pid` is still what chatctl
@@ -205,20 +205,11 @@ pub fn runs(pid: u32, mark: &str) -> bool {
 fn stop_own(pid: u32, mark: &str) {
     if runs(pid, mark) {
         stop_group(pid);
-    } else if alive(pid) {
+    } else if crate::process::exists(pid) {
         eprintln!(
             "chatctl: process {pid} is no longer the {mark} chatctl started; not signalling it"
         );
     }
-}
-
-/// Whether a process with `pid` exists (signal 0 checks without signalling).
-pub fn alive(pid: u32) -> bool {
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: kill with signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
 }
 
 /// Installs the pinned emulator into the project's tools directory.
@@ -336,7 +327,7 @@ pub fn start(dir: &LocalDir, port: u16) -> Result<LocalState> {
         if healthy(port) {
             return Ok(state);
         }
-        if !alive(state.pid) {
+        if !crate::process::exists(state.pid) {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -374,11 +365,11 @@ pub fn stop_group(pid: u32) {
     // SAFETY: signalling a process group we started; a stale pid fails harmlessly.
     unsafe { libc::kill(-group, libc::SIGTERM) };
     let deadline = Instant::now() + STOP_TIMEOUT;
-    while alive(pid) && Instant::now() < deadline {
+    while crate::process::exists(pid) && Instant::now() < deadline {
         reap(group);
         std::thread::sleep(Duration::from_millis(50));
     }
-    if alive(pid) {
+    if crate::process::exists(pid) {
         // SAFETY: as above.
         unsafe { libc::kill(-group, libc::SIGKILL) };
     }
