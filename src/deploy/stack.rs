@@ -13,21 +13,25 @@ use crate::deploy::poll::FailedPolls;
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
+/// Whether CloudFormation answered that the stack does not exist. It has
+/// no error code of its own for that: a `ValidationError` whose message
+/// says so ("Stack with id NAME does not exist"), as the AWS CLI reads it.
+pub fn names_a_missing_stack<E, R>(error: &aws_sdk_cloudformation::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_cloudformation::error::ProvideErrorMetadata,
+{
+    error.as_service_error().is_some_and(|e| {
+        e.code() == Some("ValidationError")
+            && e.message().is_some_and(|m| m.contains("does not exist"))
+    })
+}
+
 /// Reads the stack; `None` when it does not exist.
 pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Stack>> {
     match cfn.describe_stacks().stack_name(name).send().await {
         Ok(out) => Ok(out.stacks().first().cloned()),
-        Err(e) => {
-            let text = format!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            );
-            if text.contains("does not exist") {
-                Ok(None)
-            } else {
-                Err(aws_error(&format!("reading stack {name}"), e))
-            }
-        }
+        Err(e) if names_a_missing_stack(&e) => Ok(None),
+        Err(e) => Err(aws_error(&format!("reading stack {name}"), e)),
     }
 }
 
@@ -203,16 +207,8 @@ async fn new_events(
     'pages: while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
-            Err(e) => {
-                let text = format!(
-                    "{}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                );
-                if text.contains("does not exist") {
-                    break; // deleted: nothing more to read
-                }
-                return Err(aws_error(&format!("reading events of stack {name}"), e));
-            }
+            Err(e) if names_a_missing_stack(&e) => break, // deleted: nothing more to read
+            Err(e) => return Err(aws_error(&format!("reading events of stack {name}"), e)),
         };
         for event in page.stack_events() {
             let id = event.event_id().unwrap_or_default();
