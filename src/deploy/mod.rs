@@ -16,6 +16,8 @@ pub mod poll;
 mod publish;
 pub mod retained;
 pub mod stack;
+pub mod status;
+pub mod teardown;
 
 use std::collections::BTreeMap;
 
