@@ -14,8 +14,9 @@ use crate::ui::Ui;
 
 /// Runs one chatctl invocation and returns the process exit status.
 pub async fn run(cli: Cli) -> ExitStatus {
-    let ui = Ui::from_args(&cli.global);
-    let format = cli.global.output;
+    let global = &cli.global;
+    let ui = Ui::new(global.verbose, global.quiet, global.no_progress);
+    let format = crate::output::Format::from(global.output);
     let checkpoint = Checkpoint::default();
     // The command runs as a task of its own, so an interruption is noticed
     // even while the command waits on AWS or a build.
@@ -44,7 +45,7 @@ pub async fn run(cli: Cli) -> ExitStatus {
         }
         Err(error) => {
             ui.error(error.to_string());
-            if format == crate::cli::OutputFormat::Json {
+            if format == crate::output::Format::Json {
                 // A broken stdout cannot be reported anywhere better than stderr, done above.
                 let _ = write_stdout(&error_document(&error));
             }

@@ -101,6 +101,32 @@ pub enum OutputFormat {
     Json,
 }
 
+impl From<OutputFormat> for crate::output::Format {
+    fn from(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Text => crate::output::Format::Text,
+            OutputFormat::Json => crate::output::Format::Json,
+        }
+    }
+}
+
+/// `--arch`, in the spelling of `chatctl.yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArchArg {
+    #[value(name = "x86_64")]
+    X86_64,
+    Arm64,
+}
+
+impl From<ArchArg> for Architecture {
+    fn from(arch: ArchArg) -> Self {
+        match arch {
+            ArchArg::X86_64 => Architecture::X86_64,
+            ArchArg::Arm64 => Architecture::Arm64,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the CloudFormation template `launch` would deploy
@@ -152,7 +178,7 @@ pub struct BuildArgs {
     pub handlers: Vec<String>,
     /// Target architecture (overrides `architecture` in the configuration)
     #[arg(long, value_enum)]
-    pub arch: Option<Architecture>,
+    pub arch: Option<ArchArg>,
 }
 
 #[derive(Debug, Args)]

@@ -199,11 +199,10 @@ impl Default for DataPolicy {
 }
 
 /// Lambda architectures, in the spelling of `chatctl.yaml` and `--arch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Architecture {
     #[default]
-    #[value(name = "x86_64")]
     X86_64,
     Arm64,
 }

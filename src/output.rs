@@ -6,8 +6,16 @@
 
 use serde_json::{json, Value};
 
-use crate::cli::OutputFormat;
 use crate::error::Error;
+
+/// How a command's result is printed on stdout (`--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// Exactly one JSON document.
+    Json,
+}
 
 /// A command's result: text for people, JSON for programs.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,10 +33,10 @@ impl Report {
     }
 
     /// Renders the report for stdout.
-    pub fn render(&self, format: OutputFormat) -> String {
+    pub fn render(&self, format: Format) -> String {
         match format {
-            OutputFormat::Text => ensure_newline(&self.text),
-            OutputFormat::Json => json_document(&self.json),
+            Format::Text => ensure_newline(&self.text),
+            Format::Json => json_document(&self.json),
         }
     }
 }

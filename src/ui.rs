@@ -2,8 +2,6 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::GlobalArgs;
-
 /// How much to say on stderr, and whether progress bars may redraw.
 #[derive(Debug, Clone)]
 pub struct Ui {
@@ -13,11 +11,13 @@ pub struct Ui {
 }
 
 impl Ui {
-    pub fn from_args(args: &GlobalArgs) -> Ui {
+    /// `verbose` more lines per step (-v, -vv), or only errors (`quiet`);
+    /// `no_progress` turns bars off even at a terminal.
+    pub fn new(verbose: u8, quiet: bool, no_progress: bool) -> Ui {
         let stderr_is_terminal = std::io::stderr().is_terminal();
         Ui {
-            verbosity: if args.quiet { -1 } else { args.verbose as i8 },
-            progress_bars: !args.no_progress && !running_in_ci() && stderr_is_terminal,
+            verbosity: if quiet { -1 } else { verbose as i8 },
+            progress_bars: !no_progress && !running_in_ci() && stderr_is_terminal,
             interactive: std::io::stdin().is_terminal() && stderr_is_terminal,
         }
     }

@@ -4,13 +4,16 @@ use serde_json::json;
 
 use crate::build;
 use crate::cli::BuildArgs;
-use crate::config::Project;
+use crate::config::{Architecture, Project};
 use crate::error::Result;
 use crate::output::Report;
 use crate::ui::Ui;
 
 pub fn run(project: &Project, args: &BuildArgs, ui: &Ui) -> Result<Report> {
-    let architecture = args.arch.unwrap_or(project.config.architecture);
+    let architecture = args
+        .arch
+        .map(Architecture::from)
+        .unwrap_or(project.config.architecture);
     let result = build::build(project, &args.handlers, architecture, ui)?;
     let mut text = String::new();
     for (name, rewritten) in &result.built {
