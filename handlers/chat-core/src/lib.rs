@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod limits;
 pub mod message;
 pub mod model;
+pub mod origin;
 pub mod queued;
 pub mod render;
 pub mod sealed;

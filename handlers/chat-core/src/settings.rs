@@ -16,7 +16,7 @@ pub struct Settings {
     pub site_origins: Vec<String>,
     /// The secret header value CloudFront adds to what it forwards to the
     /// HTTP API: a request carrying it came through CloudFront, so its
-    /// viewer address header is CloudFront's (`http::client_address`).
+    /// viewer address header is CloudFront's (`origin::client_address`).
     pub origin_verify: Option<String>,
     /// With `protection.waf`: a request without the secret is refused.
     pub cloudfront_only: bool,
