@@ -332,6 +332,19 @@ async fn every_zip_runs_on_the_emulators_lambda() {
             .architectures(LambdaArchitecture::X8664)
             .role("arn:aws:iam::000000000000:role/chat")
             .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            // The chat's limits, as chatctl writes them into every function
+            // (a function without them refuses to run on defaults).
+            .environment(
+                aws_sdk_lambda::types::Environment::builder()
+                    .set_variables(Some(
+                        chat_limits::Limits::default()
+                            .to_env()
+                            .into_iter()
+                            .map(|(name, value)| (name.to_string(), value))
+                            .collect(),
+                    ))
+                    .build(),
+            )
             .send()
             .await
             .expect("create_function");
