@@ -16,15 +16,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh >/dev/null
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-# The test runner and build of scripts/test.sh, so no test binary is rebuilt.
-export PATH="$root/.chatctl/tools/nextest/bin:$PATH"
-if ! cargo nextest run --workspace --locked --cargo-quiet --run-ignored only \
-    -E 'binary(bench_fanout)' --no-capture >"$log" 2>&1; then
-  cat "$log"
-  exit 1
-fi
+source bench/lib.sh
+run_bench_test bench_fanout
 # The table only, without cargo's and the test harness's lines.
-sed -n '/^## Fan-out/,/^$/p;/^| /p;/^stopped short/p' "$log" | awk '!seen[$0]++'
+sed -n '/^## Fan-out/,/^$/p;/^| /p;/^stopped short/p' "$bench_log" | awk '!seen[$0]++'

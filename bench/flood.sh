@@ -12,13 +12,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh >/dev/null
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-export PATH="$root/.chatctl/tools/nextest/bin:$PATH"
-if ! cargo nextest run --workspace --locked --cargo-quiet --run-ignored only \
-    -E 'binary(bench_flood)' --no-capture >"$log" 2>&1; then
-  cat "$log"
-  exit 1
-fi
-sed -n '/^## Flood/p;/^| /p' "$log"
+source bench/lib.sh
+run_bench_test bench_flood
+sed -n '/^## Flood/p;/^| /p' "$bench_log"
