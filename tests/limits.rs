@@ -183,10 +183,11 @@ async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_ht
     assert_eq!(send_text(&mut neighbour, "hello").await["type"], "sent");
 
     // Through CloudFront every HTTP request comes from CloudFront's address
-    // (here, as on the emulator, 127.0.0.1, long out of budget): a post
-    // carrying the origin secret is charged to its viewer's address, the
-    // counter that viewer's socket uses; without the secret, a viewer
-    // address the client wrote itself changes nothing.
+    // (here, as on the emulator, 127.0.0.1, put out of budget below, in the
+    // same window as the rest): a post carrying the origin secret is
+    // charged to its viewer's address, the counter that viewer's socket
+    // uses; without the secret, a viewer address the client wrote itself
+    // changes nothing.
     let secret = origin_secret(&aws(&emulator).await, &outputs).await;
     let through_cloudfront = |viewer: &str, text: &str| {
         let (head, body) = post_with(
@@ -205,6 +206,20 @@ async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_ht
         )
     };
     early_in_a_window().await;
+    let mut refused = false;
+    for _ in 0..4 {
+        let (head, _) = post(
+            &emulator,
+            &http_api,
+            "application/json",
+            r#"{"name":"ed","text":"direct"}"#,
+        );
+        if head.starts_with("http/1.1 429") {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "127.0.0.1 was not out of budget after 4 posts");
     let mut viewer = join(&emulator, &outputs, "room=side&name=di", address(10)).await;
     assert_eq!(send_text(&mut viewer, "w1").await["type"], "sent");
     assert_eq!(send_text(&mut viewer, "w2").await["type"], "sent");
