@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chat_core::limits::{Client, Verdict};
 use chat_core::model::{Connection, Message};
+use chat_core::ports::{ClientLimits, ConnectionStore, MessageStore, QueueMarks, Slots};
 use chat_core::slots::Refusal;
 use chat_core::store::{Store, StoreError, EDIT_WINDOW_SECONDS};
 use chat_core::Settings;

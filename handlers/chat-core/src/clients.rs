@@ -6,6 +6,7 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
+use crate::live::{SiteBucket, SqsQueue};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -36,16 +37,22 @@ pub fn management(config: &SdkConfig, settings: &Settings) -> aws_sdk_apigateway
     aws_sdk_apigatewaymanagement::Client::from_conf(management)
 }
 
-/// The site bucket's client, for room snapshots.
-pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+/// The site bucket, for room snapshots.
+pub fn site_bucket(config: &SdkConfig, settings: &Settings) -> SiteBucket {
     // Emulators and VPC endpoints serve buckets by path only.
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(config.endpoint_url().is_some())
         .build();
-    aws_sdk_s3::Client::from_conf(s3)
+    SiteBucket {
+        client: aws_sdk_s3::Client::from_conf(s3),
+        bucket: settings.site_bucket.clone(),
+    }
 }
 
-/// The delivery queue's client (the fan-out's).
-pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(config)
+/// The delivery queue (the fan-out's).
+pub fn delivery_queue(config: &SdkConfig, settings: &Settings) -> SqsQueue {
+    SqsQueue {
+        client: aws_sdk_sqs::Client::new(config),
+        url: settings.delivery_queue_url.clone(),
+    }
 }

@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 
 use crate::limits::address_key;
 use crate::model::Connection;
+use crate::ports::{ConnectionStore, Slots};
 use crate::slots::Refusal;
-use crate::store::Store;
 use crate::validate::{validate_name, validate_room};
 
 /// API Gateway closes WebSocket connections after two hours; the item goes a little later.
@@ -63,8 +63,8 @@ fn refuse(field: &str, message: &str) -> ApiGatewayProxyResponse {
 }
 
 /// Validates `room` and `name` and stores the connection with its author token.
-pub async fn handle_connect(
-    store: &Store,
+pub async fn handle_connect<S: ConnectionStore + Slots>(
+    store: &S,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, Error> {
     let request = event.payload;
@@ -130,8 +130,8 @@ pub async fn handle_connect(
 }
 
 /// Removes the connection.
-pub async fn handle_disconnect(
-    store: &Store,
+pub async fn handle_disconnect<S: ConnectionStore>(
+    store: &S,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, Error> {
     if let Some(connection_id) = event.payload.request_context.connection_id.as_deref() {
@@ -143,6 +143,131 @@ pub async fn handle_disconnect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::{lock, Memory};
+    use crate::test_events;
+    use crate::Settings;
+
+    const ADA: &str = "203.0.113.7";
+    const BOB: &str = "198.51.100.9";
+
+    fn status_and_body(response: &ApiGatewayProxyResponse) -> (i64, String) {
+        let body = match &response.body {
+            Some(Body::Text(text)) => text.clone(),
+            _ => String::new(),
+        };
+        (response.status_code, body)
+    }
+
+    async fn join(store: &Memory, connection: &str, ip: &str, room: &str) -> (i64, String) {
+        let event = test_events::connect(connection, ip, &[("room", room), ("name", "Ada")]);
+        status_and_body(&handle_connect(store, event).await.expect("answered"))
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_stored_with_its_token_hashed_and_holds_its_slots() {
+        let store = Memory::new(Settings::default());
+        let token = "t".repeat(22);
+        let event = test_events::connect(
+            "c1",
+            ADA,
+            &[("room", "general"), ("name", "Ada"), ("token", &token)],
+        );
+        let response = handle_connect(&store, event).await.expect("answered");
+        assert_eq!(status_and_body(&response).0, 200);
+        let stored = lock(&store.connections).get("c1").cloned().expect("stored");
+        assert_eq!(stored.room, "general");
+        assert_eq!(stored.name, "Ada");
+        assert_eq!(stored.author, author_key(&token), "messages carry the hash");
+        assert_eq!(stored.client, Some(address_key(Some(ADA))));
+        assert_eq!(store.open_slots("room#general"), 1);
+        assert_eq!(
+            store.open_slots(&format!("address#{}", address_key(Some(ADA)))),
+            1
+        );
+        // Without a token, the connection gets a fresh one.
+        join(&store, "c2", BOB, "general").await;
+        let fresh = lock(&store.connections).get("c2").cloned().expect("stored");
+        assert!(valid_token(&fresh.token));
+        assert_ne!(fresh.author, stored.author);
+    }
+
+    #[tokio::test]
+    async fn a_bad_room_name_or_token_is_refused_before_anything_is_touched() {
+        let store = Memory::new(Settings::default());
+        for (query, field) in [
+            (vec![("room", "no spaces"), ("name", "Ada")], "room"),
+            (vec![("room", "general"), ("name", "")], "name"),
+            (
+                vec![("room", "general"), ("name", "Ada"), ("token", "short")],
+                "token",
+            ),
+        ] {
+            let event = test_events::connect("c1", ADA, &query);
+            let (status, body) =
+                status_and_body(&handle_connect(&store, event).await.expect("answered"));
+            assert_eq!(status, 400, "{query:?}");
+            let body: serde_json::Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(body["error"]["field"], field, "{query:?}");
+        }
+        assert!(store.calls().is_empty(), "{:?}", store.calls());
+    }
+
+    #[tokio::test]
+    async fn a_full_room_or_address_is_429_and_takes_no_slot() {
+        let store = Memory::new(Settings {
+            connections_per_room: 1,
+            connections_per_address: 2,
+            ..Settings::default()
+        });
+        assert_eq!(join(&store, "c1", ADA, "small").await.0, 200);
+        let (status, body) = join(&store, "c2", BOB, "small").await;
+        assert_eq!(status, 429);
+        assert!(body.contains("the room is full (1 connections)"), "{body}");
+        assert_eq!(join(&store, "c3", ADA, "other").await.0, 200);
+        let (status, body) = join(&store, "c4", ADA, "third").await;
+        assert_eq!(status, 429);
+        assert!(
+            body.contains("at most 2 open connections from one address"),
+            "{body}"
+        );
+        assert_eq!(lock(&store.connections).len(), 2);
+        assert_eq!(
+            store.open_slots(&format!("address#{}", address_key(Some(BOB)))),
+            0
+        );
+        assert_eq!(store.open_slots("room#third"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_cannot_be_stored_gives_its_slots_back() {
+        let store = Memory::new(Settings::default());
+        store.fail("put_connection");
+        let event = test_events::connect("c1", ADA, &[("room", "general"), ("name", "Ada")]);
+        assert!(
+            handle_connect(&store, event).await.is_err(),
+            "the handshake fails"
+        );
+        assert_eq!(store.open_slots("room#general"), 0);
+        assert_eq!(
+            store.open_slots(&format!("address#{}", address_key(Some(ADA)))),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_disconnect_removes_the_connection_and_gives_its_slots_back_once() {
+        let store = Memory::new(Settings::default());
+        join(&store, "c1", ADA, "general").await;
+        join(&store, "c2", BOB, "general").await;
+        for _ in 0..2 {
+            let response = handle_disconnect(&store, test_events::disconnect("c1"))
+                .await
+                .expect("answered");
+            assert_eq!(response.status_code, 200);
+        }
+        assert!(!lock(&store.connections).contains_key("c1"));
+        assert_eq!(store.open_slots("room#general"), 1, "c2 keeps its slot");
+    }
 
     #[test]
     fn tokens() {

@@ -23,6 +23,9 @@ use sha2::{Digest, Sha256};
 
 pub mod inline;
 
+use crate::fanout::{Fanout, FanoutError};
+use crate::ports::{ConnectionStore, DeliveryQueue, FanoutStore, Poster};
+
 /// Posts one delivery may make (connections x frames): at API Gateway's
 /// usual 10 to 50 ms a post and [`POST_CONCURRENCY`] at once, about a second
 /// and a half at worst, far inside the function's timeout.
@@ -266,44 +269,16 @@ fn fastrand_unit() -> f64 {
     f64::from(nanos % 1000) / 1000.0
 }
 
-/// API Gateway's management API as [`Connections`], pruning gone ones from
-/// the connections table.
-pub struct Live<'a> {
-    pub management: &'a aws_sdk_apigatewaymanagement::Client,
-    pub store: &'a crate::store::Store,
+/// The management API as [`Connections`], pruning gone ones from the
+/// connections table.
+pub struct Live<'a, P, S> {
+    pub poster: &'a P,
+    pub store: &'a S,
 }
 
-impl Connections for Live<'_> {
+impl<P: Poster, S: ConnectionStore> Connections for Live<'_, P, S> {
     async fn post(&self, connection: &str, payload: &str) -> Posted {
-        let sent = self
-            .management
-            .post_to_connection()
-            .connection_id(connection)
-            .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(payload))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Posted::Delivered,
-            Err(e) => {
-                let service = e.as_service_error();
-                if service.is_some_and(|s| s.is_gone_exception()) {
-                    Posted::Gone
-                } else if service.is_some_and(|s| s.is_limit_exceeded_exception())
-                    || e.raw_response()
-                        .is_some_and(|r| r.status().as_u16() == 429 || r.status().is_server_error())
-                    || matches!(
-                        e,
-                        aws_sdk_apigatewaymanagement::error::SdkError::TimeoutError(_)
-                            | aws_sdk_apigatewaymanagement::error::SdkError::DispatchFailure(_)
-                    )
-                {
-                    Posted::Throttled
-                } else {
-                    tracing::warn!(error = %aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e), "delivery failed");
-                    Posted::Failed
-                }
-            }
-        }
+        self.poster.post(connection, payload).await
     }
 
     async fn prune(&self, connection: &str) {
@@ -315,31 +290,21 @@ impl Connections for Live<'_> {
 
 /// Queues deliveries on the FIFO delivery queue: in order within each
 /// message group (one after another), groups side by side.
-pub async fn enqueue(
-    sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
+pub async fn enqueue<Q: DeliveryQueue>(
+    queue: &Q,
     deliveries: Vec<(String, Delivery)>,
-) -> Result<(), String> {
+) -> Result<(), FanoutError> {
     let mut groups: BTreeMap<String, Vec<Delivery>> = BTreeMap::new();
     for (group, delivery) in deliveries {
         groups.entry(group).or_default().push(delivery);
     }
-    let sent: Vec<Result<(), String>> = stream::iter(groups)
+    let sent: Vec<Result<(), FanoutError>> = stream::iter(groups)
         .map(|(group, deliveries)| async move {
             for delivery in deliveries {
-                sqs.send_message()
-                    .queue_url(queue_url)
-                    .message_body(delivery.to_json())
-                    .message_group_id(&group)
-                    .message_deduplication_id(delivery.deduplication_id())
-                    .send()
+                queue
+                    .send(&group, &delivery)
                     .await
-                    .map_err(|e| {
-                        format!(
-                            "queueing a delivery: {}",
-                            aws_sdk_sqs::error::DisplayErrorContext(e)
-                        )
-                    })?;
+                    .map_err(FanoutError::Queue)?;
             }
             Ok(())
         })
@@ -353,12 +318,12 @@ pub async fn enqueue(
 /// cannot be read is dropped with an error (it never will be); one whose
 /// remainder could not be queued again is reported failed, and so is every
 /// message after it, as a FIFO queue requires.
-pub async fn handle(
-    fanout: &crate::fanout::Fanout,
+pub async fn handle<S: FanoutStore, P: Poster, B, Q: DeliveryQueue>(
+    fanout: &Fanout<S, P, B, Q>,
     event: lambda_runtime::LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let live = Live {
-        management: &fanout.management,
+        poster: &fanout.poster,
         store: &fanout.store,
     };
     let mut response = SqsBatchResponse::default();
@@ -413,15 +378,8 @@ pub async fn handle(
         // The room stays on the queue's path while its rest waits.
         let room = rest.room.clone();
         let queued = match fanout.store.mark_queued(&room, crate::now_seconds()).await {
-            Ok(()) => {
-                enqueue(
-                    &fanout.sqs,
-                    &fanout.store.settings().delivery_queue_url,
-                    vec![(group, rest)],
-                )
-                .await
-            }
-            Err(e) => Err(e.to_string()),
+            Ok(()) => enqueue(&fanout.queue, vec![(group, rest)]).await,
+            Err(e) => Err(e.into()),
         };
         if let Err(e) = queued {
             tracing::error!(error = %e, "the undelivered rest could not be queued; the message is retried");

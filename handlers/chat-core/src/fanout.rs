@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::{Error, LambdaEvent};
 
 use futures::stream::{self, StreamExt};
@@ -16,26 +15,47 @@ use crate::delivery::{self, inline, inline::InlineBudget};
 
 use crate::frames::{Frame, MAX_OUTBOUND_FRAME_BYTES};
 use crate::model::{Message, PublicMessage};
+use crate::ports::{DeliveryQueue, FanoutStore, Poster, SnapshotBucket};
 use crate::render;
-use crate::store::Store;
+use crate::store::StoreError;
 
 /// What the fan-out reaches: the tables, the WebSocket connections, the
 /// site bucket that holds the room snapshots and the delivery queue.
 #[derive(Debug, Clone)]
-pub struct Fanout {
-    pub store: Store,
-    pub management: aws_sdk_apigatewaymanagement::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub sqs: aws_sdk_sqs::Client,
+pub struct Fanout<S, P, B, Q> {
+    pub store: S,
+    pub poster: P,
+    pub site: B,
+    pub queue: Q,
+}
+
+/// Why a stream record or a room's fan-out failed (the records are then
+/// reported failed and retried).
+#[derive(Debug, thiserror::Error)]
+pub enum FanoutError {
+    #[error("unreadable stream record: {0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("snapshot not written: {key}: {reason}")]
+    Snapshot { key: String, reason: String },
+    #[error("queueing a delivery: {0}")]
+    Queue(String),
 }
 
 /// The function's two event sources: the Messages stream (plan and queue
 /// the deliveries, rewrite the snapshots) and the delivery queue (post one
 /// delivery). One function, so each keeps the same role and logs.
-pub async fn handle_any(
-    fanout: &Fanout,
+pub async fn handle_any<S, P, B, Q>(
+    fanout: &Fanout<S, P, B, Q>,
     event: LambdaEvent<serde_json::Value>,
-) -> Result<serde_json::Value, Error> {
+) -> Result<serde_json::Value, Error>
+where
+    S: FanoutStore,
+    P: Poster,
+    B: SnapshotBucket,
+    Q: DeliveryQueue,
+{
     let (payload, context) = event.into_parts();
     let from_queue = payload["Records"][0]["eventSource"] == "aws:sqs";
     let response = if from_queue {
@@ -49,9 +69,9 @@ pub async fn handle_any(
 }
 
 /// The frame a stream record becomes, with its room.
-pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), String> {
-    let image = |item: &serde_dynamo::Item| -> Result<Message, String> {
-        serde_dynamo::from_item(item.clone()).map_err(|e| format!("unreadable image: {e}"))
+pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), FanoutError> {
+    let image = |item: &serde_dynamo::Item| -> Result<Message, FanoutError> {
+        serde_dynamo::from_item(item.clone()).map_err(|e| FanoutError::Unreadable(e.to_string()))
     };
     match record.event_name.as_str() {
         "INSERT" => {
@@ -82,7 +102,7 @@ pub fn frame_of(record: &EventRecord) -> Result<(String, Frame), String> {
                 },
             ))
         }
-        other => Err(format!("unknown stream event {other}")),
+        other => Err(FanoutError::Unreadable(format!("unknown event {other}"))),
     }
 }
 
@@ -95,15 +115,15 @@ pub struct Audience {
 }
 
 /// Reads a room's [`Audience`]: its connection ids and its queued mark.
-pub async fn audience(fanout: &Fanout, room: &str) -> Result<Audience, String> {
+pub async fn audience<S: FanoutStore>(store: &S, room: &str) -> Result<Audience, FanoutError> {
     let now = crate::now_seconds();
     let (connections, recently_queued) = tokio::join!(
-        fanout.store.connections_in_room(room),
-        fanout.store.recently_queued(room, now)
+        store.connections_in_room(room),
+        store.recently_queued(room, now)
     );
     Ok(Audience {
-        connections: connections.map_err(|e| e.to_string())?,
-        recently_queued: recently_queued.map_err(|e| e.to_string())?,
+        connections: connections?,
+        recently_queued: recently_queued?,
         now,
     })
 }
@@ -126,13 +146,18 @@ pub enum Broadcast {
 /// (`delivery::inline`), or queues them: the stream's work per room is one
 /// read of its connection ids and either a few posts or a message per
 /// thousand posts, whatever the room size.
-pub async fn broadcast(
-    fanout: &Fanout,
+pub async fn broadcast<S, P, B, Q>(
+    fanout: &Fanout<S, P, B, Q>,
     room: &str,
     frames: &[Frame],
     audience: Audience,
     budget: &InlineBudget,
-) -> Result<Broadcast, String> {
+) -> Result<Broadcast, FanoutError>
+where
+    S: FanoutStore,
+    P: Poster,
+    Q: DeliveryQueue,
+{
     let Audience {
         connections,
         recently_queued,
@@ -152,23 +177,18 @@ pub async fn broadcast(
         );
     }
     let deliveries = delivery::plan(room, &payloads, &connections);
-    let queue_url = &fanout.store.settings().delivery_queue_url;
     // A room with frames still on the queue stays on the queue's path, so
     // no frame overtakes an earlier one (`queued`).
     if recently_queued || !budget.take(connections.len() * payloads.len()) {
         let queued = deliveries.len();
         if queued > 0 {
-            fanout
-                .store
-                .mark_queued(room, now)
-                .await
-                .map_err(|e| e.to_string())?;
+            fanout.store.mark_queued(room, now).await?;
         }
-        delivery::enqueue(&fanout.sqs, queue_url, deliveries).await?;
+        delivery::enqueue(&fanout.queue, deliveries).await?;
         return Ok(Broadcast::Queued(queued));
     }
     let live = delivery::Live {
-        management: &fanout.management,
+        poster: &fanout.poster,
         store: &fanout.store,
     };
     let (counts, owed) = inline::deliver_now(&live, deliveries, budget).await;
@@ -179,8 +199,8 @@ pub async fn broadcast(
         // an error line instead, as after the queue's last attempt (those
         // clients catch up from history).
         let queued = match fanout.store.mark_queued(room, now).await {
-            Ok(()) => delivery::enqueue(&fanout.sqs, queue_url, owed).await,
-            Err(e) => Err(e.to_string()),
+            Ok(()) => delivery::enqueue(&fanout.queue, owed).await,
+            Err(e) => Err(e.into()),
         };
         if let Err(e) = queued {
             tracing::error!(room, error = %e, "frames still owed could not be queued: dropped");
@@ -190,10 +210,13 @@ pub async fn broadcast(
 }
 
 /// Rewrites `rooms/ROOM.json` and `rooms/ROOM.html`.
-pub async fn write_snapshot(fanout: &Fanout, room: &str) -> Result<(), String> {
-    let settings = fanout.store.settings();
-    let page = fanout
-        .store
+pub async fn write_snapshot<S: FanoutStore, B: SnapshotBucket>(
+    store: &S,
+    site: &B,
+    room: &str,
+) -> Result<(), FanoutError> {
+    let settings = store.settings();
+    let page = store
         .history(
             room,
             settings.history_length,
@@ -201,8 +224,7 @@ pub async fn write_snapshot(fanout: &Fanout, room: &str) -> Result<(), String> {
             crate::now_seconds(),
             usize::MAX,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let oldest_first: Vec<Message> = page.messages.into_iter().rev().collect();
     let files = [
         (
@@ -218,23 +240,9 @@ pub async fn write_snapshot(fanout: &Fanout, room: &str) -> Result<(), String> {
     ];
     // Both files at once: the room's live delivery waits for them.
     let writes = files.map(|(key, body, content_type)| async move {
-        fanout
-            .s3
-            .put_object()
-            .bucket(&settings.site_bucket)
-            .key(&key)
-            .content_type(content_type)
-            .cache_control("no-cache")
-            .body(ByteStream::from(body.into_bytes()))
-            .send()
+        site.put(&key, body, content_type)
             .await
-            .map(|_| ())
-            .map_err(|e| {
-                format!(
-                    "writing {key}: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                )
-            })
+            .map_err(|reason| FanoutError::Snapshot { key, reason })
     });
     futures::future::try_join_all(writes).await?;
     Ok(())
@@ -246,15 +254,24 @@ const ROOMS_AT_ONCE: usize = 8;
 /// One room of a stream batch: the snapshot first, so that a snapshot that
 /// fails is retried with its records before any frame went out (a retry
 /// after an inline delivery would send it twice), then the frames.
-async fn publish(
-    fanout: &Fanout,
+async fn publish<S, P, B, Q>(
+    fanout: &Fanout<S, P, B, Q>,
     room: &str,
     frames: &[Frame],
     budget: &InlineBudget,
-) -> Result<(), String> {
+) -> Result<(), FanoutError>
+where
+    S: FanoutStore,
+    P: Poster,
+    B: SnapshotBucket,
+    Q: DeliveryQueue,
+{
     // The room's connections are read while the snapshot is written.
-    let (written, audience) = tokio::join!(write_snapshot(fanout, room), audience(fanout, room));
-    written.map_err(|e| format!("snapshot not written: {e}"))?;
+    let (written, audience) = tokio::join!(
+        write_snapshot(&fanout.store, &fanout.site, room),
+        audience(&fanout.store, room)
+    );
+    written?;
     // Deliveries that could not be queued are retried with their records;
     // the queue's deduplication drops the ones already queued.
     match broadcast(fanout, room, frames, audience?, budget).await? {
@@ -272,10 +289,16 @@ async fn publish(
     Ok(())
 }
 
-pub async fn handle(
-    fanout: &Fanout,
+pub async fn handle<S, P, B, Q>(
+    fanout: &Fanout<S, P, B, Q>,
     event: LambdaEvent<Event>,
-) -> Result<DynamoDbEventResponse, Error> {
+) -> Result<DynamoDbEventResponse, Error>
+where
+    S: FanoutStore,
+    P: Poster,
+    B: SnapshotBucket,
+    Q: DeliveryQueue,
+{
     let mut failures = Vec::new();
     // Rooms in order of first appearance; frames in stream order.
     let mut rooms: BTreeMap<String, (Vec<Frame>, Vec<String>)> = BTreeMap::new();
@@ -288,7 +311,7 @@ pub async fn handle(
                 entry.1.push(sequence);
             }
             Err(e) => {
-                tracing::error!(error = %e, sequence, "unreadable stream record");
+                tracing::error!(error = %e, sequence, "record skipped");
                 failures.push(sequence);
             }
         }
@@ -322,3 +345,6 @@ pub async fn handle(
         .collect();
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests;

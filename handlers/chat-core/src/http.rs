@@ -13,7 +13,7 @@ use crate::frames::{cut, fit_history, is_message_id};
 use crate::limits::{address_key, Client, Verdict};
 use crate::model::{Message, PublicMessage, Source};
 use crate::origin::{client_address, cross_site, through_cloudfront};
-use crate::store::Store;
+use crate::ports::{ClientLimits, MessageStore};
 use crate::validate::{validate_name, validate_room, validate_text, ValidationError};
 
 /// The largest request body accepted, in bytes.
@@ -128,8 +128,8 @@ fn room_of(path: &str) -> Option<&str> {
     path.strip_prefix("/api/rooms/")?.strip_suffix("/messages")
 }
 
-pub async fn handle(
-    store: &Store,
+pub async fn handle<S: MessageStore + ClientLimits>(
+    store: &S,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
     let request = event.payload;
@@ -151,8 +151,8 @@ pub async fn handle(
     Ok(response)
 }
 
-async fn answer(
-    store: &Store,
+async fn answer<S: MessageStore + ClientLimits>(
+    store: &S,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
     let settings = store.settings();
@@ -269,8 +269,8 @@ fn rate_limited(
     response
 }
 
-async fn post(
-    store: &Store,
+async fn post<S: MessageStore + ClientLimits>(
+    store: &S,
     room: &str,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
@@ -344,26 +344,4 @@ async fn post(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rooms_come_from_the_path() {
-        assert_eq!(room_of("/api/rooms/general/messages"), Some("general"));
-        assert_eq!(room_of("/api/rooms/general"), None);
-        assert_eq!(room_of("/other"), None);
-    }
-
-    #[test]
-    fn forms_and_json_parse_alike() {
-        let form: Post =
-            serde_urlencoded::from_bytes(b"name=Ada+L&text=hi%20%3Cthere%3E").expect("form");
-        assert_eq!(
-            (form.name.as_str(), form.text.as_str()),
-            ("Ada L", "hi <there>")
-        );
-        let json: Post = serde_json::from_slice(br#"{"name":"Ada","text":"hi"}"#).expect("json");
-        assert_eq!(json.text, "hi");
-        assert!(serde_json::from_slice::<Post>(&[0xff, 0xfe]).is_err());
-    }
-}
+mod tests;

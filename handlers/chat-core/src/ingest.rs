@@ -6,8 +6,17 @@ use aws_lambda_events::sns::SnsEvent;
 use lambda_runtime::{Error, LambdaEvent};
 
 use crate::model::Message;
-use crate::store::Store;
-use crate::validate::{validate_name, validate_room, validate_text};
+use crate::ports::MessageStore;
+use crate::validate::{validate_name, validate_room, validate_text, ValidationError};
+
+/// Why an SNS message is dropped: it can never become a valid message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Dropped {
+    #[error("the `room` message attribute is missing")]
+    NoRoom,
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+}
 
 /// The message one SNS record becomes, or why it is dropped.
 pub fn message_of(
@@ -15,11 +24,11 @@ pub fn message_of(
     max_bytes: usize,
     retention_days: i64,
     now: i64,
-) -> Result<Message, String> {
+) -> Result<Message, Dropped> {
     let sns = &record.sns;
     let attribute = |key: &str| sns.message_attributes.get(key).map(|a| a.value.clone());
-    let room = attribute("room").ok_or("the `room` message attribute is missing")?;
-    validate_room(&room).map_err(|e| e.to_string())?;
+    let room = attribute("room").ok_or(Dropped::NoRoom)?;
+    validate_room(&room)?;
     // A JSON body may carry the name and text; otherwise the body is the text.
     let body: Option<serde_json::Value> = serde_json::from_str(&sns.message).ok();
     let text = body
@@ -37,8 +46,8 @@ pub fn message_of(
         })
         .or_else(|| sns.subject.clone())
         .unwrap_or_else(|| "sns".to_string());
-    validate_name(&name).map_err(|e| e.to_string())?;
-    validate_text(&text, max_bytes).map_err(|e| e.to_string())?;
+    validate_name(&name)?;
+    validate_text(&text, max_bytes)?;
     Ok(Message {
         room,
         id: ulid::Ulid::new().to_string(),
@@ -52,7 +61,7 @@ pub fn message_of(
     })
 }
 
-pub async fn handle(store: &Store, event: LambdaEvent<SnsEvent>) -> Result<(), Error> {
+pub async fn handle<S: MessageStore>(store: &S, event: LambdaEvent<SnsEvent>) -> Result<(), Error> {
     let settings = store.settings();
     for record in &event.payload.records {
         match message_of(
@@ -66,10 +75,77 @@ pub async fn handle(store: &Store, event: LambdaEvent<SnsEvent>) -> Result<(), E
             // A message that can never be valid is dropped with a log line, not retried.
             Err(reason) => tracing::warn!(
                 message_id = record.sns.message_id,
-                reason,
+                reason = %reason,
                 "SNS message dropped"
             ),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Memory;
+    use crate::model::Source;
+    use crate::test_events::sns;
+    use crate::Settings;
+
+    #[tokio::test]
+    async fn a_published_message_is_stored_under_its_attributes_or_its_subject() {
+        let store = Memory::new(Settings::default());
+        let event = sns("deploy finished", None, &[("room", "ops"), ("name", "CI")]);
+        handle(&store, event).await.expect("handled");
+        let event = sns(
+            r#"{"text":"from json"}"#,
+            Some("Alerts"),
+            &[("room", "ops")],
+        );
+        handle(&store, event).await.expect("handled");
+        let event = sns("plain", None, &[("room", "ops")]);
+        handle(&store, event).await.expect("handled");
+        let mut stored: Vec<(String, String)> = store
+            .stored_messages()
+            .into_iter()
+            .map(|m| {
+                assert_eq!(m.room, "ops");
+                assert_eq!(m.source, Some(Source::Sns));
+                assert_eq!(m.author, None);
+                (m.name, m.text)
+            })
+            .collect();
+        stored.sort();
+        assert_eq!(
+            stored,
+            [
+                ("Alerts".to_string(), "from json".to_string()),
+                ("CI".to_string(), "deploy finished".to_string()),
+                ("sns".to_string(), "plain".to_string()),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_that_can_never_be_valid_is_dropped_not_retried() {
+        let store = Memory::new(Settings::default());
+        for event in [
+            sns("no room", None, &[]),
+            sns("bad room", None, &[("room", "no spaces")]),
+            sns("", None, &[("room", "ops")]),
+            sns(&"x".repeat(2_001), None, &[("room", "ops")]),
+        ] {
+            handle(&store, event).await.expect("dropped, not failed");
+        }
+        assert!(store.stored_messages().is_empty());
+        let record = &sns("no room", None, &[]).payload.records[0];
+        assert_eq!(message_of(record, 2_000, 30, 0), Err(Dropped::NoRoom));
+    }
+
+    #[tokio::test]
+    async fn a_storage_failure_fails_the_invocation_so_sns_retries() {
+        let store = Memory::new(Settings::default());
+        store.fail("put_message");
+        let event = sns("hi", None, &[("room", "ops")]);
+        assert!(handle(&store, event).await.is_err());
+    }
 }

@@ -11,15 +11,21 @@ pub mod frames;
 pub mod http;
 pub mod ingest;
 pub mod limits;
+pub mod live;
+#[cfg(test)]
+pub mod memory;
 pub mod message;
 pub mod model;
 pub mod origin;
+pub mod ports;
 pub mod queued;
 pub mod render;
 pub mod sealed;
 pub mod settings;
 pub mod slots;
 pub mod store;
+#[cfg(test)]
+pub mod test_events;
 pub mod validate;
 
 pub use settings::Settings;
@@ -28,6 +34,31 @@ pub use validate::{validate_name, validate_room, validate_text, ValidationError}
 /// Sets up JSON logs (Lambda's `LogFormat: JSON`) once per process.
 pub fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Every function's `main`: JSON logs, the settings from the environment
+/// (or, when they are wrong, every invocation refused with the reason),
+/// what the function reaches built once per process by `reach`, and the
+/// runtime calling `handler` for each event.
+pub async fn serve<T, A, R, Fut>(
+    reach: impl FnOnce(&aws_config::SdkConfig, Settings) -> T,
+    handler: impl Fn(&'static T, lambda_runtime::LambdaEvent<A>) -> Fut,
+) -> Result<(), lambda_runtime::Error>
+where
+    T: Sync + 'static,
+    A: serde::de::DeserializeOwned,
+    R: serde::Serialize,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>>,
+{
+    init_logging();
+    let config = clients::sdk_config().await;
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => return refuse_invocations(e).await,
+    };
+    // Lives as long as the process: the clients are reused by every invocation.
+    let reached: &'static T = Box::leak(Box::new(reach(&config, settings)));
+    lambda_runtime::run(lambda_runtime::service_fn(|event| handler(reached, event))).await
 }
 
 /// What a function does when its environment lacks a chat limit or gives

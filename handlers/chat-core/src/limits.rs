@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use sha2::{Digest, Sha256};
 
+use crate::ports::{ClientLimits, Configured};
 use crate::store::{failed, Store, StoreError};
 
 /// What a client is charged as: each subject has its own counter.
@@ -86,12 +87,12 @@ fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_string())
 }
 
-impl Store {
+impl ClientLimits for Store {
     /// Charges one request to every subject of `client`: `Limited` when any
     /// of them is past `chat.rate_limit` in the current window. One atomic
     /// `ADD` per subject, so concurrent requests from many sockets or
     /// functions cannot slip past it.
-    pub async fn charge(&self, client: &Client, now: i64) -> Result<Verdict, StoreError> {
+    async fn charge(&self, client: &Client, now: i64) -> Result<Verdict, StoreError> {
         let settings = self.settings();
         let (index, retry_after) = window(now, settings.rate_limit_seconds);
         let charges = client.subjects().into_iter().map(|subject| async move {

@@ -3,20 +3,25 @@
 //! change through the stream fan-out.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use aws_sdk_apigatewaymanagement::primitives::Blob;
 use lambda_runtime::{Error, LambdaEvent};
 
 use crate::connect::response;
+use crate::delivery::Posted;
 use crate::frames::{history_frame, parse_request, Frame, Me, Request};
 use crate::limits::{address_key, Client, Verdict};
 use crate::model::{Message, PublicMessage, Source};
-use crate::store::{Store, StoreError};
+use crate::ports::{ClientLimits, ConnectionStore, MessageStore, Poster};
+use crate::store::{StoreError, EDIT_WINDOW_SECONDS};
 use crate::validate::validate_text;
-use aws_sdk_apigatewaymanagement::Client as Management;
 
-pub async fn handle(
-    store: &Store,
-    management: &Management,
+/// What the message route reaches in the tables.
+pub trait MessageRouteStore: ConnectionStore + MessageStore + ClientLimits {}
+
+impl<T: ConnectionStore + MessageStore + ClientLimits> MessageRouteStore for T {}
+
+pub async fn handle<S: MessageRouteStore, P: Poster>(
+    store: &S,
+    poster: &P,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, Error> {
     let request = event.payload;
@@ -48,7 +53,7 @@ pub async fn handle(
     );
     let reply = answered.unwrap_or_else(Some);
     if let Some(frame) = reply {
-        post(management, &connection_id, &frame).await;
+        post(poster, &connection_id, &frame).await;
     }
     // No body: replies travel as frames; a body would reach the client as an
     // extra frame wherever the route has a route response.
@@ -81,15 +86,10 @@ pub fn action_of(body: Option<&str>) -> &'static str {
 }
 
 /// Sends one frame to one connection; a failure is logged, not retried.
-pub async fn post(management: &Management, connection_id: &str, frame: &Frame) {
-    let sent = management
-        .post_to_connection()
-        .connection_id(connection_id)
-        .data(Blob::new(frame.to_json()))
-        .send()
-        .await;
-    if let Err(e) = sent {
-        tracing::warn!(error = %aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e), "reply not delivered");
+pub async fn post<P: Poster>(poster: &P, connection_id: &str, frame: &Frame) {
+    let posted = poster.post(connection_id, &frame.to_json()).await;
+    if posted != Posted::Delivered {
+        tracing::warn!(?posted, "reply not delivered");
     }
 }
 
@@ -98,8 +98,8 @@ fn internal(e: StoreError) -> Frame {
     Frame::error("internal", None, "the chat could not store that; try again")
 }
 
-async fn answer(
-    store: &Store,
+async fn answer<S: MessageRouteStore>(
+    store: &S,
     connection_id: &str,
     address: &str,
     body: Option<&str>,
@@ -207,25 +207,12 @@ fn forbidden() -> Frame {
     Frame::error(
         "forbidden",
         Some("id"),
-        "only the author can change a message, within 15 minutes of sending it",
+        format!(
+            "only the author can change a message, within {} minutes of sending it",
+            EDIT_WINDOW_SECONDS / 60
+        ),
     )
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{action_of, client_of};
-
-    #[test]
-    fn the_request_log_line_carries_no_client_text() {
-        let huge = format!(r#"{{"action":"{}"}}"#, "x".repeat(32 * 1024 - 20));
-        assert_eq!(action_of(Some(&huge)), "invalid");
-        assert_eq!(action_of(Some(r#"{"action":"send","text":"hi"}"#)), "send");
-        assert_eq!(action_of(None), "invalid");
-        let client = client_of(Some("203.0.113.7"));
-        assert_eq!(client.len(), 12);
-        assert!(!client.contains("203"));
-        assert_eq!(client, client_of(Some("203.0.113.7")), "stable");
-        assert_ne!(client, client_of(Some("203.0.113.8")));
-        assert_eq!(client_of(None), "unknown");
-    }
-}
+mod tests;

@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::ports::{Configured, QueueMarks};
 use crate::store::{failed, Store, StoreError};
 
 /// How long a room stays on the queue's path after frames were queued for
@@ -21,9 +22,9 @@ fn dynamo(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))
 }
 
-impl Store {
+impl QueueMarks for Store {
     /// Notes that frames of `room` were queued at `now`.
-    pub async fn mark_queued(&self, room: &str, now: i64) -> Result<(), StoreError> {
+    async fn mark_queued(&self, room: &str, now: i64) -> Result<(), StoreError> {
         let until = AttributeValue::N((now + QUEUED_SECONDS).to_string());
         self.client()
             .update_item()
@@ -41,7 +42,7 @@ impl Store {
     /// Whether frames of `room` were queued less than [`QUEUED_SECONDS`]
     /// before `now`. A strongly consistent read: the stream invocation
     /// before this one may have marked it a moment ago.
-    pub async fn recently_queued(&self, room: &str, now: i64) -> Result<bool, StoreError> {
+    async fn recently_queued(&self, room: &str, now: i64) -> Result<bool, StoreError> {
         let item = self
             .client()
             .get_item()

@@ -13,6 +13,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
+use crate::ports::{Configured, Slots};
 use crate::store::{failed, is_condition_failure, Store, StoreError};
 
 /// Why a connection was not admitted.
@@ -50,9 +51,9 @@ fn dynamo(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))
 }
 
-impl Store {
+impl Slots for Store {
     /// Takes a slot of the address and one of the room, or neither.
-    pub async fn admit(
+    async fn admit(
         &self,
         address: &str,
         room: &str,
@@ -84,12 +85,14 @@ impl Store {
         Ok(Ok(()))
     }
 
-    /// Gives back the slots [`Store::admit`] took for a connection.
-    pub async fn release_slots(&self, address: &str, room: &str) -> Result<(), StoreError> {
+    /// Gives back the slots [`Slots::admit`] took for a connection.
+    async fn release_slots(&self, address: &str, room: &str) -> Result<(), StoreError> {
         self.release_slot(&address_slot(address)).await?;
         self.release_slot(&room_slot(room)).await
     }
+}
 
+impl Store {
     /// One more on the counter `key` unless it is at `max`; a counter past
     /// its expiry (TTL deletes lazily) starts again at one.
     async fn take_slot(&self, key: &str, max: u32, now: i64) -> Result<bool, StoreError> {

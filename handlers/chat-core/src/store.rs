@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
 use crate::model::{Connection, Message};
+use crate::ports::{Configured, ConnectionStore, MessageStore, Slots};
 use crate::settings::Settings;
 
 /// Edits and deletions are allowed this long after sending.
@@ -79,17 +80,21 @@ impl Store {
         Store { client, settings }
     }
 
-    /// The function's settings, read once from its environment.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The DynamoDB client, for the storage modules beside this one.
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
+}
 
-    pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+impl Configured for Store {
+    /// The function's settings, read once from its environment.
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+impl ConnectionStore for Store {
+    async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
         let mut stored = connection.clone();
         if let Some(secret) = &self.settings.token_key {
             let key = crate::sealed::TokenKey::from_secret(&secret.0);
@@ -111,10 +116,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_connection(
-        &self,
-        connection_id: &str,
-    ) -> Result<Option<Connection>, StoreError> {
+    async fn get_connection(&self, connection_id: &str) -> Result<Option<Connection>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -144,7 +146,7 @@ impl Store {
     /// Removes a connection and gives back its slots, once: only
     /// the call that actually deleted the item releases it, so `$disconnect`
     /// and the fan-out's pruning of a gone connection never both do.
-    pub async fn delete_connection(&self, connection_id: &str) -> Result<(), StoreError> {
+    async fn delete_connection(&self, connection_id: &str) -> Result<(), StoreError> {
         let out = self
             .client
             .delete_item()
@@ -166,7 +168,38 @@ impl Store {
         Ok(())
     }
 
-    pub async fn put_message(&self, message: &Message) -> Result<(), StoreError> {
+    /// Every connection in a room, through the `by-room-keys` index.
+    async fn connections_in_room(&self, room: &str) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.settings.connections_table)
+                .index_name(&self.settings.connections_room_index)
+                .key_condition_expression("room = :room")
+                .expression_attribute_values(":room", s(room))
+                .projection_expression("connection_id")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            for item in out.items() {
+                if let Some(AttributeValue::S(id)) = item.get("connection_id") {
+                    ids.push(id.clone());
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(ids),
+            }
+        }
+    }
+}
+
+impl MessageStore for Store {
+    async fn put_message(&self, message: &Message) -> Result<(), StoreError> {
         let item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(message).map_err(failed)?;
         self.client
@@ -181,7 +214,7 @@ impl Store {
     }
 
     /// Changes the text of one's own message within the edit window.
-    pub async fn edit_message(
+    async fn edit_message(
         &self,
         room: &str,
         id: &str,
@@ -208,7 +241,7 @@ impl Store {
     }
 
     /// Removes one's own message within the edit window.
-    pub async fn delete_message(
+    async fn delete_message(
         &self,
         room: &str,
         id: &str,
@@ -237,7 +270,7 @@ impl Store {
     /// Reading stops too once the names and texts read reach `max_bytes`:
     /// the caller cannot send more than that (escaping only adds), and
     /// reading 100 large messages to send four costs time and read units.
-    pub async fn history(
+    async fn history(
         &self,
         room: &str,
         limit: usize,
@@ -301,34 +334,5 @@ impl Store {
             messages,
             next_cursor,
         })
-    }
-
-    /// Every connection in a room, through the `by-room-keys` index.
-    pub async fn connections_in_room(&self, room: &str) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.settings.connections_table)
-                .index_name(&self.settings.connections_room_index)
-                .key_condition_expression("room = :room")
-                .expression_attribute_values(":room", s(room))
-                .projection_expression("connection_id")
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            for item in out.items() {
-                if let Some(AttributeValue::S(id)) = item.get("connection_id") {
-                    ids.push(id.clone());
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(ids),
-            }
-        }
     }
 }

@@ -1,16 +1,7 @@
-//! The `ingest` Lambda function: a thin binary over `chat_core::ingest::handle`.
-
-use lambda_runtime::{service_fn, Error};
+//! The `ingest` Lambda function (the SNS topic: the tables are all it reaches): a thin
+//! binary over `chat_core::ingest::handle`.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    chat_core::init_logging();
-    // Loaded once per process, not per invocation; DynamoDB is all it reaches.
-    let config = chat_core::clients::sdk_config().await;
-    let settings = match chat_core::Settings::from_env() {
-        Ok(settings) => settings,
-        Err(e) => return chat_core::refuse_invocations(e).await,
-    };
-    let store = chat_core::clients::store(&config, settings);
-    lambda_runtime::run(service_fn(|event| chat_core::ingest::handle(&store, event))).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    chat_core::serve(chat_core::clients::store, chat_core::ingest::handle).await
 }

@@ -1,21 +1,17 @@
-//! The `message` Lambda function: a thin binary over `chat_core::message::handle`.
-
-use lambda_runtime::{service_fn, Error};
+//! The `message` Lambda function (the WebSocket's send, edit, delete and
+//! history routes: the tables, and the management API for replies to the
+//! caller): a thin binary over `chat_core::message::handle`.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    chat_core::init_logging();
-    // Loaded once per process, not per invocation: the tables, and the
-    // management API for replies to the caller.
-    let config = chat_core::clients::sdk_config().await;
-    let settings = match chat_core::Settings::from_env() {
-        Ok(settings) => settings,
-        Err(e) => return chat_core::refuse_invocations(e).await,
-    };
-    let management = chat_core::clients::management(&config, &settings);
-    let store = chat_core::clients::store(&config, settings);
-    lambda_runtime::run(service_fn(|event| {
-        chat_core::message::handle(&store, &management, event)
-    }))
+async fn main() -> Result<(), lambda_runtime::Error> {
+    chat_core::serve(
+        |config, settings| {
+            (
+                chat_core::clients::management(config, &settings),
+                chat_core::clients::store(config, settings),
+            )
+        },
+        |(management, store), event| chat_core::message::handle(store, management, event),
+    )
     .await
 }

@@ -1,0 +1,82 @@
+//! The ports over AWS besides the tables (those are `store`): API Gateway's
+//! management API as the [`Poster`], the site bucket as the
+//! [`SnapshotBucket`], the FIFO queue as the [`DeliveryQueue`].
+
+use aws_sdk_apigatewaymanagement::error::SdkError;
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::delivery::{Delivery, Posted};
+use crate::ports::{DeliveryQueue, Poster, SnapshotBucket};
+
+impl Poster for aws_sdk_apigatewaymanagement::Client {
+    async fn post(&self, connection: &str, payload: &str) -> Posted {
+        let sent = self
+            .post_to_connection()
+            .connection_id(connection)
+            .data(Blob::new(payload))
+            .send()
+            .await;
+        let Err(e) = sent else {
+            return Posted::Delivered;
+        };
+        let service = e.as_service_error();
+        if service.is_some_and(|s| s.is_gone_exception()) {
+            Posted::Gone
+        } else if service.is_some_and(|s| s.is_limit_exceeded_exception())
+            || e.raw_response()
+                .is_some_and(|r| r.status().as_u16() == 429 || r.status().is_server_error())
+            || matches!(e, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))
+        {
+            Posted::Throttled
+        } else {
+            tracing::warn!(error = %aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e), "delivery failed");
+            Posted::Failed
+        }
+    }
+}
+
+/// The site bucket: room snapshots are written beside the site's files.
+#[derive(Debug, Clone)]
+pub struct SiteBucket {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+}
+
+impl SnapshotBucket for SiteBucket {
+    async fn put(&self, key: &str, body: String, content_type: &str) -> Result<(), String> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .cache_control("no-cache")
+            .body(ByteStream::from(body.into_bytes()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())
+    }
+}
+
+/// The FIFO delivery queue.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    pub client: aws_sdk_sqs::Client,
+    pub url: String,
+}
+
+impl DeliveryQueue for SqsQueue {
+    async fn send(&self, group: &str, delivery: &Delivery) -> Result<(), String> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(delivery.to_json())
+            .message_group_id(group)
+            .message_deduplication_id(delivery.deduplication_id())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+    }
+}
