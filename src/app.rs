@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> ExitStatus {
     let stop = work.abort_handle();
     let outcome = tokio::select! {
         joined = work => joined.unwrap_or_else(|e| {
-            Err(Error::Failed(format!("chatctl stopped unexpectedly: {e}")))
+            Err(Error::failed(format!("chatctl stopped unexpectedly: {e}")))
         }),
         signal = interruption() => {
             stop.abort();
@@ -44,7 +44,7 @@ pub async fn run(cli: Cli) -> ExitStatus {
             ExitStatus::Success
         }
         Err(error) => {
-            ui.error(error.to_string());
+            ui.error(error.report());
             if format == crate::output::Format::Json {
                 // A broken stdout cannot be reported anywhere better than stderr, done above.
                 let _ = write_stdout(&error_document(&error));

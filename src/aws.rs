@@ -23,7 +23,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::error::{Error, Result};
+use crate::error::{AwsFailure, Error, Result};
 
 /// Attempts per AWS call (the first and its retries) unless the user sets their own.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -169,7 +169,7 @@ impl Aws {
     /// Refuses a region name that cannot be one, before any call fails on it.
     pub fn check_region(&self) -> Result<()> {
         match self.region() {
-            Some(region) if !valid_region(region) => Err(Error::Usage(format!(
+            Some(region) if !valid_region(region) => Err(Error::usage(format!(
                 "`{region}` is not an AWS region name (like us-east-1 or eu-west-2): check `region` in the configuration, --region, AWS_REGION or the profile"
             ))),
             _ => Ok(()),
@@ -180,7 +180,7 @@ impl Aws {
     /// missing piece is reported first and plainly (exit 2).
     pub async fn identity(&self) -> Result<Identity> {
         let region = self.region().map(str::to_string).ok_or_else(|| {
-            Error::Usage(
+            Error::usage(
                 "no AWS region: set `region` in the configuration, pass --region, or set AWS_REGION"
                     .to_string(),
             )
@@ -190,7 +190,7 @@ impl Aws {
             .credentials_provider()
             .ok_or_else(no_credentials)?;
         provider.provide_credentials().await.map_err(|e| {
-            Error::Usage(format!(
+            Error::usage(format!(
                 "no AWS credentials: {}; configure a profile (aws configure, aws sso login), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use OIDC in CI",
                 DisplayErrorContext(&e)
             ))
@@ -201,7 +201,7 @@ impl Aws {
             })?;
         let account = caller
             .account()
-            .ok_or_else(|| Error::Failed("sts:GetCallerIdentity returned no account".to_string()))?
+            .ok_or_else(|| Error::failed("sts:GetCallerIdentity returned no account".to_string()))?
             .to_string();
         let partition = partition_of(caller.arn().unwrap_or_default());
         Ok(Identity {
@@ -282,43 +282,47 @@ fn valid_region(region: &str) -> bool {
 }
 
 fn no_credentials() -> Error {
-    Error::Usage(
+    Error::usage(
         "no AWS credentials: configure a profile (aws configure, aws sso login), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use OIDC in CI".to_string(),
     )
 }
 
-/// An AWS call that failed, as one line: what chatctl was doing and what AWS
-/// said (its error code and message; the whole error chain for failures
-/// that never got an answer, such as a refused connection).
+/// An AWS call that failed, typed: what chatctl was doing and what AWS
+/// said (its error code and message), or, for a call that never got an
+/// answer (a refused connection, a timeout), the deepest cause.
 pub fn aws_error<E, R>(doing: &str, error: SdkError<E, R>) -> Error
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    if let SdkError::DispatchFailure(failure) = &error {
+    let failure = |code: Option<&str>, message: String, unreachable: bool| {
+        Error::Aws(AwsFailure {
+            doing: doing.to_string(),
+            code: code.map(str::to_string),
+            message,
+            unreachable,
+        })
+    };
+    if let SdkError::DispatchFailure(dispatch) = &error {
         // The deepest cause says it plainly ("Connection refused").
         let mut cause: &dyn std::error::Error = &error;
         while let Some(next) = cause.source() {
             cause = next;
         }
-        let what = if failure.is_timeout() {
+        let what = if dispatch.is_timeout() {
             "the connection timed out"
         } else {
             "cannot connect"
         };
-        return Error::Failed(format!(
-            "{doing}: {what} ({cause}) after retrying: check the network, a proxy, the region, and --endpoint-url or AWS_ENDPOINT_URL if set"
-        ));
+        return failure(None, format!("{what} ({cause})"), true);
     }
     if let Some(service) = error.as_service_error() {
         if let Some(code) = service.code() {
-            return Error::Failed(format!(
-                "{doing}: {code}: {}",
-                service.message().unwrap_or("AWS gave no message")
-            ));
+            let message = service.message().unwrap_or("AWS gave no message");
+            return failure(Some(code), message.to_string(), false);
         }
     }
-    Error::Failed(format!("{doing}: {}", DisplayErrorContext(&error)))
+    failure(None, DisplayErrorContext(&error).to_string(), false)
 }
 
 /// Records every AWS operation chatctl starts, one `service operation` line

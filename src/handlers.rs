@@ -34,7 +34,7 @@ impl HandlerCrate {
 /// crate are not functions and are skipped.
 pub fn discover(dir: &Path) -> Result<Vec<HandlerCrate>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::Usage(format!(
+        Error::usage(format!(
             "cannot read the handlers directory {}: {e}; set `handlers_dir` in the configuration",
             dir.display()
         ))
@@ -42,7 +42,7 @@ pub fn discover(dir: &Path) -> Result<Vec<HandlerCrate>> {
     let mut handlers = Vec::new();
     for entry in entries {
         let path = entry
-            .map_err(|e| Error::Usage(format!("cannot list {}: {e}", dir.display())))?
+            .map_err(|e| Error::usage(format!("cannot list {}: {e}", dir.display())))?
             .path();
         if !(path.join("Cargo.toml").is_file() && path.join("src/main.rs").is_file()) {
             continue;
@@ -59,7 +59,7 @@ pub fn discover(dir: &Path) -> Result<Vec<HandlerCrate>> {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !valid {
-            return Err(Error::Usage(format!(
+            return Err(Error::usage(format!(
                 "handler crate directory `{}` must be named with a-z, 0-9 and '-', starting with a letter: it names the Lambda function",
                 path.display()
             )));
@@ -67,7 +67,7 @@ pub fn discover(dir: &Path) -> Result<Vec<HandlerCrate>> {
         handlers.push(HandlerCrate { name, dir: path });
     }
     if handlers.is_empty() {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "no handler crates in {}: each function is a directory with Cargo.toml and src/main.rs",
             dir.display()
         )));

@@ -47,6 +47,7 @@ pub fn error_document(error: &Error) -> String {
         "error": {
             "kind": error.kind(),
             "message": error.to_string(),
+            "hint": error.hint(),
             "exit_code": error.exit_status().code(),
         }
     }))

@@ -65,7 +65,7 @@ pub fn check(dir: &Path) -> Result<()> {
 /// Lists the site directory; refuses a missing or empty one, and files one PUT cannot hold.
 fn local_files(dir: &Path) -> Result<Vec<LocalFile>> {
     if !dir.is_dir() {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "the site directory {} does not exist: set `site_dir` in the configuration",
             dir.display()
         )));
@@ -73,16 +73,12 @@ fn local_files(dir: &Path) -> Result<Vec<LocalFile>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current)
-            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", current.display())))?;
+        let entries = std::fs::read_dir(&current).map_err(|e| Error::read(&current, e))?;
         for entry in entries {
-            let entry = entry
-                .map_err(|e| Error::Failed(format!("cannot read {}: {e}", current.display())))?;
+            let entry = entry.map_err(|e| Error::read(&current, e))?;
             let path = entry.path();
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            let meta = entry
-                .metadata()
-                .map_err(|e| Error::Failed(format!("cannot read {}: {e}", path.display())))?;
+            let meta = entry.metadata().map_err(|e| Error::read(&path, e))?;
             if hidden {
                 continue;
             } else if meta.is_dir() {
@@ -95,7 +91,7 @@ fn local_files(dir: &Path) -> Result<Vec<LocalFile>> {
                     .collect::<Vec<_>>()
                     .join("/");
                 if meta.len() > MAX_SINGLE_PUT {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::usage(format!(
                         "{} is {} bytes: a site file can be at most 5 GiB; nothing was uploaded",
                         path.display(),
                         meta.len()
@@ -106,7 +102,7 @@ fn local_files(dir: &Path) -> Result<Vec<LocalFile>> {
         }
     }
     if files.is_empty() {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "the site directory {} is empty: it should hold at least index.html",
             dir.display()
         )));
@@ -230,7 +226,7 @@ pub async fn sync(s3: &Client, bucket: &str, dir: &Path, config_json: &[u8]) -> 
             let stream = match body {
                 Body::File(path) => ByteStream::from_path(&path)
                     .await
-                    .map_err(|e| Error::Failed(format!("cannot read {}: {e}", path.display())))?,
+                    .map_err(|e| Error::read(&path, std::io::Error::other(e)))?,
                 Body::Bytes(bytes) => ByteStream::from(bytes),
             };
             put_stream(&s3, &bucket, &key, stream, &md5)
@@ -249,8 +245,7 @@ pub async fn sync(s3: &Client, bucket: &str, dir: &Path, config_json: &[u8]) -> 
             report.unchanged += 1;
             continue;
         }
-        let md5 = md5_of_file(&file.path)
-            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", file.path.display())))?;
+        let md5 = md5_of_file(&file.path).map_err(|e| Error::read(&file.path, e))?;
         if remote.get(&file.key) == Some(&hex(&md5)) {
             report.unchanged += 1;
         } else {
@@ -268,7 +263,7 @@ pub async fn sync(s3: &Client, bucket: &str, dir: &Path, config_json: &[u8]) -> 
         );
     }
     while let Some(done) = uploads.join_next().await {
-        let key = done.map_err(|e| Error::Failed(format!("an upload task failed: {e}")))??;
+        let key = done.map_err(|e| Error::failed(format!("an upload task failed: {e}")))??;
         report.uploaded.push(key);
     }
     report.uploaded.sort();
@@ -303,12 +298,12 @@ async fn delete_objects(
                     .build()
             })
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Failed(format!("cannot name objects to delete: {e}")))?;
+            .map_err(|e| Error::failed(format!("cannot name objects to delete: {e}")))?;
         let delete = Delete::builder()
             .set_objects(Some(identifiers))
             .quiet(true)
             .build()
-            .map_err(|e| Error::Failed(format!("cannot build a delete request: {e}")))?;
+            .map_err(|e| Error::failed(format!("cannot build a delete request: {e}")))?;
         s3.delete_objects()
             .bucket(bucket)
             .delete(delete)

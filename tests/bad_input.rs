@@ -133,13 +133,15 @@ fn a_malformed_region_exits_2_naming_it() {
 fn an_endpoint_refusing_connections_exits_1_saying_so() {
     let project = Project::new("");
     let (failure, stderr) = json_of(offline(&project).arg("output"), 1);
+    assert_eq!(failure["error"]["kind"], "aws", "{failure}");
     let message = failure["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("cannot connect")
-            && message.contains("Connection refused")
-            && message.contains("--endpoint-url"),
+        message.contains("cannot connect") && message.contains("Connection refused"),
         "{message}"
     );
+    let hint = failure["error"]["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("--endpoint-url"), "{failure}");
+    assert!(stderr.contains("\n  hint: check the network"), "{stderr}");
     // One line a person can read, not a dump of the SDK's error structs.
     assert!(!message.contains("DispatchFailure"), "{message}");
     assert!(stderr.contains("cannot connect"), "{stderr}");

@@ -60,15 +60,15 @@ pub fn metadata(crate_dir: &Path) -> Result<Workspace> {
         .arg(crate_dir.join("Cargo.toml"))
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| Error::Usage(format!("cannot run cargo: {e}; install Rust with rustup")))?;
+        .map_err(|e| Error::usage(format!("cannot run cargo: {e}; install Rust with rustup")))?;
     if !output.status.success() {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "cargo metadata failed for {}",
             crate_dir.display()
         )));
     }
     let metadata: Metadata = serde_json::from_slice(&output.stdout)
-        .map_err(|e| Error::Failed(format!("cannot read cargo metadata: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot read cargo metadata: {e}")))?;
     let mut packages = BTreeMap::new();
     for package in metadata.packages {
         let bins: Vec<&MetadataTarget> = package
@@ -226,7 +226,7 @@ impl ZigBuild<'_> {
         }
         let mut child = command
             .spawn()
-            .map_err(|e| Error::Failed(format!("cannot run cargo zigbuild: {e}")))?;
+            .map_err(|e| Error::failed(format!("cannot run cargo zigbuild: {e}")))?;
 
         let stderr = child.stderr.take();
         let mut executables = BTreeMap::new();
@@ -261,9 +261,9 @@ impl ZigBuild<'_> {
         });
         let status = child
             .wait()
-            .map_err(|e| Error::Failed(format!("cargo zigbuild did not finish: {e}")))?;
+            .map_err(|e| Error::failed(format!("cargo zigbuild did not finish: {e}")))?;
         if !status.success() || !success {
-            return Err(Error::Failed(
+            return Err(Error::failed(
                 "the handlers did not compile: cargo's messages above say why".to_string(),
             ));
         }

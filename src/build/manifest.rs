@@ -61,7 +61,7 @@ impl Manifest {
 
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::Failed(format!("cannot encode the build manifest: {e}")))?;
+            .map_err(|e| Error::failed(format!("cannot encode the build manifest: {e}")))?;
         write_atomically(path, text.as_bytes())
     }
 }

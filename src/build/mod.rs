@@ -83,7 +83,7 @@ pub fn build(
                 let zip_path = out_dir.join(&handler.name).join("bootstrap.zip");
                 scope.spawn(move || {
                     let executable = executable.ok_or_else(|| {
-                        Error::Failed(format!(
+                        Error::failed(format!(
                             "cargo reported no executable for {} ({triple})",
                             package.name
                         ))
@@ -102,7 +102,7 @@ pub fn build(
         jobs.into_iter()
             .map(|job| {
                 job.join()
-                    .unwrap_or_else(|_| Err(Error::Failed("packaging thread panicked".into())))
+                    .unwrap_or_else(|_| Err(Error::failed("packaging thread panicked")))
             })
             .collect()
     });
@@ -136,7 +136,7 @@ pub fn select(crates: Vec<HandlerCrate>, names: &[String]) -> Result<Vec<Handler
     }
     let known: Vec<&str> = crates.iter().map(|c| c.name.as_str()).collect();
     if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "there is no handler `{unknown}`: the handlers are {}",
             known.join(", ")
         )));
@@ -153,7 +153,7 @@ fn package_of(workspace: &cargo::Workspace, handler: &HandlerCrate) -> Result<ca
         .canonicalize()
         .unwrap_or_else(|_| handler.dir.clone());
     workspace.packages.get(&dir).cloned().ok_or_else(|| {
-        Error::Usage(format!(
+        Error::usage(format!(
             "{} is not a binary package of the workspace at {}: add it to the workspace's members",
             handler.dir.display(),
             workspace.root.display()
@@ -172,13 +172,13 @@ fn package_one(
     architecture: Architecture,
 ) -> Result<(String, BuiltHandler, bool)> {
     let binary = std::fs::read(executable).map_err(|e| {
-        Error::Failed(format!(
+        Error::failed(format!(
             "cannot read the built binary {}: {e}",
             executable.display()
         ))
     })?;
     elf::check(&binary, architecture, elf::AL2023_GLIBC).map_err(|reason| {
-        Error::Failed(format!(
+        Error::failed(format!(
             "refusing to package {} ({}): {reason}",
             handler.name,
             executable.display()
@@ -193,7 +193,7 @@ fn package_one(
         }
     }
     let zip = package::bootstrap_zip(&binary)
-        .map_err(|e| Error::Failed(format!("cannot zip {}: {e}", handler.name)))?;
+        .map_err(|e| Error::failed(format!("cannot zip {}: {e}", handler.name)))?;
     manifest::write_atomically(zip_path, &zip)?;
     let built = BuiltHandler {
         package: package.name.clone(),

@@ -41,12 +41,12 @@ pub fn locate(workspace_root: &Path, architecture: Architecture) -> Result<Toolc
         dirs.insert(0, project_tools);
     }
     if !dirs.iter().any(|d| has_zig(d)) {
-        return Err(Error::Usage(
+        return Err(Error::usage(
             "Zig is not installed: run `pip install ziglang` (or scripts/setup.sh, which installs it into .chatctl/tools/zig)".to_string(),
         ));
     }
     let path = std::env::join_paths(dirs)
-        .map_err(|e| Error::Failed(format!("cannot build PATH for cargo-zigbuild: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot build PATH for cargo-zigbuild: {e}")))?;
 
     let zigbuild = Command::new("cargo-zigbuild")
         .arg("--version")
@@ -55,7 +55,7 @@ pub fn locate(workspace_root: &Path, architecture: Architecture) -> Result<Toolc
         .stderr(Stdio::null())
         .status();
     if !zigbuild.is_ok_and(|s| s.success()) {
-        return Err(Error::Usage(
+        return Err(Error::usage(
             "cargo-zigbuild is not installed: run `pip install cargo-zigbuild` (prebuilt) or `cargo install --locked cargo-zigbuild`"
                 .to_string(),
         ));
@@ -68,7 +68,7 @@ pub fn locate(workspace_root: &Path, architecture: Architecture) -> Result<Toolc
     {
         let installed = String::from_utf8_lossy(&output.stdout);
         if output.status.success() && !installed.lines().any(|l| l.trim() == triple) {
-            return Err(Error::Usage(format!(
+            return Err(Error::usage(format!(
                 "the Rust target {triple} is not installed: run `rustup target add {triple}`"
             )));
         }

@@ -12,7 +12,7 @@ pub fn run(args: &CompletionsArgs) -> Result<Report> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "chatctl", &mut script);
     let script = String::from_utf8(script)
-        .map_err(|e| Error::Failed(format!("completion script is not UTF-8: {e}")))?;
+        .map_err(|e| Error::failed(format!("completion script is not UTF-8: {e}")))?;
     Ok(Report::new(
         script.clone(),
         json!({ "shell": args.shell.to_string(), "script": script }),

@@ -54,7 +54,7 @@ fn confirm(stack: &str, purge: bool, yes: bool, ui: &Ui) -> Result<()> {
         return Ok(());
     }
     if !ui.interactive() {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "refusing to delete stack {stack} without confirmation: no terminal to ask at; pass --yes"
         )));
     }
@@ -65,11 +65,11 @@ fn confirm(stack: &str, purge: bool, yes: bool, ui: &Ui) -> Result<()> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| Error::Failed(format!("cannot read the answer: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
     if answer.trim() == stack {
         Ok(())
     } else {
-        Err(Error::Failed(
+        Err(Error::failed(
             "not confirmed: nothing was deleted".to_string(),
         ))
     }

@@ -43,7 +43,7 @@ pub async fn run(project: &Project, aws: &Aws, args: &OutputArgs) -> Result<Repo
     if let Some(key) = &args.key {
         let value = outputs.get(key).ok_or_else(|| {
             let known: Vec<&str> = ordered(&outputs).into_iter().map(|(k, _)| k).collect();
-            Error::Usage(format!(
+            Error::usage(format!(
                 "stack {name} has no output `{key}`; it has {}",
                 known.join(", ")
             ))

@@ -14,7 +14,7 @@ use crate::ui::Ui;
 pub fn run(project: &Project, args: &TemplateArgs, ui: &Ui) -> Result<Report> {
     let template = if args.edge {
         if !project.config.protection.waf {
-            return Err(Error::Usage(
+            return Err(Error::usage(
                 "there is no edge stack while `protection.waf` is off: set `protection: { waf: true }` in the configuration".to_string(),
             ));
         }

@@ -38,7 +38,7 @@ pub(super) async fn apply(
     } = *target;
     let checkpoint = &options.checkpoint;
     let body = serde_json::to_string(template.as_json())
-        .map_err(|e| Error::Failed(format!("cannot encode the template: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot encode the template: {e}")))?;
     let source = template_source(aws, &aws.s3(), bucket, identity, body).await?;
     let kind = if existing.is_some() {
         ChangeSetType::Update
@@ -160,7 +160,7 @@ pub fn data_loss_refusal(changes: &[Change], allow_replace: bool) -> Option<Erro
             format!("{} ({}, {what})", c.logical_id, c.resource_type)
         })
         .collect();
-    Some(Error::Failed(format!(
+    Some(Error::failed(format!(
         "refusing to deploy: this change would replace or remove {}, losing its data; nothing was changed. Re-run with --allow-replace if that is intended",
         names.join(", ")
     )))
@@ -173,7 +173,7 @@ pub fn failure(stack_name: &str, status: &StackStatus, cause: &str) -> Error {
         status,
         StackStatus::UpdateRollbackFailed | StackStatus::RollbackFailed
     ) {
-        return Error::Failed(format!(
+        return Error::failed(format!(
             "deployment of {stack_name} failed and so did its rollback ({}): {cause}. Finish the rollback with `aws cloudformation continue-update-rollback --stack-name {stack_name}` (or delete a stack that never deployed), then launch again",
             status.as_str()
         ));
@@ -233,7 +233,7 @@ mod tests {
         let rolled_back = failure("chat-dev", &StackStatus::UpdateRollbackComplete, "boom");
         assert!(matches!(rolled_back, Error::RolledBack(_)), "{rolled_back}");
         let stuck = failure("chat-dev", &StackStatus::UpdateRollbackFailed, "boom");
-        assert!(matches!(stuck, Error::Failed(_)), "{stuck}");
+        assert!(matches!(stuck, Error::Failed { .. }), "{stuck}");
         assert!(stuck
             .to_string()
             .contains("continue-update-rollback --stack-name chat-dev"));

@@ -43,7 +43,7 @@ pub async fn exists(s3: &Client, bucket: &str, identity: &Identity) -> Result<bo
             if not_found || status == Some(404) {
                 Ok(false)
             } else if status == Some(403) {
-                Err(Error::Failed(format!(
+                Err(Error::failed(format!(
                     "the artifact bucket {bucket} exists but is not this account's, or access is denied"
                 )))
             } else {

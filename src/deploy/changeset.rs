@@ -83,7 +83,7 @@ pub async fn create_import(
     let kind = ChangeSetType::Import;
     match create_with_imports(cfn, stack, name, kind, template, Vec::new(), imports).await? {
         Some(change_set) => Ok(change_set.id),
-        None => Err(Error::Failed(format!(
+        None => Err(Error::failed(format!(
             "CloudFormation found nothing to import into {stack}"
         ))),
     }
@@ -184,12 +184,12 @@ async fn create_with_imports(
                     return Ok(None);
                 }
                 delete(cfn, stack, &id).await;
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "CloudFormation refused the change set for stack {stack}: {reason}"
                 )));
             }
             _ if Instant::now() > deadline => {
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "the change set for stack {stack} was not ready after 15 minutes"
                 )))
             }

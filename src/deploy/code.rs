@@ -51,7 +51,7 @@ pub async fn update_code(
     for handler in &crates {
         let key = format!("{}FunctionName", handler.logical_name());
         let function = outputs.get(&key).cloned().ok_or_else(|| {
-            Error::Failed(format!(
+            Error::failed(format!(
                 "the stack has no function for handler {} (output {key}): run `chatctl launch` to add it",
                 handler.name
             ))
@@ -73,7 +73,7 @@ pub async fn update_code(
             .handlers
             .get(&name)
             .cloned()
-            .ok_or_else(|| Error::Failed(format!("the build produced no zip for {name}")))?;
+            .ok_or_else(|| Error::failed(format!("the build produced no zip for {name}")))?;
         let (aws, bucket, ui) = (aws.clone(), bucket.clone(), ui.clone());
         jobs.spawn(async move {
             let target = Target {
@@ -87,13 +87,13 @@ pub async fn update_code(
     let mut functions = Vec::new();
     let mut failures = Vec::new();
     while let Some(done) = jobs.join_next().await {
-        match done.map_err(|e| Error::Failed(format!("an update task failed: {e}")))? {
+        match done.map_err(|e| Error::failed(format!("an update task failed: {e}")))? {
             Ok(update) => functions.push(update),
             Err(e) => failures.push(e.to_string()),
         }
     }
     if !failures.is_empty() {
-        return Err(Error::Failed(failures.join("\n")));
+        return Err(Error::failed(failures.join("\n")));
     }
     functions.sort_by(|a, b| a.handler.cmp(&b.handler));
     Ok(CodeResult {
@@ -123,7 +123,7 @@ async fn deployed_code(
         _ => Architecture::X86_64,
     };
     if deployed_arch != architecture {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "function {function} ({handler}) runs on {deployed_arch}, but the build is for {architecture}: run `chatctl launch` to change the architecture"
         )));
     }
@@ -164,8 +164,7 @@ async fn update_one(
     let key = zip.artifact_key(handler);
     let s3 = aws.s3();
     if !artifacts::object_exists(&s3, bucket, &key).await? {
-        let body = std::fs::read(&zip.zip)
-            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", zip.zip.display())))?;
+        let body = std::fs::read(&zip.zip).map_err(|e| Error::read(&zip.zip, e))?;
         artifacts::upload(&s3, bucket, &key, body).await?;
     }
     lambda
@@ -188,7 +187,7 @@ async fn update_one(
             match state.last_update_status() {
                 Some(LastUpdateStatus::Successful) | None => break,
                 Some(LastUpdateStatus::Failed) => {
-                    return Err(Error::Failed(format!(
+                    return Err(Error::failed(format!(
                         "the code update of {function} ({handler}) failed: {}",
                         state
                             .last_update_status_reason()
@@ -199,7 +198,7 @@ async fn update_one(
             }
         } // a transient read error: try again until the deadline
         if Instant::now() > deadline {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "{function} was still updating after {} minutes",
                 UPDATE_WAIT.as_secs() / 60
             )));

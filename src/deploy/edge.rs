@@ -68,7 +68,7 @@ pub(super) async fn deploy(
             target.identity.partition, target.identity.account
         ),
         (None, false) => {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "the edge stack {name} in {REGION} has no WebAclArn output: delete it (`aws cloudformation delete-stack --region {REGION} --stack-name {name}`) and launch again"
             )))
         }

@@ -49,7 +49,7 @@ pub(super) async fn prepare_stack(
                 stack::wait(cfn, name, after.as_deref(), 1, ui).await?;
             }
             StackPlan::Update if !deployed_by_chatctl(cfn, &existing).await? => {
-                return Err(Error::Usage(format!(
+                return Err(Error::usage(format!(
                     "stack {name} exists but was not deployed by chatctl (its template's description does not say so): chatctl will not replace another tool's resources. Pick another `app` or stage so the stack name differs, or delete that stack yourself"
                 )))
             }
@@ -83,10 +83,10 @@ fn plan_for(name: &str, status: &StackStatus) -> Result<StackPlan> {
         | StackStatus::ImportRollbackFailed => StackPlan::Recreate,
         // A deletion stopped halfway (on AWS, typically a bucket that was not
         // empty): CloudFormation refuses any update until it is deleted.
-        StackStatus::DeleteFailed => return Err(Error::Failed(format!(
+        StackStatus::DeleteFailed => return Err(Error::failed(format!(
             "stack {name} is in DELETE_FAILED: an earlier deletion stopped halfway, and CloudFormation accepts no update to it. Run `chatctl delete` to finish it (it empties the site bucket first; the chat tables are kept), then launch again"
         ))),
-        StackStatus::UpdateRollbackFailed => return Err(Error::Failed(format!(
+        StackStatus::UpdateRollbackFailed => return Err(Error::failed(format!(
             "stack {name} is in UPDATE_ROLLBACK_FAILED: finish the rollback first with `aws cloudformation continue-update-rollback --stack-name {name}` (add --resources-to-skip for resources that cannot roll back), then launch again"
         ))),
         // Another launch, or one that was interrupted: CloudFormation

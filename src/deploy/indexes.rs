@@ -211,13 +211,13 @@ pub async fn wait_until_active(
             Some((Some(IndexStatus::Active), false)) => return Ok(()),
             Some(_) => {}
             None => {
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "the index {index} of {table} is not there after the update that added it; launch again"
                 )))
             }
         }
         if started.elapsed() > BACKFILL_LIMIT {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "the index {index} of {table} is still backfilling after an hour; nothing was lost, and the functions still read the old index. Launch again later"
             )));
         }
@@ -244,7 +244,7 @@ pub(super) async fn steps_for(
     let Some(deployed) = deployed else {
         return Ok(Vec::new());
     };
-    let steps = steps(&deployed, target.template.as_json()).map_err(Error::Usage)?;
+    let steps = steps(&deployed, target.template.as_json()).map_err(Error::usage)?;
     if options.preview && !steps.is_empty() {
         let names: Vec<String> = steps
             .iter()

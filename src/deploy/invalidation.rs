@@ -57,7 +57,7 @@ pub async fn pending(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<String
     match s3.get_object().bucket(bucket).key(PENDING_KEY).send().await {
         Ok(found) => {
             let bytes = found.body.collect().await.map_err(|e| {
-                Error::Failed(format!("cannot read s3://{bucket}/{PENDING_KEY}: {e}"))
+                Error::failed(format!("cannot read s3://{bucket}/{PENDING_KEY}: {e}"))
             })?;
             // A state object that cannot be read asks for everything.
             Ok(serde_json::from_slice(&bytes.into_bytes()).unwrap_or_else(|_| vec!["/*".into()]))
@@ -157,7 +157,7 @@ async fn wait_for_invalidation(
             }
         }
         if Instant::now() > deadline {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "invalidation {id} was not complete after 15 minutes; it goes on in CloudFront"
             )));
         }
@@ -188,10 +188,10 @@ async fn invalidate(
                 .quantity(paths.len() as i32)
                 .set_items(Some(paths.clone()))
                 .build()
-                .map_err(|e| Error::Failed(format!("cannot build the invalidation: {e}")))?,
+                .map_err(|e| Error::failed(format!("cannot build the invalidation: {e}")))?,
         )
         .build()
-        .map_err(|e| Error::Failed(format!("cannot build the invalidation: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot build the invalidation: {e}")))?;
     let created = cloudfront
         .create_invalidation()
         .distribution_id(distribution)

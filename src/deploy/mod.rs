@@ -151,12 +151,11 @@ pub async fn launch(
     let mut parameters = vec![parameter("ArtifactBucket", &bucket)];
     for handler in &crates {
         let zip = built.manifest.handlers.get(&handler.name).ok_or_else(|| {
-            Error::Failed(format!("the build produced no zip for {}", handler.name))
+            Error::failed(format!("the build produced no zip for {}", handler.name))
         })?;
         let key = zip.artifact_key(&handler.name);
         if !artifacts::object_exists(&s3, &bucket, &key).await? {
-            let body = std::fs::read(&zip.zip)
-                .map_err(|e| Error::Failed(format!("cannot read {}: {e}", zip.zip.display())))?;
+            let body = std::fs::read(&zip.zip).map_err(|e| Error::read(&zip.zip, e))?;
             artifacts::upload(&s3, &bucket, &key, body).await?;
             ui.info(format!("uploaded {} ({} bytes)", key, zip.size));
             result.uploaded_zips.push(key.clone());
@@ -210,7 +209,7 @@ pub async fn launch(
 
     let deployed = stack::describe(&cfn, &stack_name)
         .await?
-        .ok_or_else(|| Error::Failed(format!("stack {stack_name} vanished after deployment")))?;
+        .ok_or_else(|| Error::failed(format!("stack {stack_name} vanished after deployment")))?;
     result.outputs = aws.browser_outputs(stack::outputs(&deployed));
     if let (Some(domain), Some(target)) = (
         &project.config.domain,
@@ -254,7 +253,7 @@ async fn deploy_until_settled(
 }
 
 fn kept_racing(stack_name: &str, reason: &str) -> Error {
-    Error::Failed(format!(
+    Error::failed(format!(
         "other deployments of {stack_name} kept starting first ({reason}); nothing of this launch was deployed. Run `chatctl launch` again when they are done"
     ))
 }
@@ -356,7 +355,7 @@ pub async fn deployed_outputs(aws: &Aws, project: &Project) -> Result<BTreeMap<S
         {
             Ok(aws.browser_outputs(stack::outputs(&stack)))
         }
-        _ => Err(Error::Failed(format!(
+        _ => Err(Error::failed(format!(
             "stack {name} is not deployed in {}: run `chatctl launch` first, or pass the --region it was launched in",
             aws.region().unwrap_or("this region")
         ))),
@@ -372,7 +371,7 @@ fn parameter(key: &str, value: &str) -> Parameter {
 
 pub fn output(outputs: &BTreeMap<String, String>, key: &str) -> Result<String> {
     outputs.get(key).cloned().ok_or_else(|| {
-        Error::Failed(format!(
+        Error::failed(format!(
             "the stack has no `{key}` output: was it deployed by another version of chatctl?"
         ))
     })

@@ -68,7 +68,7 @@ pub async fn find(aws: &Aws, stack: &str) -> Result<BTreeMap<String, String>> {
             }
             several => {
                 let list: Vec<&str> = several.iter().map(|s| s.as_str()).collect();
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "several kept tables could hold the history of {stack}'s {logical}: {}. chatctl cannot tell which to reattach: delete the ones no longer needed (`aws dynamodb delete-table --table-name NAME`) and launch again",
                     list.join(", ")
                 )));
@@ -262,13 +262,13 @@ pub async fn reattach(
     let mut found = BTreeMap::new();
     for (logical, name) in tables {
         let Some(table) = describe(aws, name).await? else {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "the kept table {name} vanished while launching; launch again"
             )));
         };
         if let Some(difference) = table_mismatch(&full["Resources"][logical]["Properties"], &table)
         {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "the kept table {name} cannot be reattached as {logical}: {difference}. chatctl will not import a table of another shape: rename or delete it (`aws dynamodb delete-table --table-name {name}`), then launch again"
             )));
         }
@@ -283,7 +283,7 @@ pub async fn reattach(
         list.join(", ")
     ));
     let body = serde_json::to_string(&import_template(template, tables, &found))
-        .map_err(|e| Error::Failed(format!("cannot encode the import template: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot encode the import template: {e}")))?;
     let imports = tables
         .iter()
         .map(|(logical, name)| {
@@ -310,7 +310,7 @@ pub async fn reattach(
     if status != StackStatus::ImportComplete {
         let cause = stack::first_failure(&events, stack_name)
             .unwrap_or_else(|| "CloudFormation gave no reason".to_string());
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "reattaching the kept tables to {stack_name} failed ({}): {cause}. The tables are untouched",
             status.as_str()
         )));

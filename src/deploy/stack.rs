@@ -176,7 +176,7 @@ pub async fn wait(
             bar.set_message(status.as_str().to_string());
         }
         if Instant::now() > deadline {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "stack {name} is still {} after {} minutes; it goes on in CloudFormation: check `chatctl status`",
                 status.as_str(),
                 WAIT_LIMIT.as_secs() / 60
@@ -311,7 +311,7 @@ pub async fn delete_and_wait(cfn: &Client, name: &str, ui: &Ui) -> Result<()> {
     let (status, events) = wait(cfn, name, after.as_deref(), 1, ui).await?;
     if status.as_str() != "DELETE_COMPLETE" {
         let cause = first_failure(&events, name).unwrap_or_else(|| status.as_str().to_string());
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "stack {name} was not deleted: {cause}. Run the command again to retry"
         )));
     }

@@ -184,7 +184,7 @@ async fn stop_event_sources(
                 }
             }
             if Instant::now() > deadline {
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "the event source mapping {uuid} was not disabled within 5 minutes; nothing was deleted. Run `chatctl delete` again"
                 )));
             }
@@ -217,7 +217,7 @@ async fn wait_until_gone(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Re
             }
         }
         if Instant::now() > deadline {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "table {table} was still being deleted after 10 minutes; DynamoDB goes on with it"
             )));
         }

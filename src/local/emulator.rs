@@ -83,9 +83,11 @@ pub(super) fn new_log(path: &Path) -> Result<std::fs::File> {
 /// Starts the emulator in its own process group and waits for its health check.
 pub fn start(dir: &LocalDir, port: u16) -> Result<LocalState> {
     if port_in_use(port) {
-        return Err(Error::Failed(format!(
-            "port {port} on 127.0.0.1 is already in use\n  hint: stop what listens there, or choose another with `chatctl local up --port PORT`"
-        )));
+        return Err(
+            Error::failed(format!("port {port} on 127.0.0.1 is already in use")).with_hint(
+                "stop what listens there, or choose another with `chatctl local up --port PORT`",
+            ),
+        );
     }
     let log_path = dir.log_file();
     let log = new_log(&log_path)?;
@@ -104,9 +106,8 @@ pub fn start(dir: &LocalDir, port: u16) -> Result<LocalState> {
             .process_group(0)
             .spawn()
             .map_err(|e| {
-                Error::Failed(format!(
-                    "cannot start {}: {e}\n  hint: delete {} and run `chatctl local up` to reinstall",
-                    binary.display(),
+                Error::failed(format!("cannot start {}: {e}", binary.display())).with_hint(format!(
+                    "delete {} and run `chatctl local up` to reinstall",
                     dir.venv().display()
                 ))
             })?
@@ -129,11 +130,11 @@ pub fn start(dir: &LocalDir, port: u16) -> Result<LocalState> {
     }
     stop_group(state.pid);
     let _ = std::fs::remove_file(dir.state_file());
-    Err(Error::Failed(format!(
-        "the emulator did not become healthy on port {port} within {}s\n  hint: read {}",
-        START_TIMEOUT.as_secs(),
-        log_path.display()
-    )))
+    Err(Error::failed(format!(
+        "the emulator did not become healthy on port {port} within {}s",
+        START_TIMEOUT.as_secs()
+    ))
+    .with_hint(format!("read {}", log_path.display())))
 }
 
 /// Stops the emulator and any site proxies, and forgets them.

@@ -34,16 +34,16 @@ pub fn install(dir: &LocalDir, say: &dyn Fn(&str)) -> Result<()> {
 
 pub(super) fn run(command: &mut Command, what: &str) -> Result<()> {
     let output = command.stdin(Stdio::null()).output().map_err(|e| {
-        Error::Failed(format!(
-            "{what}: cannot run it ({e})\n  hint: install Python 3 with venv and pip (Debian: apt-get install python3-venv)"
-        ))
+        Error::failed(format!("{what}: cannot run it ({e})"))
+            .with_hint("install Python 3 with venv and pip (Debian: apt-get install python3-venv)")
     })?;
     if output.status.success() {
         return Ok(());
     }
-    Err(Error::Failed(format!(
-        "{what} failed ({}):\n{}\n  hint: check that PyPI is reachable, then run `chatctl local up` again",
+    Err(Error::failed(format!(
+        "{what} failed ({}):\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr).trim()
-    )))
+    ))
+    .with_hint("check that PyPI is reachable, then run `chatctl local up` again"))
 }

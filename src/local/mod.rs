@@ -45,7 +45,7 @@ fn free_port() -> Result<u16> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
-        .map_err(|e| Error::Failed(format!("cannot find a free port on 127.0.0.1: {e}")))
+        .map_err(|e| Error::failed(format!("cannot find a free port on 127.0.0.1: {e}")))
 }
 
 /// (Re)starts the site proxy of `stack` after a `launch --local`, in the
@@ -63,13 +63,13 @@ pub fn start_site(
     }
     let needed = |key: &str| {
         outputs.get(key).cloned().ok_or_else(|| {
-            Error::Failed(format!(
+            Error::failed(format!(
                 "the stack has no {key} output; run `chatctl --local launch` again"
             ))
         })
     };
     let exe = std::env::current_exe()
-        .map_err(|e| Error::Failed(format!("cannot find chatctl's own executable: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot find chatctl's own executable: {e}")))?;
     let log_path = dir.site_log_file(stack);
     let log = new_log(&log_path)?;
     let child = {
@@ -92,7 +92,7 @@ pub fn start_site(
             .stderr(log)
             .process_group(0)
             .spawn()
-            .map_err(|e| Error::Failed(format!("cannot start the site proxy: {e}")))?
+            .map_err(|e| Error::failed(format!("cannot start the site proxy: {e}")))?
     };
     let site = SiteProxy {
         pid: child.id(),
@@ -107,11 +107,11 @@ pub fn start_site(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(Error::Failed(format!(
-        "the site proxy did not start on port {}\n  hint: read {}",
-        site.port,
-        log_path.display()
-    )))
+    Err(Error::failed(format!(
+        "the site proxy did not start on port {}",
+        site.port
+    ))
+    .with_hint(format!("read {}", log_path.display())))
 }
 
 /// Stops and forgets the site proxy of `stack` (after `delete --local`).

@@ -117,7 +117,7 @@ pub async fn serve(port: u16, routes: Routes) -> Result<()> {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|e| Error::Failed(format!("cannot listen on {address}: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot listen on {address}: {e}")))?;
     let client: Client<_, Body> = Client::builder(TokioExecutor::new())
         .build(hyper_util::client::legacy::connect::HttpConnector::new());
     loop {

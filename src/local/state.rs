@@ -120,14 +120,14 @@ impl LocalDir {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "cannot read {}: {e}",
                     path.display()
                 )))
             }
         };
         let state: LocalState = serde_json::from_str(&text).map_err(|e| {
-            Error::Failed(format!(
+            Error::failed(format!(
                 "{} is damaged ({e}); delete it and run `chatctl local up`",
                 path.display()
             ))
@@ -144,10 +144,8 @@ impl LocalDir {
     /// The running emulator, or an error that says how to start it.
     pub fn require(&self) -> Result<LocalState> {
         self.running()?.ok_or_else(|| {
-            Error::Failed(
-                "--local: the local emulator is not running\n  hint: start it with `chatctl local up`"
-                    .to_string(),
-            )
+            Error::failed("--local: the local emulator is not running")
+                .with_hint("start it with `chatctl local up`")
         })
     }
 }

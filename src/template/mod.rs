@@ -74,7 +74,7 @@ impl Template {
 
     pub fn to_yaml_string(&self) -> Result<String> {
         serde_yaml::to_string(&self.0)
-            .map_err(|e| Error::Failed(format!("cannot write the template as YAML: {e}")))
+            .map_err(|e| Error::failed(format!("cannot write the template as YAML: {e}")))
     }
 
     /// The parameter naming the S3 key of a handler's zip.
@@ -99,7 +99,7 @@ pub fn generate(project: &Project, handlers: &[HandlerCrate]) -> Result<Template
 fn check_handlers(handlers: &[HandlerCrate]) -> Result<()> {
     let known: Vec<&str> = FUNCTIONS.iter().map(|(name, _)| *name).collect();
     if let Some(unknown) = handlers.iter().find(|h| !known.contains(&h.name.as_str())) {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "handler crate `{}` ({}) has no stack template: chatctl knows how to wire {}",
             unknown.name,
             unknown.dir.display(),
@@ -112,7 +112,7 @@ fn check_handlers(handlers: &[HandlerCrate]) -> Result<()> {
         .filter(|name| !handlers.iter().any(|h| h.name == *name))
         .collect();
     if !missing.is_empty() {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "the chat needs the handler crates {} under the handlers directory; missing: {}",
             known.join(", "),
             missing.join(", ")
@@ -123,7 +123,7 @@ fn check_handlers(handlers: &[HandlerCrate]) -> Result<()> {
 
 /// Parses a template source and expands its short-form tags.
 fn source(name: &str, text: &str) -> Result<Value> {
-    let invalid = |e: String| Error::Failed(format!("stack-templates/{name}: {e}"));
+    let invalid = |e: String| Error::failed(format!("stack-templates/{name}: {e}"));
     let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
     let expanded = intrinsics::expand(yaml).map_err(invalid)?;
     serde_json::to_value(expanded).map_err(|e| invalid(e.to_string()))
@@ -173,10 +173,10 @@ fn merge_section(into: &mut Value, from: &Value, section: &str) -> Result<()> {
     }
     let target = into[section]
         .as_object_mut()
-        .ok_or_else(|| Error::Failed(format!("template {section} is not a mapping")))?;
+        .ok_or_else(|| Error::failed(format!("template {section} is not a mapping")))?;
     for (id, value) in entries {
         if target.insert(id.clone(), value.clone()).is_some() {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "template {section}: `{id}` is defined twice"
             )));
         }
@@ -230,7 +230,7 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
     resources["DeliveryQueue"]["Properties"]["VisibilityTimeout"] =
         json!((6 * config.handlers.timeout_seconds.0).min(43_200));
     if let Some(name) = &config.site_bucket_name {
-        let name = name.for_stage(&project.stage).map_err(Error::Usage)?;
+        let name = name.for_stage(&project.stage).map_err(Error::usage)?;
         resources["SiteBucket"]["Properties"]["BucketName"] = json!(name);
     }
 
