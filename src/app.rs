@@ -9,6 +9,7 @@ use crate::commands;
 use crate::config::Project;
 use crate::deploy::checkpoint::{Checkpoint, Stage};
 use crate::error::{Error, ExitStatus, Result};
+use crate::local::Browser;
 use crate::output::{error_document, Report};
 use crate::ui::Ui;
 
@@ -81,35 +82,45 @@ async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> 
         Command::Build(args) => commands::build::run(&project()?, args, ui),
         Command::Launch(args) => {
             let project = project()?;
-            let aws = connect(cli, &project).await?;
+            let (aws, browser) = connect(cli, &project).await?;
             checkpoint.connected(&aws);
-            commands::launch::run(&project, &aws, args, checkpoint, ui).await
+            commands::launch::run(&project, &aws, browser, args, checkpoint, ui).await
         }
         Command::Output(args) => {
             let project = project()?;
-            commands::output::run(&project, &connect(cli, &project).await?, args).await
+            let (aws, browser) = connect(cli, &project).await?;
+            commands::output::run(&project, &aws, &browser, args).await
         }
         Command::Status => {
             let project = project()?;
-            commands::status::run(&project, &connect(cli, &project).await?).await
+            commands::status::run(&project, &connect(cli, &project).await?.0).await
         }
         Command::Delete(args) => {
             let project = project()?;
-            let aws = connect(cli, &project).await?;
+            let (aws, browser) = connect(cli, &project).await?;
             checkpoint.connected(&aws);
-            commands::delete::run(&project, &aws, args, cli.global.yes, checkpoint, ui).await
+            commands::delete::run(
+                &project,
+                &aws,
+                &browser,
+                args,
+                cli.global.yes,
+                checkpoint,
+                ui,
+            )
+            .await
         }
         Command::UpdateCode(args) => {
             let project = project()?;
-            let aws = connect(cli, &project).await?;
+            let (aws, _) = connect(cli, &project).await?;
             checkpoint.set(Stage::UpdatingCode);
             commands::update::code(&project, &aws, args, ui).await
         }
         Command::UpdateSite(args) => {
             let project = project()?;
-            let aws = connect(cli, &project).await?;
+            let (aws, browser) = connect(cli, &project).await?;
             checkpoint.connected(&aws);
-            commands::update::site(&project, &aws, args, checkpoint, ui).await
+            commands::update::site(&project, &aws, &browser, args, checkpoint, ui).await
         }
     }
 }
@@ -117,11 +128,11 @@ async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> 
 /// AWS clients for a project: `--region`/`AWS_REGION` win over the
 /// configuration's region, which wins over the profile's. Under `--local`,
 /// the emulator from `chatctl local up`, with its fixed region and credentials.
-async fn connect(cli: &Cli, project: &Project) -> Result<Aws> {
+async fn connect(cli: &Cli, project: &Project) -> Result<(Aws, Browser)> {
     if cli.global.local {
         let dir = crate::local::LocalDir::for_config(&cli.global.config);
         let state = dir.require()?;
-        let mut aws = Aws::load(&AwsOptions {
+        let aws = Aws::load(&AwsOptions {
             profile: None,
             region: Some(crate::local::REGION.to_string()),
             endpoint_url: Some(state.endpoint()),
@@ -134,8 +145,8 @@ async fn connect(cli: &Cli, project: &Project) -> Result<Aws> {
             )),
         })
         .await;
-        aws.local = Some(crate::local::target(&dir, &state, &project.stack_name())?);
-        return Ok(aws);
+        let local = crate::local::target(&dir, &state, &project.stack_name())?;
+        return Ok((aws, Browser::Local(local)));
     }
     let aws = Aws::load(&AwsOptions {
         profile: cli.global.profile.clone(),
@@ -149,7 +160,7 @@ async fn connect(cli: &Cli, project: &Project) -> Result<Aws> {
     })
     .await;
     aws.check_region()?;
-    Ok(aws)
+    Ok((aws, Browser::Aws))
 }
 
 fn write_stdout(text: &str) -> std::io::Result<()> {

@@ -45,8 +45,6 @@ pub struct Aws {
     config: SdkConfig,
     custom_endpoint: bool,
     call_log: Option<CallLog>,
-    /// Set under `--local`: where a browser on this machine reaches the chat.
-    pub local: Option<crate::local::LocalTarget>,
 }
 
 /// Who chatctl acts as, and where.
@@ -124,7 +122,6 @@ impl Aws {
             config,
             custom_endpoint,
             call_log: CallLog::from_env(),
-            local: None,
         }
     }
 
@@ -138,18 +135,6 @@ impl Aws {
                 .region(Region::new(region.to_string()))
                 .build(),
             ..self.clone()
-        }
-    }
-
-    /// A stack's outputs as the user's browser needs them: unchanged on AWS,
-    /// the emulator's addresses under `--local`.
-    pub fn browser_outputs(
-        &self,
-        outputs: std::collections::BTreeMap<String, String>,
-    ) -> std::collections::BTreeMap<String, String> {
-        match &self.local {
-            Some(local) => local.browser_outputs(outputs),
-            None => outputs,
         }
     }
 

@@ -9,18 +9,23 @@ use crate::config::Project;
 use crate::deploy::checkpoint::Checkpoint;
 use crate::deploy::{edge, teardown};
 use crate::error::{Error, Result};
+use crate::local::Browser;
 use crate::output::Report;
 use crate::ui::Ui;
 
 pub async fn run(
     project: &Project,
     aws: &Aws,
+    browser: &Browser,
     args: &DeleteArgs,
     yes: bool,
     checkpoint: &Checkpoint,
     ui: &Ui,
 ) -> Result<Report> {
     confirm(&project.stack_name(), args.purge_data, yes, ui)?;
+    if let Browser::Local(local) = browser {
+        crate::local::stop_site(&local.dir, &project.stack_name())?;
+    }
     let done = teardown::delete(project, aws, args.purge_data, checkpoint, ui).await?;
     let name = &done.stack;
     let mut text = format!("deleted {name}\n");

@@ -6,12 +6,14 @@ use crate::config::Project;
 use crate::deploy::checkpoint::Checkpoint;
 use crate::deploy::{self, changeset, LaunchOptions};
 use crate::error::Result;
+use crate::local::Browser;
 use crate::output::Report;
 use crate::ui::Ui;
 
 pub async fn run(
     project: &Project,
     aws: &Aws,
+    browser: Browser,
     args: &LaunchArgs,
     checkpoint: &Checkpoint,
     ui: &Ui,
@@ -20,6 +22,7 @@ pub async fn run(
         preview: args.preview,
         allow_replace: args.allow_replace,
         wait: args.wait,
+        browser,
         checkpoint: checkpoint.clone(),
     };
     let result = deploy::launch(project, aws, ui, &options).await?;
@@ -33,7 +36,7 @@ pub async fn run(
         return Ok(Report::new(text, json));
     }
     let mut text = String::new();
-    if let Some(local) = &aws.local {
+    if let Browser::Local(local) = &options.browser {
         let origin_verify = deploy::origin::origin_secret(aws, &result.outputs).await?;
         crate::local::start_site(
             local,

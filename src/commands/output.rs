@@ -8,6 +8,7 @@ use crate::aws::Aws;
 use crate::cli::{OutputArgs, OutputsFormat};
 use crate::config::Project;
 use crate::error::{Error, Result};
+use crate::local::Browser;
 use crate::output::Report;
 
 /// Outputs people look for first come first.
@@ -37,9 +38,14 @@ pub fn outputs_table(outputs: &BTreeMap<String, String>) -> String {
         .collect()
 }
 
-pub async fn run(project: &Project, aws: &Aws, args: &OutputArgs) -> Result<Report> {
+pub async fn run(
+    project: &Project,
+    aws: &Aws,
+    browser: &Browser,
+    args: &OutputArgs,
+) -> Result<Report> {
     let name = project.stack_name();
-    let outputs = crate::deploy::deployed_outputs(aws, project).await?;
+    let outputs = browser.outputs(crate::deploy::deployed_outputs(aws, project).await?);
     if let Some(key) = &args.key {
         let value = outputs.get(key).ok_or_else(|| {
             let known: Vec<&str> = ordered(&outputs).into_iter().map(|(k, _)| k).collect();

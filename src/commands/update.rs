@@ -8,6 +8,7 @@ use crate::config::Project;
 use crate::deploy::checkpoint::Checkpoint;
 use crate::deploy::{self, artifacts, code};
 use crate::error::Result;
+use crate::local::Browser;
 use crate::output::Report;
 use crate::ui::Ui;
 
@@ -37,12 +38,13 @@ pub async fn code(project: &Project, aws: &Aws, args: &UpdateCodeArgs, ui: &Ui) 
 pub async fn site(
     project: &Project,
     aws: &Aws,
+    browser: &Browser,
     args: &UpdateSiteArgs,
     checkpoint: &Checkpoint,
     ui: &Ui,
 ) -> Result<Report> {
     let identity = aws.identity().await?;
-    let outputs = deploy::deployed_outputs(aws, project).await?;
+    let outputs = browser.outputs(deploy::deployed_outputs(aws, project).await?);
     let artifact_bucket = artifacts::bucket_name(&identity, &project.stack_name());
     let (report, invalidated) = deploy::publish_site(
         project,

@@ -41,6 +41,8 @@ pub struct LaunchOptions {
     pub preview: bool,
     pub allow_replace: bool,
     pub wait: bool,
+    /// How a browser reaches the stack: `config.json` and the outputs use it.
+    pub browser: crate::local::Browser,
     /// Where the launch is, for an interruption to report and clean up.
     pub checkpoint: checkpoint::Checkpoint,
 }
@@ -210,7 +212,7 @@ pub async fn launch(
     let deployed = stack::describe(&cfn, &stack_name)
         .await?
         .ok_or_else(|| Error::failed(format!("stack {stack_name} vanished after deployment")))?;
-    result.outputs = aws.browser_outputs(stack::outputs(&deployed));
+    result.outputs = options.browser.outputs(stack::outputs(&deployed));
     if let (Some(domain), Some(target)) = (
         &project.config.domain,
         result.outputs.get("DistributionDomainName"),
@@ -342,7 +344,8 @@ async fn deploy_stack(
     apply(target, existing.as_ref(), options, result, ui).await
 }
 
-/// The outputs of a deployed stack; refuses when there is none yet.
+/// The outputs of a deployed stack, as AWS gives them; refuses when there
+/// is none yet.
 pub async fn deployed_outputs(aws: &Aws, project: &Project) -> Result<BTreeMap<String, String>> {
     let name = project.stack_name();
     let found = stack::describe(&aws.cloudformation(), &name).await?;
@@ -353,7 +356,7 @@ pub async fn deployed_outputs(aws: &Aws, project: &Project) -> Result<BTreeMap<S
                 StackStatus::ReviewInProgress | StackStatus::RollbackComplete
             ) =>
         {
-            Ok(aws.browser_outputs(stack::outputs(&stack)))
+            Ok(stack::outputs(&stack))
         }
         _ => Err(Error::failed(format!(
             "stack {name} is not deployed in {}: run `chatctl launch` first, or pass the --region it was launched in",

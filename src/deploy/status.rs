@@ -77,7 +77,7 @@ pub async fn read(project: &Project, aws: &Aws) -> Result<Option<StackState>> {
         .collect();
 
     // Deployed code against the last local build, without building.
-    let outputs = aws.browser_outputs(stack::outputs(&found));
+    let outputs = stack::outputs(&found);
     let crates = handlers::discover(&project.handlers_dir()).unwrap_or_default();
     let manifest = crates
         .first()

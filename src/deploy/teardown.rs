@@ -40,9 +40,6 @@ pub async fn delete(
     checkpoint.set(Stage::Deleting {
         stack: name.clone(),
     });
-    if let Some(local) = &aws.local {
-        crate::local::stop_site(&local.dir, &name)?;
-    }
     let identity = aws.identity().await?;
     let cfn = aws.cloudformation();
     let s3 = aws.s3();

@@ -50,6 +50,30 @@ impl LocalTarget {
     }
 }
 
+/// How a browser reaches a deployed stack: at AWS's own addresses, or under
+/// `--local` at the emulator and the site proxy on this machine. The AWS
+/// clients know nothing of it: the commands rewrite the outputs they report
+/// (and `launch` and `update-site` the ones `config.json` is written from).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Browser {
+    #[default]
+    Aws,
+    Local(LocalTarget),
+}
+
+impl Browser {
+    /// A stack's outputs as the browser uses them.
+    pub fn outputs(
+        &self,
+        outputs: std::collections::BTreeMap<String, String>,
+    ) -> std::collections::BTreeMap<String, String> {
+        match self {
+            Browser::Aws => outputs,
+            Browser::Local(local) => local.browser_outputs(outputs),
+        }
+    }
+}
+
 /// What `local up` recorded about the running emulator.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LocalState {
