@@ -4,26 +4,19 @@
 //! SSO, web identity for CI OIDC, instance and container roles), so every way
 //! people authenticate works without chatctl knowing about it.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{AwsFailure, Error, Result};
+
+mod call_log;
+use call_log::CallLog;
 
 /// Attempts per AWS call (the first and its retries) unless the user sets their own.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -85,6 +78,20 @@ pub fn partition_of(arn: &str) -> String {
         ["arn", partition, ..] if !partition.is_empty() => partition.to_string(),
         _ => "aws".to_string(),
     }
+}
+
+/// A service's client on the shared configuration, with the call log when
+/// it is on.
+macro_rules! client {
+    ($name:ident, $sdk:ident) => {
+        pub fn $name(&self) -> $sdk::Client {
+            let mut config = $sdk::config::Builder::from(&self.config);
+            if let Some(log) = &self.call_log {
+                config = config.interceptor(log.clone());
+            }
+            $sdk::Client::from_conf(config.build())
+        }
+    };
 }
 
 impl Aws {
@@ -196,18 +203,16 @@ impl Aws {
         })
     }
 
-    pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
-        let mut config = aws_sdk_cloudformation::config::Builder::from(&self.config);
-        if let Some(log) = &self.call_log {
-            config = config.interceptor(log.clone());
-        }
-        aws_sdk_cloudformation::Client::from_conf(config.build())
-    }
+    client!(cloudformation, aws_sdk_cloudformation);
+    client!(lambda, aws_sdk_lambda);
+    client!(cloudfront, aws_sdk_cloudfront);
+    client!(dynamodb, aws_sdk_dynamodb);
+    client!(sts, aws_sdk_sts);
 
     /// Path-style addressing with a custom endpoint: emulators and VPC
     /// endpoints do not serve `BUCKET.host` names.
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        // Every upload carries a Content-MD5 (site.rs), which S3 verifies; a
+        // Every upload carries a Content-MD5 (`site`), which S3 verifies; a
         // second, CRC32 checksum per request only costs time.
         let mut config = aws_sdk_s3::config::Builder::from(&self.config)
             .force_path_style(self.custom_endpoint)
@@ -218,38 +223,6 @@ impl Aws {
             config = config.interceptor(log.clone());
         }
         aws_sdk_s3::Client::from_conf(config.build())
-    }
-
-    pub fn lambda(&self) -> aws_sdk_lambda::Client {
-        let mut config = aws_sdk_lambda::config::Builder::from(&self.config);
-        if let Some(log) = &self.call_log {
-            config = config.interceptor(log.clone());
-        }
-        aws_sdk_lambda::Client::from_conf(config.build())
-    }
-
-    pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
-        let mut config = aws_sdk_cloudfront::config::Builder::from(&self.config);
-        if let Some(log) = &self.call_log {
-            config = config.interceptor(log.clone());
-        }
-        aws_sdk_cloudfront::Client::from_conf(config.build())
-    }
-
-    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        let mut config = aws_sdk_dynamodb::config::Builder::from(&self.config);
-        if let Some(log) = &self.call_log {
-            config = config.interceptor(log.clone());
-        }
-        aws_sdk_dynamodb::Client::from_conf(config.build())
-    }
-
-    pub fn sts(&self) -> aws_sdk_sts::Client {
-        let mut config = aws_sdk_sts::config::Builder::from(&self.config);
-        if let Some(log) = &self.call_log {
-            config = config.interceptor(log.clone());
-        }
-        aws_sdk_sts::Client::from_conf(config.build())
     }
 }
 
@@ -308,49 +281,6 @@ where
         }
     }
     failure(None, DisplayErrorContext(&error).to_string(), false)
-}
-
-/// Records every AWS operation chatctl starts, one `service operation` line
-/// each, to the file named by `CHATCTL_AWS_CALL_LOG`. A debugging aid that
-/// also lets tests prove a command made no write.
-#[derive(Debug, Clone)]
-struct CallLog {
-    file: Arc<Mutex<std::fs::File>>,
-}
-
-impl CallLog {
-    fn from_env() -> Option<CallLog> {
-        let path = PathBuf::from(std::env::var_os("CHATCTL_AWS_CALL_LOG")?);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok()?;
-        Some(CallLog {
-            file: Arc::new(Mutex::new(file)),
-        })
-    }
-}
-
-impl Intercept for CallLog {
-    fn name(&self) -> &'static str {
-        "chatctl-call-log"
-    }
-
-    // Not `read_before_execution`: client interceptors run that before the
-    // operation has stored its `Metadata`.
-    fn read_before_serialization(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> std::result::Result<(), BoxError> {
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            writeln!(file, "{} {}", metadata.service(), metadata.name())?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
