@@ -100,7 +100,12 @@ function renderMessage(message) {
     edited.textContent = " (edited)";
     item.append(edited);
   }
-  if (mine) {
+  if (mine && editableFor(message) > 0) {
+    // Redrawn without the buttons when the edit window closes.
+    setTimeout(() => {
+      const current = state.messages.get(message.id);
+      if (current) $(`m-${message.id}`)?.replaceWith(renderMessage(current));
+    }, editableFor(message) * 1000 + 500);
     const edit = document.createElement("button");
     edit.type = "button";
     edit.className = "link";
@@ -120,6 +125,12 @@ function renderMessage(message) {
   text.textContent = message.text;
   item.append(text);
   return item;
+}
+
+// Seconds left in which the author may still edit or delete a message
+// (config.json's editWindowSeconds, the server's rule).
+function editableFor(message) {
+  return Math.floor(message.created_at + state.config.editWindowSeconds - Date.now() / 1000);
 }
 
 // Ids are ULIDs: sorting them sorts by time, so the list is rebuilt in order
@@ -252,7 +263,8 @@ function receive(frame) {
 function errorText(frame) {
   switch (frame.code) {
     case "rate_limited": return `Slow down: ${frame.message}.`;
-    case "forbidden": return "Only the author can change a message, within 15 minutes.";
+    case "forbidden":
+      return `Only the author can change a message, within ${Math.round(state.config.editWindowSeconds / 60)} minutes.`;
     default: return frame.message || "Something went wrong.";
   }
 }

@@ -51,19 +51,68 @@ pub async fn publish_site(
     Ok((report, invalidated))
 }
 
-/// `config.json` for the site: endpoints from the stack, limits from the configuration.
+/// `config.json` for the site: what `static/app.js` reads (the WebSocket
+/// URL, the room to open, the largest message and the edit window, from
+/// the configuration and `chat_limits`), and the HTTP API's own URL for
+/// other clients (the page posts through the site's `/api`).
 pub fn site_config(project: &Project, outputs: &BTreeMap<String, String>) -> Vec<u8> {
     let chat = &project.config.chat;
     let config = json!({
         "websocketUrl": outputs.get("WebSocketUrl"),
         "httpApiUrl": outputs.get("HttpApiUrl"),
-        "apiPath": "/api",
         "defaultRoom": "general",
         "maxMessageBytes": chat.max_message_bytes.0,
-        "historyLength": chat.history_length.0,
-        "rateLimit": {"messages": chat.rate_limit.messages.0, "perSeconds": chat.rate_limit.per_seconds.0},
+        "editWindowSeconds": chat_limits::EDIT_WINDOW_SECONDS,
     });
     let mut text = serde_json::to_vec_pretty(&config).unwrap_or_default();
     text.push(b'\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The keys `static/app.js` reads from `config.json` (`state.config.KEY`).
+    fn read_by_the_page() -> BTreeSet<String> {
+        let app = include_str!("../../static/app.js");
+        app.split("state.config.")
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn config_json_carries_what_the_page_reads_and_the_apis_url() {
+        let project = crate::config::Project {
+            config: serde_yaml::from_str("app: chat").expect("config"),
+            root: ".".into(),
+            stage: crate::config::Name::parse("dev").expect("stage"),
+        };
+        let outputs = [("WebSocketUrl", "wss://w"), ("HttpApiUrl", "https://h")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config: serde_json::Value =
+            serde_json::from_slice(&super::site_config(&project, &outputs)).expect("json");
+        let mut written: BTreeSet<String> = config
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        assert!(
+            written.remove("httpApiUrl"),
+            "for clients other than the page"
+        );
+        assert_eq!(written, read_by_the_page());
+        assert_eq!(
+            config["editWindowSeconds"],
+            chat_limits::EDIT_WINDOW_SECONDS
+        );
+    }
 }
