@@ -5,9 +5,7 @@
 mod support;
 
 use aws_sdk_cloudformation::types::{Capability, Parameter};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType};
 use serde_json::Value;
 use support::project::{aws, chatctl, json_of, Project};
 use support::{get_json, http_request, Emulator};
@@ -41,33 +39,12 @@ fn history(emulator: &Emulator, http_api: &str) -> Vec<String> {
 
 /// A table keyed by `room` (HASH) and `id` (RANGE, of type `id_type`).
 async fn create_table(emulator: &Emulator, name: &str, id_type: ScalarAttributeType) {
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("key")
-    };
-    let attribute = |name: &str, ty: ScalarAttributeType| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ty)
-            .build()
-            .expect("attribute")
-    };
-    aws(emulator)
-        .await
-        .dynamodb()
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("room", KeyType::Hash))
-        .key_schema(key("id", KeyType::Range))
-        .attribute_definitions(attribute("room", ScalarAttributeType::S))
-        .attribute_definitions(attribute("id", id_type))
-        .send()
-        .await
-        .expect("create_table");
+    let client = aws(emulator).await.dynamodb();
+    let keys = [
+        ("room", KeyType::Hash, ScalarAttributeType::S),
+        ("id", KeyType::Range, id_type),
+    ];
+    support::dynamo::create(&client, name, &keys).await;
 }
 
 async fn items_in(emulator: &Emulator, table: &str) -> i32 {

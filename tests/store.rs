@@ -9,44 +9,26 @@
 
 mod support;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, BillingMode, KeyType, ScalarAttributeType};
 use chat_core::limits::{Client, Verdict};
 use chat_core::model::{Connection, Message};
 use chat_core::ports::{ClientLimits, ConnectionStore, MessageStore, QueueMarks, Slots};
 use chat_core::slots::Refusal;
 use chat_core::store::{Store, StoreError, EDIT_WINDOW_SECONDS};
 use chat_core::Settings;
+use support::dynamo;
 use support::project::{aws, aws_at};
 use support::Emulator;
 
 const NOW: i64 = 1_800_000_000;
 
+/// A table keyed by string attributes.
 async fn table(client: &aws_sdk_dynamodb::Client, name: &str, keys: &[(&str, KeyType)]) {
-    let mut create = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
-    for (attribute, kind) in keys {
-        create = create
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(*attribute)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(*attribute)
-                    .key_type(kind.clone())
-                    .build()
-                    .expect("key"),
-            );
-    }
-    create.send().await.expect("create_table");
+    let keys: Vec<(&str, KeyType, ScalarAttributeType)> = keys
+        .iter()
+        .map(|(attribute, kind)| (*attribute, kind.clone(), ScalarAttributeType::S))
+        .collect();
+    dynamo::create(client, name, &keys).await;
 }
 
 /// A store over fresh tables shaped like the template's (rate limit 5 in 5 s).
@@ -410,41 +392,15 @@ async fn slot_store(emulator: &Emulator, settings: Settings) -> (Store, aws_sdk_
 
 /// The connections table with its `by-room-keys` index (keys only), as the template has it.
 async fn connections_with_room_index(client: &aws_sdk_dynamodb::Client) {
-    use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("key")
-    };
+    use dynamo::{attribute, key, room_keys_index};
     client
         .create_table()
         .table_name("connections")
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("connection_id"))
-        .attribute_definitions(attribute("room"))
+        .attribute_definitions(attribute("connection_id", ScalarAttributeType::S))
+        .attribute_definitions(attribute("room", ScalarAttributeType::S))
         .key_schema(key("connection_id", KeyType::Hash))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by-room-keys")
-                .key_schema(key("room", KeyType::Hash))
-                .key_schema(key("connection_id", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::KeysOnly)
-                        .build(),
-                )
-                .build()
-                .expect("index"),
-        )
+        .global_secondary_indexes(room_keys_index())
         .send()
         .await
         .expect("create_table");

@@ -9,6 +9,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod aws_rules;
+pub mod dynamo;
 pub mod faults;
 pub mod flood;
 pub mod index_rules;

@@ -13,6 +13,24 @@ fn event<T: serde::de::DeserializeOwned>(value: Value) -> LambdaEvent<T> {
     )
 }
 
+/// A WebSocket event on `route` from `connection`, with `extra` fields
+/// (the query, the body) beside the request context.
+fn websocket(
+    route: &str,
+    event_type: &str,
+    connection: &str,
+    source_ip: &str,
+    mut extra: Value,
+) -> LambdaEvent<ApiGatewayWebsocketProxyRequest> {
+    extra["isBase64Encoded"] = json!(false);
+    extra["requestContext"] = json!({
+        "routeKey": route, "eventType": event_type, "connectionId": connection,
+        "identity": { "sourceIp": source_ip }, "stage": "dev", "apiId": "abc",
+        "connectedAt": 1764000000000_i64, "requestTimeEpoch": 1764000000000_i64
+    });
+    event(extra)
+}
+
 /// A WebSocket `$connect` with these query parameters.
 pub fn connect(
     connection: &str,
@@ -23,15 +41,8 @@ pub fn connect(
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
-    event(json!({
-        "requestContext": {
-            "routeKey": "$connect", "eventType": "CONNECT", "connectionId": connection,
-            "identity": { "sourceIp": source_ip }, "stage": "dev", "apiId": "abc",
-            "connectedAt": 1764000000000_i64, "requestTimeEpoch": 1764000000000_i64
-        },
-        "queryStringParameters": query,
-        "isBase64Encoded": false
-    }))
+    let extra = json!({ "queryStringParameters": query });
+    websocket("$connect", "CONNECT", connection, source_ip, extra)
 }
 
 /// A WebSocket message (any route but `$connect`) with this body.
@@ -40,27 +51,13 @@ pub fn frame(
     source_ip: &str,
     body: &str,
 ) -> LambdaEvent<ApiGatewayWebsocketProxyRequest> {
-    event(json!({
-        "requestContext": {
-            "routeKey": "$default", "eventType": "MESSAGE", "connectionId": connection,
-            "identity": { "sourceIp": source_ip }, "stage": "dev", "apiId": "abc",
-            "connectedAt": 1764000000000_i64, "requestTimeEpoch": 1764000000000_i64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    }))
+    let extra = json!({ "body": body });
+    websocket("$default", "MESSAGE", connection, source_ip, extra)
 }
 
 /// A WebSocket `$disconnect`.
 pub fn disconnect(connection: &str) -> LambdaEvent<ApiGatewayWebsocketProxyRequest> {
-    event(json!({
-        "requestContext": {
-            "routeKey": "$disconnect", "eventType": "DISCONNECT", "connectionId": connection,
-            "stage": "dev", "apiId": "abc",
-            "connectedAt": 1764000000000_i64, "requestTimeEpoch": 1764000000000_i64
-        },
-        "isBase64Encoded": false
-    }))
+    websocket("$disconnect", "DISCONNECT", connection, "", json!({}))
 }
 
 /// An HTTP API request to `path` from `source_ip`.
@@ -149,4 +146,16 @@ pub fn queue(bodies: &[(&str, String)]) -> LambdaEvent<Value> {
         })
         .collect();
     LambdaEvent::new(json!({ "Records": records }), Context::default())
+}
+
+/// The texts of a page of messages (a history frame's or the HTTP API's).
+pub fn texts(messages: &Value) -> Vec<String> {
+    messages
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|m| m["text"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }

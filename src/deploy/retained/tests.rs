@@ -24,21 +24,23 @@ fn messages_template() -> serde_json::Value {
     })
 }
 
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("key")
+}
+
+fn attribute(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ty)
+        .build()
+        .expect("attribute")
+}
+
 fn table(range_type: ScalarAttributeType, stream: Option<StreamViewType>) -> TableDescription {
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("key")
-    };
-    let attribute = |name: &str, ty: ScalarAttributeType| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ty)
-            .build()
-            .expect("attribute")
-    };
     let mut table = TableDescription::builder()
         .key_schema(key("room", KeyType::Hash))
         .key_schema(key("id", KeyType::Range))
@@ -68,24 +70,10 @@ fn a_kept_table_of_the_templates_shape_matches() {
 #[test]
 fn a_kept_table_with_an_old_index_is_imported_as_it_is_and_updated_a_step_at_a_time() {
     use aws_sdk_dynamodb::types::{GlobalSecondaryIndexDescription, Projection, ProjectionType};
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("key")
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
     let kept = TableDescription::builder()
         .key_schema(key("connection_id", KeyType::Hash))
-        .attribute_definitions(attribute("connection_id"))
-        .attribute_definitions(attribute("room"))
+        .attribute_definitions(attribute("connection_id", ScalarAttributeType::S))
+        .attribute_definitions(attribute("room", ScalarAttributeType::S))
         .global_secondary_indexes(
             GlobalSecondaryIndexDescription::builder()
                 .index_name("by-room")

@@ -44,13 +44,21 @@ fn header<'a>(response: &'a ApiGatewayV2httpResponse, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-async fn post_json(store: &Memory, ip: &str, headers: &[(&str, &str)], text: &str) -> i64 {
+/// A JSON post from Ada with `text`.
+async fn post_text(
+    store: &Memory,
+    ip: &str,
+    headers: &[(&str, &str)],
+    text: &str,
+) -> ApiGatewayV2httpResponse {
     let body = serde_json::json!({ "name": "Ada", "text": text }).to_string();
     let mut headers = headers.to_vec();
     headers.push(JSON);
-    call(store, "POST", MESSAGES, ip, &headers, Some(&body))
-        .await
-        .status_code
+    call(store, "POST", MESSAGES, ip, &headers, Some(&body)).await
+}
+
+async fn post_json(store: &Memory, ip: &str, headers: &[(&str, &str)], text: &str) -> i64 {
+    post_text(store, ip, headers, text).await.status_code
 }
 
 #[tokio::test]
@@ -104,12 +112,7 @@ async fn history_pages_newest_last_with_a_cursor_and_checks_it() {
     assert_eq!(page.status_code, 200);
     let page = json_of(&page);
     assert_eq!(page["room"], "general");
-    let texts: Vec<&str> = page["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter_map(|m| m["text"].as_str())
-        .collect();
+    let texts = test_events::texts(&page["messages"]);
     assert_eq!(texts, ["two", "three"]);
     let cursor = page["next_cursor"].as_str().expect("a cursor");
     let before = json_of(
@@ -192,15 +195,7 @@ async fn over_budget_is_429_with_retry_after_for_scripts_and_for_the_form() {
         ..Settings::default()
     });
     assert_eq!(post_json(&store, ADA, &[], "hi").await, 201);
-    let refused = call(
-        &store,
-        "POST",
-        MESSAGES,
-        ADA,
-        &[JSON],
-        Some(r#"{"name":"Ada","text":"again"}"#),
-    )
-    .await;
+    let refused = post_text(&store, ADA, &[], "again").await;
     assert_eq!(refused.status_code, 429);
     let retry_after: i64 = header(&refused, "retry-after").parse().expect("seconds");
     assert!((1..=3600).contains(&retry_after));
@@ -281,15 +276,7 @@ async fn cloudfront_only_refuses_what_did_not_come_through_it() {
 async fn a_storage_failure_is_a_500_that_says_to_try_again() {
     let store = Memory::new(Settings::default());
     store.fail("put_message");
-    let response = call(
-        &store,
-        "POST",
-        MESSAGES,
-        ADA,
-        &[JSON],
-        Some(r#"{"name":"Ada","text":"hi"}"#),
-    )
-    .await;
+    let response = post_text(&store, ADA, &[], "hi").await;
     assert_eq!(response.status_code, 500);
     assert_eq!(
         json_of(&response)["error"]["message"],

@@ -14,6 +14,7 @@ const ADA: &str = "203.0.113.7";
 const BOB: &str = "198.51.100.9";
 const ADA_TOKEN: &str = "ada-token-0123456789abc";
 const BOB_TOKEN: &str = "bob-token-0123456789abc";
+const SEND_HI: &str = r#"{"action":"send","text":"hi"}"#;
 
 /// A chat with Ada connected as `c1` and Bob as `c2`, both in `general`.
 async fn chat(settings: Settings) -> (Memory, Sockets) {
@@ -52,14 +53,7 @@ async fn request(
 #[tokio::test]
 async fn a_send_is_stored_as_the_connections_author_and_acknowledged() {
     let (store, sockets) = chat(Settings::default()).await;
-    let replies = request(
-        &store,
-        &sockets,
-        "c1",
-        ADA,
-        r#"{"action":"send","text":"hi"}"#,
-    )
-    .await;
+    let replies = request(&store, &sockets, "c1", ADA, SEND_HI).await;
     let stored = store.stored_messages();
     assert_eq!(stored.len(), 1);
     let message = &stored[0];
@@ -159,25 +153,24 @@ async fn the_budget_is_per_client_so_a_second_socket_shares_it() {
     // A second socket from Ada's address with a new token.
     let event = test_events::connect("c3", ADA, &[("room", "general"), ("name", "Ada")]);
     handle_connect(&store, event).await.expect("connected");
-    let send = r#"{"action":"send","text":"hi"}"#;
     for _ in 0..2 {
-        let replies = request(&store, &sockets, "c1", ADA, send).await;
+        let replies = request(&store, &sockets, "c1", ADA, SEND_HI).await;
         assert_eq!(replies[0]["type"], "sent");
     }
     // A new socket with a new token from Ada's address starts nothing afresh.
-    let refused = request(&store, &sockets, "c3", ADA, send).await;
+    let refused = request(&store, &sockets, "c3", ADA, SEND_HI).await;
     assert_eq!(refused[0]["code"], "rate_limited");
     assert!(refused[0]["retry_after"]
         .as_i64()
         .is_some_and(|s| (1..=3600).contains(&s)));
     // Ada's token is out of budget too, from another address.
     assert_eq!(
-        request(&store, &sockets, "c1", BOB, send).await[0]["code"],
+        request(&store, &sockets, "c1", BOB, SEND_HI).await[0]["code"],
         "rate_limited"
     );
     // Bob is his own client.
     assert_eq!(
-        request(&store, &sockets, "c2", BOB, send).await[0]["type"],
+        request(&store, &sockets, "c2", BOB, SEND_HI).await[0]["type"],
         "sent"
     );
     assert_eq!(store.stored_messages().len(), 3);
@@ -196,14 +189,7 @@ async fn bad_requests_are_named_and_store_nothing() {
         request(&store, &sockets, "c1", ADA, r#"{"action":"shout"}"#).await[0]["type"],
         "error"
     );
-    let replies = request(
-        &store,
-        &sockets,
-        "ghost",
-        ADA,
-        r#"{"action":"send","text":"hi"}"#,
-    )
-    .await;
+    let replies = request(&store, &sockets, "ghost", ADA, SEND_HI).await;
     assert_eq!(replies[0]["code"], "not_connected");
     assert!(store.stored_messages().is_empty());
 }
@@ -227,12 +213,7 @@ async fn history_is_the_rooms_oldest_first_with_the_callers_token() {
     .await;
     let history = &replies[0];
     assert_eq!(history["type"], "history");
-    let texts: Vec<&str> = history["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter_map(|m| m["text"].as_str())
-        .collect();
+    let texts = test_events::texts(&history["messages"]);
     assert_eq!(texts, ["two", "three"]);
     assert!(history["next_cursor"].is_string(), "one more page");
     assert_eq!(history["you"]["token"], ADA_TOKEN);
@@ -246,14 +227,7 @@ async fn history_is_the_rooms_oldest_first_with_the_callers_token() {
 async fn a_storage_failure_is_an_internal_error_frame() {
     let (store, sockets) = chat(Settings::default()).await;
     store.fail("put_message");
-    let replies = request(
-        &store,
-        &sockets,
-        "c1",
-        ADA,
-        r#"{"action":"send","text":"hi"}"#,
-    )
-    .await;
+    let replies = request(&store, &sockets, "c1", ADA, SEND_HI).await;
     assert_eq!(replies[0]["code"], "internal");
     assert_eq!(
         replies[0]["message"],
