@@ -59,15 +59,9 @@ pub fn snapshot_html(room: &str, messages: &[Message], max_message_bytes: usize)
     if items.is_empty() {
         items.push_str("      <li class=\"empty\">No messages yet.</li>\n");
     }
+    let head = page_head(&format!("#{room_text} · Chat"));
     format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>#{room_text} · Chat</title>
-  <link rel="stylesheet" href="/style.css">
-</head>
+        r#"{head}
 <body>
   <main>
     <h1>#{room_text}</h1>
@@ -85,19 +79,27 @@ pub fn snapshot_html(room: &str, messages: &[Message], max_message_bytes: usize)
     )
 }
 
-/// What a person posting the room page's form (no JavaScript) reads when
-/// over the limit: what happened, when to try again, the way back. Their
-/// text is not kept; the browser's Back button still holds it.
-pub fn rate_limited_page(room: &str, message: &str) -> String {
+/// The start of every page up to `<body>`; `title` is HTML already.
+fn page_head(title: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Too many messages · Chat</title>
+  <title>{title}</title>
   <link rel="stylesheet" href="/style.css">
-</head>
+</head>"#
+    )
+}
+
+/// What a person posting the room page's form (no JavaScript) reads when
+/// over the limit: what happened, when to try again, the way back. Their
+/// text is not kept; the browser's Back button still holds it.
+pub fn rate_limited_page(room: &str, message: &str) -> String {
+    let head = page_head("Too many messages · Chat");
+    format!(
+        r#"{head}
 <body>
   <main>
     <h1>Too many messages</h1>
