@@ -102,6 +102,9 @@ pub(super) async fn apply(
             if !succeeded {
                 let mut cause = stack::first_failure(&events, stack_name)
                     .unwrap_or_else(|| "CloudFormation gave no reason".to_string());
+                // CloudFormation's event for a failed pre-deployment
+                // validation has no code: its reason text points at
+                // DescribeEvents, where the findings are.
                 if cause.contains("DescribeEvents") {
                     let findings = stack::validation_failures(cfn, stack_name).await;
                     if !findings.is_empty() {

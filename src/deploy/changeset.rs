@@ -177,6 +177,9 @@ async fn create_with_imports(
         match status {
             Some(ChangeSetStatus::CreateComplete) => return Ok(Some(ChangeSet { id, changes })),
             Some(ChangeSetStatus::Failed) => {
+                // An empty change set fails with no code of its own: AWS's
+                // status reason (both wordings seen) is all there is, as
+                // the AWS CLI's `deploy --no-fail-on-empty-changeset` reads it.
                 if reason.contains("didn't contain changes")
                     || reason.contains("No updates are to be performed")
                 {
