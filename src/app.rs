@@ -32,6 +32,10 @@ pub async fn run(cli: Cli) -> ExitStatus {
         }),
         signal = interruption() => {
             stop.abort();
+            if checkpoint.get() == Stage::Following {
+                // What was followed is on stdout already.
+                return ExitStatus::Success;
+            }
             ui.error(format!("{signal}: stopping"));
             Err(Error::Interrupted(checkpoint.interrupted(&ui).await))
         }
@@ -109,6 +113,18 @@ async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> 
                 ui,
             )
             .await
+        }
+        Command::Logs(args) => {
+            let project = project()?;
+            let (aws, _) = connect(cli, &project).await?;
+            let format = crate::output::Format::from(cli.global.output);
+            commands::logs::run(&project, &aws, args, format, checkpoint).await
+        }
+        Command::Invoke(args) if args.lists_samples() => Ok(commands::invoke::samples()),
+        Command::Invoke(args) => {
+            let project = project()?;
+            let (aws, _) = connect(cli, &project).await?;
+            commands::invoke::run(&project, &aws, args, ui).await
         }
         Command::UpdateCode(args) => {
             let project = project()?;

@@ -145,6 +145,10 @@ pub enum Command {
     Status,
     /// Delete the stack; chat tables are kept unless --purge-data
     Delete(DeleteArgs),
+    /// Print the functions' log lines, merged in time order, or follow them
+    Logs(LogsArgs),
+    /// Invoke a deployed function with an event; print its response and its log's tail
+    Invoke(InvokeArgs),
     /// Run the local AWS emulator for development without an AWS account
     Local(LocalArgs),
     /// Print a shell completion script
@@ -229,6 +233,49 @@ pub struct DeleteArgs {
     /// Also delete the chat tables and every message in them
     #[arg(long)]
     pub purge_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Handlers whose logs to read; all when none
+    #[arg(value_name = "HANDLER")]
+    pub handlers: Vec<String>,
+    /// How far back to start: 30s, 10m, 2h, 1d
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
+    pub since: std::time::Duration,
+    /// Keep printing new lines until Ctrl-C; with `--output json`, one JSON
+    /// object per line (JSON Lines) instead of one array
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Only the lines matching this CloudWatch Logs filter pattern
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+}
+
+fn duration(value: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(value)
+        .map_err(|e| format!("{e}: write a duration such as 30s, 10m, 2h or 1d"))
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// The handler whose function to invoke (the sample's when --sample names one)
+    #[arg(value_name = "HANDLER")]
+    pub handler: Option<String>,
+    /// The event: a JSON file, or `-` for stdin
+    #[arg(long, value_name = "FILE", conflicts_with = "sample")]
+    pub event: Option<PathBuf>,
+    /// A bundled sample event; `--sample` alone lists them. Without --event
+    /// or --sample, the handler's first sample is sent
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub sample: Option<String>,
+}
+
+impl InvokeArgs {
+    /// `--sample` with no name: list the samples, invoke nothing.
+    pub fn lists_samples(&self) -> bool {
+        self.sample.as_deref() == Some("")
+    }
 }
 
 #[derive(Debug, Args)]

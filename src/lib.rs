@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod functions;
 pub mod handlers;
 pub mod local;
 pub mod output;

@@ -12,6 +12,8 @@ const SUBCOMMANDS: &[&str] = &[
     "output",
     "status",
     "delete",
+    "logs",
+    "invoke",
     "local",
     "completions",
 ];
@@ -27,6 +29,7 @@ fn chatctl() -> Command {
         "AWS_ENDPOINT_URL",
         "AWS_PROFILE",
         "AWS_REGION",
+        "CHATCTL_LOCAL",
     ] {
         command.env_remove(var);
     }
@@ -79,6 +82,8 @@ fn every_subcommand_has_help_with_its_own_options() {
         ("output", &["[KEY]", "--format"]),
         ("status", &["--config"]),
         ("delete", &["--purge-data"]),
+        ("logs", &["[HANDLER]", "--since", "--follow", "--filter"]),
+        ("invoke", &["[HANDLER]", "--event", "--sample"]),
         ("local", &["up", "down", "status"]),
         ("completions", &["<SHELL>"]),
     ];
@@ -92,6 +97,21 @@ fn every_subcommand_has_help_with_its_own_options() {
                 "`{subcommand} --help` lacks {option}:\n{help}"
             );
         }
+    }
+}
+
+/// The operator commands' help, word for word: what `--follow` prints in
+/// JSON mode and how `--sample` lists are part of their interface.
+#[test]
+fn the_operator_commands_help_is_snapshotted() {
+    for subcommand in ["logs", "invoke"] {
+        let assert = chatctl()
+            .env("COLUMNS", "100")
+            .args([subcommand, "--help"])
+            .assert()
+            .success();
+        let help = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+        insta::assert_snapshot!(format!("{subcommand}-help"), help);
     }
 }
 

@@ -240,3 +240,20 @@ mod index_rules {
         assert_eq!(change_set_name("chatctl-1"), "chatctl-1");
     }
 }
+
+mod log_rules {
+    //! Rule 12's reading of CloudWatch Logs filter patterns.
+
+    use super::support::log_rules::terms;
+
+    #[test]
+    fn terms_as_cloudwatch_logs_reads_them() {
+        let pattern = terms(r#"ERROR "bad thing" -retry"#).expect("terms");
+        assert_eq!(pattern.required, ["ERROR", "bad thing"]);
+        assert_eq!(pattern.excluded, ["retry"]);
+        assert!(pattern.matches("ERROR: a bad thing happened"));
+        assert!(!pattern.matches("ERROR: a bad thing happened; retry"));
+        assert!(!pattern.matches("error: a bad thing happened"));
+        assert!(terms(r#"{ $.level = "ERROR" }"#).is_none());
+    }
+}

@@ -208,6 +208,7 @@ impl Aws {
     client!(cloudfront, aws_sdk_cloudfront);
     client!(dynamodb, aws_sdk_dynamodb);
     client!(sts, aws_sdk_sts);
+    client!(logs, aws_sdk_cloudwatchlogs);
 
     /// Path-style addressing with a custom endpoint: emulators and VPC
     /// endpoints do not serve `BUCKET.host` names.

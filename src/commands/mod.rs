@@ -4,8 +4,10 @@
 pub mod build;
 pub mod completions;
 pub mod delete;
+pub mod invoke;
 pub mod launch;
 pub mod local;
+pub mod logs;
 pub mod output;
 pub mod status;
 pub mod template;

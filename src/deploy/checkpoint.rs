@@ -40,6 +40,8 @@ pub enum Stage {
     Deleting {
         stack: String,
     },
+    /// `logs --follow`: Ctrl-C is how it ends, not a failure.
+    Following,
 }
 
 /// Shared between a running command and the interruption handler.
@@ -113,6 +115,7 @@ impl Checkpoint {
             Stage::Deleting { stack } => format!(
                 "interrupted while deleting {stack}: a stack deletion already started goes on in CloudFormation; run `chatctl delete` again to finish (the chat tables are kept unless --purge-data)"
             ),
+            Stage::Following => "stopped following the logs".to_string(),
         }
     }
 }

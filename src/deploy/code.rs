@@ -10,7 +10,6 @@ use crate::build::{self, BuiltHandler};
 use crate::config::{Architecture, Project};
 use crate::deploy::{artifacts, deployed_outputs};
 use crate::error::{Error, Result};
-use crate::handlers;
 use crate::ui::Ui;
 
 /// What happened to one function.
@@ -43,21 +42,15 @@ pub async fn update_code(
     let identity = aws.identity().await?;
     let outputs = deployed_outputs(aws, project).await?;
     let architecture = project.config.architecture;
-    let crates = build::select(handlers::discover(&project.handlers_dir())?, names)?;
+    let functions = crate::functions::deployed(project, &outputs, names)?;
 
     // Every function is read, and a wrong architecture refused, before the
     // build: a refusal takes a second, not a compile.
     let mut deployed = Vec::new();
-    for handler in &crates {
-        let key = format!("{}FunctionName", handler.logical_name());
-        let function = outputs.get(&key).cloned().ok_or_else(|| {
-            Error::failed(format!(
-                "the stack has no function for handler {} (output {key}): run `chatctl launch` to add it",
-                handler.name
-            ))
-        })?;
-        let code_sha256 = deployed_code(aws, &handler.name, &function, architecture).await?;
-        deployed.push((handler.name.clone(), function, code_sha256));
+    for function in functions {
+        let code_sha256 =
+            deployed_code(aws, &function.handler, &function.function, architecture).await?;
+        deployed.push((function.handler, function.function, code_sha256));
     }
 
     let started = Instant::now();

@@ -227,6 +227,10 @@ async fn handle(
         {
             count(|r| &mut r.index_changes);
             Some(answer)
+        } else if let Some(answer) =
+            super::log_rules::filter_patterns(&upstream, &parts, &body).await
+        {
+            Some(answer)
         } else if let Some(answer) = tables_take_time_to_delete(&upstream, &parts, &body) {
             Some(answer)
         } else if let Some(answer) = lazy_ttl(&upstream, &parts, &body) {

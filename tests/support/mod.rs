@@ -14,6 +14,7 @@ pub mod faults;
 pub mod flood;
 pub mod index_rules;
 pub mod local;
+pub mod log_rules;
 pub mod post_budget;
 pub mod project;
 pub mod server;

@@ -110,4 +110,46 @@ mod sample_events {
             .expect("fanout");
         serde_json::from_str::<aws_lambda_events::sns::SnsEvent>(&read("ingest")).expect("ingest");
     }
+
+    /// `chatctl invoke --sample`'s events (src/functions/samples), by the
+    /// handler each is for, decoded as that handler decodes its events.
+    #[test]
+    fn every_invoke_sample_decodes_as_its_handler_reads_it() {
+        const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../src/functions/samples");
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("{SAMPLES}/{name}.json"))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let mut decoded = 0;
+        for name in ["connect", "disconnect", "send"] {
+            let event: ApiGatewayWebsocketProxyRequest =
+                serde_json::from_str(&read(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(event.request_context.connection_id.is_some(), "{name}");
+            decoded += 1;
+        }
+        let send: ApiGatewayWebsocketProxyRequest =
+            serde_json::from_str(&read("send")).expect("send");
+        assert_eq!(crate::message::action_of(send.body.as_deref()), "send");
+        for name in ["http-get", "http-form-post"] {
+            serde_json::from_str::<ApiGatewayV2httpRequest>(&read(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            decoded += 1;
+        }
+        let post: ApiGatewayV2httpRequest =
+            serde_json::from_str(&read("http-form-post")).expect("http-form-post");
+        assert!(
+            crate::http::read_post(&post, 2_000).is_ok(),
+            "a valid form post"
+        );
+        let stream: aws_lambda_events::dynamodb::Event =
+            serde_json::from_str(&read("stream-insert")).expect("stream-insert");
+        let (room, frame) = crate::fanout::frame_of(&stream.records[0]).expect("a message");
+        assert_eq!((room.as_str(), frame.kind()), ("general", "message"));
+        let sns: aws_lambda_events::sns::SnsEvent =
+            serde_json::from_str(&read("sns")).expect("sns");
+        crate::ingest::message_of(&sns.records[0], 2_000, 30, 0).expect("a valid message");
+        decoded += 2;
+        let files = std::fs::read_dir(SAMPLES).expect("samples").count();
+        assert_eq!(decoded, files, "every sample file is decoded here");
+    }
 }

@@ -1,0 +1,89 @@
+//! Sample events for `chatctl invoke --sample NAME`, as AWS delivers them
+//! to each handler. chat-core's tests decode every one with the handlers'
+//! own event types, so they cannot drift from the code.
+
+/// One sample event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    pub name: &'static str,
+    pub handler: &'static str,
+    pub about: &'static str,
+    pub event: &'static str,
+}
+
+pub const SAMPLES: &[Sample] = &[
+    Sample {
+        name: "connect",
+        handler: "connect",
+        about: "a WebSocket $connect to room general as \"sample\"",
+        event: include_str!("samples/connect.json"),
+    },
+    Sample {
+        name: "disconnect",
+        handler: "disconnect",
+        about: "a WebSocket $disconnect",
+        event: include_str!("samples/disconnect.json"),
+    },
+    Sample {
+        name: "send",
+        handler: "message",
+        about: "a WebSocket send frame (from a connection that does not exist)",
+        event: include_str!("samples/send.json"),
+    },
+    Sample {
+        name: "stream-insert",
+        handler: "fanout",
+        about: "a Messages stream insert in room general (delivered to its connections)",
+        event: include_str!("samples/stream-insert.json"),
+    },
+    Sample {
+        name: "sns",
+        handler: "ingest",
+        about: "a message published to the chat's SNS topic for room general",
+        event: include_str!("samples/sns.json"),
+    },
+    Sample {
+        name: "http-get",
+        handler: "http",
+        about: "GET /api/rooms/general/messages (the room's history)",
+        event: include_str!("samples/http-get.json"),
+    },
+    Sample {
+        name: "http-form-post",
+        handler: "http",
+        about: "a form POST to /api/rooms/general/messages (stores a message)",
+        event: include_str!("samples/http-form-post.json"),
+    },
+];
+
+/// The sample called `name`.
+pub fn find(name: &str) -> Option<&'static Sample> {
+    SAMPLES.iter().find(|sample| sample.name == name)
+}
+
+/// The list `--sample` prints: name, handler, what it is.
+pub fn listing() -> String {
+    SAMPLES
+        .iter()
+        .map(|s| format!("{:<15} {:<11} {}\n", s.name, s.handler, s.about))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_is_json_and_named_once() {
+        let mut names: Vec<&str> = SAMPLES.iter().map(|s| s.name).collect();
+        for sample in SAMPLES {
+            serde_json::from_str::<serde_json::Value>(sample.event)
+                .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), SAMPLES.len());
+        assert_eq!(find("send").map(|s| s.handler), Some("message"));
+        assert!(listing().lines().count() == SAMPLES.len());
+    }
+}
