@@ -1,8 +1,9 @@
 // The chat as people use it, in Debian's Chromium driven headless by
 // playwright-core: two people chat live (send, edit, delete), a reload shows
 // the history in order, a third person with JavaScript off reads the room
-// page and posts through its form, reaching the two live clients, and an idle
-// page keeps its socket with a ping every 5 minutes (Playwright's clock).
+// page and posts through its form, reaching the two live clients, an idle
+// page keeps its socket with a ping every 5 minutes, and the author's Edit
+// and Delete go when the edit window closes (Playwright's clock).
 //
 //   node tests/browser/chat.mjs SITE_URL SCREENSHOT_DIR
 //
@@ -182,6 +183,18 @@ try {
   if (pings() !== 2) throw new Error(`no second ping after 10 minutes: ${JSON.stringify(sent)}`);
   await dave.locator('#status[data-state="connected"]').waitFor({ timeout: LIVE_MS });
   await shot(dave, "09-kept-alive");
+
+  step = "the author's Edit and Delete go when the edit window (config.json) closes";
+  // The page's clock runs ahead of the server's here (the pings above):
+  // the window is counted from the message's own time, as the server does.
+  const windowSeconds = await dave.evaluate(async () => (await (await fetch("/config.json")).json()).editWindowSeconds);
+  if (windowSeconds !== 15 * 60) throw new Error(`config.json's edit window: ${windowSeconds}`);
+  await sendFrom(dave, "dave's own words");
+  const daves = dave.locator("#messages li.mine", { hasText: "dave's own words" });
+  await daves.getByRole("button", { name: "Edit this message" }).waitFor({ timeout: LIVE_MS });
+  await dave.clock.runFor(windowSeconds * 1000 + 1000);
+  await daves.getByRole("button", { name: "Edit this message" }).waitFor({ state: "detached", timeout: LIVE_MS });
+  if ((await daves.getByRole("button").count()) !== 0) throw new Error("Delete stayed after the edit window");
 
   step = "API Gateway's throttling answer (no type) is shown, not dropped";
   // Throttling cannot be provoked on the emulator: the answer AWS sends is
