@@ -104,13 +104,7 @@ async fn deployed_code(
     function: &str,
     architecture: Architecture,
 ) -> Result<Option<String>> {
-    let deployed = aws
-        .lambda()
-        .get_function_configuration()
-        .function_name(function)
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("reading function {function}"), e))?;
+    let deployed = crate::functions::configuration(aws, function).await?;
     let deployed_arch = match deployed.architectures().first() {
         Some(LambdaArchitecture::Arm64) => Architecture::Arm64,
         _ => Architecture::X86_64,

@@ -1,7 +1,7 @@
 //! The secret CloudFront adds to what it forwards to the HTTP API
 //! (`template::origin`), read back for `chatctl local`'s site proxy.
 
-use crate::aws::{aws_error, Aws};
+use crate::aws::Aws;
 use crate::error::Result;
 
 /// The secret header's value, as CloudFormation resolved it into the http
@@ -14,14 +14,8 @@ pub async fn origin_secret(
     let Some(function) = outputs.get("HttpFunctionName") else {
         return Ok(None);
     };
-    let configuration = aws
-        .lambda()
-        .get_function_configuration()
-        .function_name(function)
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("reading the configuration of {function}"), e))?;
-    Ok(configuration
+    Ok(crate::functions::configuration(aws, function)
+        .await?
         .environment()
         .and_then(|e| e.variables())
         .and_then(|v| v.get(crate::template::origin::ORIGIN_VERIFY_VARIABLE))

@@ -92,19 +92,13 @@ pub async fn read(project: &Project, aws: &Aws) -> Result<Option<StackState>> {
                 arch,
             )
         });
-    let lambda = aws.lambda();
     let mut code = BTreeMap::new();
     for handler_crate in &crates {
         let Some(function) = outputs.get(&format!("{}FunctionName", handler_crate.logical_name()))
         else {
             continue;
         };
-        let deployed = lambda
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("reading function {function}"), e))?;
+        let deployed = crate::functions::configuration(aws, function).await?;
         let deployed_sha256 = deployed.code_sha256().unwrap_or_default().to_string();
         let local_sha256 = manifest
             .as_ref()

@@ -60,17 +60,25 @@ pub fn known(project: &Project, handler: &str) -> Result<()> {
     .map(|_| ())
 }
 
-/// Where a function writes its logs: its `LoggingConfig.LogGroup`, or
-/// Lambda's default group for it.
-pub async fn log_group(aws: &Aws, function: &str) -> Result<String> {
-    let configuration = aws
-        .lambda()
+/// A deployed function's configuration (its code hash, architecture,
+/// environment and logging).
+pub async fn configuration(
+    aws: &Aws,
+    function: &str,
+) -> Result<aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput> {
+    aws.lambda()
         .get_function_configuration()
         .function_name(function)
         .send()
         .await
-        .map_err(|e| aws_error(&format!("reading function {function}"), e))?;
-    Ok(configuration
+        .map_err(|e| aws_error(&format!("reading function {function}"), e))
+}
+
+/// Where a function writes its logs: its `LoggingConfig.LogGroup`, or
+/// Lambda's default group for it.
+pub async fn log_group(aws: &Aws, function: &str) -> Result<String> {
+    Ok(configuration(aws, function)
+        .await?
         .logging_config()
         .and_then(|logging| logging.log_group())
         .map(str::to_string)

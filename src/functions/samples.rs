@@ -11,49 +11,50 @@ pub struct Sample {
     pub event: &'static str,
 }
 
+/// A sample named `$name`, read from `samples/$name.json`.
+macro_rules! sample {
+    ($name:literal, $handler:literal, $about:literal) => {
+        Sample {
+            name: $name,
+            handler: $handler,
+            about: $about,
+            event: include_str!(concat!("samples/", $name, ".json")),
+        }
+    };
+}
+
 pub const SAMPLES: &[Sample] = &[
-    Sample {
-        name: "connect",
-        handler: "connect",
-        about: "a WebSocket $connect to room general as \"sample\"",
-        event: include_str!("samples/connect.json"),
-    },
-    Sample {
-        name: "disconnect",
-        handler: "disconnect",
-        about: "a WebSocket $disconnect",
-        event: include_str!("samples/disconnect.json"),
-    },
-    Sample {
-        name: "send",
-        handler: "message",
-        about: "a WebSocket send frame (from a connection that does not exist)",
-        event: include_str!("samples/send.json"),
-    },
-    Sample {
-        name: "stream-insert",
-        handler: "fanout",
-        about: "a Messages stream insert in room general (delivered to its connections)",
-        event: include_str!("samples/stream-insert.json"),
-    },
-    Sample {
-        name: "sns",
-        handler: "ingest",
-        about: "a message published to the chat's SNS topic for room general",
-        event: include_str!("samples/sns.json"),
-    },
-    Sample {
-        name: "http-get",
-        handler: "http",
-        about: "GET /api/rooms/general/messages (the room's history)",
-        event: include_str!("samples/http-get.json"),
-    },
-    Sample {
-        name: "http-form-post",
-        handler: "http",
-        about: "a form POST to /api/rooms/general/messages (stores a message)",
-        event: include_str!("samples/http-form-post.json"),
-    },
+    sample!(
+        "connect",
+        "connect",
+        "a WebSocket $connect to room general as \"sample\""
+    ),
+    sample!("disconnect", "disconnect", "a WebSocket $disconnect"),
+    sample!(
+        "send",
+        "message",
+        "a WebSocket send frame (from a connection that does not exist)"
+    ),
+    sample!(
+        "stream-insert",
+        "fanout",
+        "a Messages stream insert in room general (delivered to its connections)"
+    ),
+    sample!(
+        "sns",
+        "ingest",
+        "a message published to the chat's SNS topic for room general"
+    ),
+    sample!(
+        "http-get",
+        "http",
+        "GET /api/rooms/general/messages (the room's history)"
+    ),
+    sample!(
+        "http-form-post",
+        "http",
+        "a form POST to /api/rooms/general/messages (stores a message)"
+    ),
 ];
 
 /// The sample called `name`.
