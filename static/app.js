@@ -10,6 +10,11 @@ const BACKOFF_MAX_MS = 30000;
 // API Gateway closes a WebSocket idle for 10 minutes: a ping every 5 keeps
 // an open page connected (the handler answers without touching the database).
 const KEEPALIVE_MS = 5 * 60 * 1000;
+// A handshake with no answer is given up after this long and retried (a
+// proxy or a network that swallows it would otherwise leave the page
+// "Connecting…" for good). Longer than the longest back-off, and than a
+// cold connect function's first answer.
+const HANDSHAKE_MS = 40000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -173,7 +178,15 @@ function connect() {
   setStatus("connecting", state.attempt ? "Reconnecting…" : "Connecting…");
   const socket = new WebSocket(socketUrl());
   state.socket = socket;
+  let timedOut = false;
+  const handshake = setTimeout(() => {
+    if (socket.readyState === WebSocket.CONNECTING) {
+      timedOut = true;
+      socket.close();
+    }
+  }, HANDSHAKE_MS);
   socket.addEventListener("open", () => {
+    clearTimeout(handshake);
     state.attempt = 0;
     clearInterval(state.keepAliveTimer);
     state.keepAliveTimer = setInterval(() => {
@@ -193,22 +206,25 @@ function connect() {
   let opened = false;
   socket.addEventListener("open", () => { opened = true; });
   socket.addEventListener("close", () => {
+    clearTimeout(handshake);
     if (state.socket !== socket) return;
     clearInterval(state.keepAliveTimer);
     if (state.leaving) return;
-    scheduleReconnect(opened);
+    scheduleReconnect(opened, timedOut);
   });
 }
 
 // Exponential backoff with full jitter, capped. A handshake refused before
 // it opened is most often a cap (the browser cannot read the 429): say so.
-function scheduleReconnect(wasOpen) {
+function scheduleReconnect(wasOpen, timedOut) {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
   const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   state.attempt += 1;
-  const why = wasOpen
-    ? "Connection lost."
-    : "Could not join: the room may be full, or too many tabs are open from your network.";
+  const why = timedOut
+    ? "The chat did not answer."
+    : wasOpen
+      ? "Connection lost."
+      : "Could not join: the room may be full, or too many tabs are open from your network.";
   setStatus("reconnecting", `${why} Reconnecting in ${Math.ceil(delay / 1000)} s…`);
   state.reconnectTimer = setTimeout(connect, delay);
 }

@@ -2,8 +2,9 @@
 // playwright-core: two people chat live (send, edit, delete), a reload shows
 // the history in order, a third person with JavaScript off reads the room
 // page and posts through its form, reaching the two live clients, an idle
-// page keeps its socket with a ping every 5 minutes, and the author's Edit
-// and Delete go when the edit window closes (Playwright's clock).
+// page keeps its socket with a ping every 5 minutes, the author's Edit and
+// Delete go when the edit window closes, and a handshake nobody answers is
+// given up and retried (Playwright's clock).
 //
 //   node tests/browser/chat.mjs SITE_URL SCREENSHOT_DIR
 //
@@ -11,6 +12,7 @@
 // the failed step on stderr. tests/browser.rs runs it against a stack that
 // `chatctl --local launch` deployed.
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { join as joinPath } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -195,6 +197,64 @@ try {
   await dave.clock.runFor(windowSeconds * 1000 + 1000);
   await daves.getByRole("button", { name: "Edit this message" }).waitFor({ state: "detached", timeout: LIVE_MS });
   if ((await daves.getByRole("button").count()) !== 0) throw new Error("Delete stayed after the edit window");
+
+  step = "a handshake that gets no answer is given up and retried";
+  // A TCP server that accepts the connection and never answers the
+  // upgrade: a network or proxy that swallows the handshake.
+  const silent = [];
+  const hung = createServer((socket) => silent.push(socket));
+  hung.unref(); // a failed step must not keep node running
+  await new Promise((resolve) => hung.listen(0, "127.0.0.1", resolve));
+  const ginaContext = await browser.newContext();
+  const gina = await ginaContext.newPage();
+  gina.on("pageerror", (error) => console.error(`[gina] page error: ${error.message}`));
+  await gina.clock.install();
+  await gina.route("**/config.json", async (route) => {
+    const config = await (await route.fetch()).json();
+    await route.fulfill({ json: { ...config, websocketUrl: `ws://127.0.0.1:${hung.address().port}/` } });
+  });
+  await gina.goto(site);
+  await gina.getByLabel("Your name").fill("gina");
+  await gina.getByLabel("Room").fill(ROOM);
+  await gina.getByRole("button", { name: "Join" }).click();
+  const ginaSays = async () => `${await gina.locator("#status").getAttribute("data-state")}: ${await gina.locator("#status").textContent()}`;
+  const reachedBy = Date.now() + LIVE_MS;
+  while (silent.length === 0) {
+    if (Date.now() > reachedBy) throw new Error(`the page never reached the silent server (${await ginaSays()})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if ((await gina.locator("#status").getAttribute("data-state")) !== "connecting") {
+    throw new Error(`not connecting: ${await ginaSays()}`);
+  }
+  // Every status the page shows from here on.
+  await gina.evaluate(() => {
+    const status = document.getElementById("status");
+    window.statuses = [];
+    new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, {
+      childList: true, characterData: true, subtree: true,
+    });
+  });
+  await gina.clock.runFor(39 * 1000);
+  if (silent.length !== 1 || (await gina.evaluate(() => window.statuses.length)) !== 0) {
+    throw new Error(`gave up before 40 s: ${await ginaSays()}`);
+  }
+  await gina.clock.runFor(2 * 1000);
+  // Given up, said so, and tried again on its own (its first back-off is
+  // under a second).
+  for (let tick = 0; silent.length < 2; tick += 1) {
+    // At most 3 more seconds on the page's clock; real time for the events.
+    if (tick === 30) throw new Error(`no second attempt within 44 s: ${await ginaSays()}`);
+    await gina.clock.runFor(100);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const statuses = await gina.evaluate(() => window.statuses);
+  if (!statuses.some((text) => text.startsWith("The chat did not answer."))) {
+    throw new Error(`the page said ${JSON.stringify(statuses)}`);
+  }
+  await shot(gina, "09b-handshake-timed-out");
+  await ginaContext.close();
+  silent.forEach((socket) => socket.destroy());
+  hung.close();
 
   step = "API Gateway's throttling answer (no type) is shown, not dropped";
   // Throttling cannot be provoked on the emulator: the answer AWS sends is
