@@ -10,8 +10,14 @@ use super::{log_group, Deployed};
 use crate::aws::{aws_error, Aws};
 use crate::error::Result;
 
-/// How often `--follow` asks for new lines.
+/// How often `--follow` asks for new lines, at most.
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// FilterLogEvents calls a follow makes per second, at most: CloudWatch
+/// Logs allows 5 a second per account and Region (a quota AWS does not
+/// raise), shared with every other reader of the account's logs, so all
+/// six functions are polled about every three seconds.
+const FOLLOW_CALLS_PER_SECOND: f64 = 2.0;
 
 /// Lines may land in CloudWatch Logs a little after their timestamp: each
 /// follow poll looks this far back, and drops the lines it already printed.
@@ -81,7 +87,8 @@ pub async fn read(
 ) -> Result<Vec<LogLine>> {
     let sources = sources(aws, functions).await?;
     let start = now_ms() - options.since.as_millis() as i64;
-    lines_since(&aws.logs(), &sources, start, options.filter.as_deref()).await
+    let (lines, _) = lines_since(&aws.logs(), &sources, start, options.filter.as_deref()).await?;
+    Ok(lines)
 }
 
 /// Prints (through `print`) the lines since `options.since`, then every new
@@ -97,7 +104,9 @@ pub async fn follow(
     let mut start = now_ms() - options.since.as_millis() as i64;
     let mut printed: HashSet<String> = HashSet::new();
     loop {
-        let lines = lines_since(&client, &sources, start, options.filter.as_deref()).await?;
+        let polled = std::time::Instant::now();
+        let (lines, calls) =
+            lines_since(&client, &sources, start, options.filter.as_deref()).await?;
         for line in &lines {
             if printed.insert(line.key()) {
                 print(line);
@@ -113,34 +122,48 @@ pub async fn follow(
                 .collect();
             printed.retain(|id| kept.contains(id));
         }
-        tokio::time::sleep(FOLLOW_EVERY).await;
+        tokio::time::sleep(pause(calls, polled.elapsed())).await;
     }
 }
 
+/// The wait before the next poll: at least [`FOLLOW_EVERY`], and long
+/// enough that `calls` stay within [`FOLLOW_CALLS_PER_SECOND`].
+fn pause(calls: usize, took: Duration) -> Duration {
+    Duration::from_secs_f64(calls as f64 / FOLLOW_CALLS_PER_SECOND)
+        .saturating_sub(took)
+        .max(FOLLOW_EVERY)
+}
+
+/// Every source's lines from `start_ms` in time order, and the calls it took.
 async fn lines_since(
     client: &Client,
     sources: &[Source],
     start_ms: i64,
     filter: Option<&str>,
-) -> Result<Vec<LogLine>> {
+) -> Result<(Vec<LogLine>, usize)> {
     let mut lines = Vec::new();
+    let mut calls = 0;
     for source in sources {
-        lines.extend(group_lines(client, source, start_ms, filter).await?);
+        let (group, pages) = group_lines(client, source, start_ms, filter).await?;
+        lines.extend(group);
+        calls += pages;
     }
     // Stable: lines of one function keep their order within a millisecond.
     lines.sort_by_key(|line| line.timestamp);
-    Ok(lines)
+    Ok((lines, calls))
 }
 
-/// One log group's lines from `start_ms`; none when the group does not
-/// exist yet (a function never invoked has written nothing).
+/// One log group's lines from `start_ms` (none when the group does not
+/// exist yet: a function never invoked has written nothing), and the
+/// pages it took.
 async fn group_lines(
     client: &Client,
     source: &Source,
     start_ms: i64,
     filter: Option<&str>,
-) -> Result<Vec<LogLine>> {
+) -> Result<(Vec<LogLine>, usize)> {
     let mut lines = Vec::new();
+    let mut pages_read = 0;
     let mut pages = client
         .filter_log_events()
         .log_group_name(&source.group)
@@ -149,13 +172,14 @@ async fn group_lines(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
+        pages_read += 1;
         let page = match page {
             Ok(page) => page,
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_resource_not_found_exception()) =>
             {
-                return Ok(lines)
+                return Ok((lines, pages_read))
             }
             Err(e) => {
                 return Err(aws_error(
@@ -175,7 +199,7 @@ async fn group_lines(
             });
         }
     }
-    Ok(lines)
+    Ok((lines, pages_read))
 }
 
 fn rfc3339(timestamp_ms: i64) -> String {
@@ -218,6 +242,17 @@ fn colour_of(handler: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_follow_stays_within_the_accounts_filter_log_events_rate() {
+        assert_eq!(pause(1, Duration::ZERO), FOLLOW_EVERY);
+        assert_eq!(pause(6, Duration::ZERO), Duration::from_secs(3));
+        assert_eq!(
+            pause(6, Duration::from_millis(500)),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(pause(6, Duration::from_secs(10)), FOLLOW_EVERY);
+    }
 
     #[test]
     fn control_characters_never_reach_the_terminal() {
