@@ -358,22 +358,14 @@ function leave() {
 }
 
 async function main() {
-  try {
-    state.config = await loadConfig();
-  } catch (error) {
-    // Without endpoints the live chat cannot start; the room pages still work.
-    const join = $("join");
-    const problem = document.createElement("p");
-    problem.className = "notice";
-    problem.textContent = `The live chat is unavailable (${error.message}). The room pages still work.`;
-    join.after(problem);
-    return;
-  }
+  // The form is the page's own from the first moment: a Join before
+  // config.json arrives waits for it, instead of submitting the plain form.
+  const configured = loadConfig();
   const joinForm = $("join");
   $("join-name").value = stored.get("chat.name") || "";
   const fromHash = decodeURIComponent(location.hash.slice(1));
-  $("join-room").value = ROOM_PATTERN.test(fromHash) ? fromHash : state.config.defaultRoom || "general";
-  joinForm.addEventListener("submit", (event) => {
+  if (ROOM_PATTERN.test(fromHash)) $("join-room").value = fromHash;
+  joinForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = $("join-name").value.trim();
     const room = $("join-room").value.trim();
@@ -382,9 +374,29 @@ async function main() {
       joinForm.reportValidity();
       return;
     }
+    try {
+      state.config = await configured;
+    } catch {
+      joinForm.submit(); // no live chat: the room's plain page
+      return;
+    }
     join(name, room);
   });
   $("join-room").addEventListener("input", () => $("join-room").setCustomValidity(""));
+  try {
+    state.config = await configured;
+  } catch (error) {
+    // Without endpoints the live chat cannot start; the room pages still work.
+    const problem = document.createElement("p");
+    problem.className = "notice";
+    problem.textContent = `The live chat is unavailable (${error.message}). The room pages still work.`;
+    joinForm.after(problem);
+    return;
+  }
+  const roomField = $("join-room");
+  if (!ROOM_PATTERN.test(fromHash) && roomField.value === roomField.defaultValue) {
+    roomField.value = state.config.defaultRoom || "general";
+  }
   $("compose").addEventListener("submit", submit);
   $("text").addEventListener("input", updateCounter);
   $("text").addEventListener("keydown", (event) => {

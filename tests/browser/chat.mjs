@@ -209,8 +209,11 @@ try {
   const gina = await ginaContext.newPage();
   gina.on("pageerror", (error) => console.error(`[gina] page error: ${error.message}`));
   await gina.clock.install();
+  // config.json also arrives late, after Join is clicked: the page waits
+  // for it rather than submitting its plain form.
   await gina.route("**/config.json", async (route) => {
     const config = await (await route.fetch()).json();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     await route.fulfill({ json: { ...config, websocketUrl: `ws://127.0.0.1:${hung.address().port}/` } });
   });
   await gina.goto(site);
