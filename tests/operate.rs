@@ -87,7 +87,7 @@ async fn logs_finds_a_sent_messages_line_and_follow_sees_the_next_one() {
     let follow_log = project.dir.path().join("follow.stderr");
     let mut follow = chatctl_process(&emulator.endpoint(), &project)
         .args([
-            "logs", "message", "--since", "1s", "--follow", "--output", "json",
+            "logs", "message", "--since", "10m", "--follow", "--output", "json",
         ])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&follow_log).expect("a log file"))
@@ -102,26 +102,32 @@ async fn logs_finds_a_sent_messages_line_and_follow_sees_the_next_one() {
             }
         }
     });
-    // Give it a poll, then send the line it must see.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    send(&mut alice, json!({"action": "send", "text": "second"})).await;
-    expect(&mut alice, "sent").await;
-    let deadline = Instant::now() + LOG_WAIT;
     let mut received = Vec::new();
-    let seen = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines_rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| {
+    let mut next_send_line = || {
+        let deadline = Instant::now() + LOG_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines_rx.recv_timeout(left).unwrap_or_else(|_| {
                 let stderr = std::fs::read_to_string(&follow_log).unwrap_or_default();
                 panic!("--follow printed no send line within {LOG_WAIT:?}: {received:#?}; stderr:\n{stderr}")
             });
-        let parsed: Value = serde_json::from_str(&line).expect("each line is one JSON object");
-        received.push(parsed.clone());
-        if is_send_request(&parsed) {
-            break parsed;
+            let parsed: Value = serde_json::from_str(&line).expect("each line is one JSON object");
+            received.push(parsed.clone());
+            if is_send_request(&parsed) {
+                return parsed;
+            }
         }
     };
+    // The first message's line, from --since: the follow is running.
+    let first = next_send_line();
+    // Then a line written after it started.
+    send(&mut alice, json!({"action": "send", "text": "second"})).await;
+    expect(&mut alice, "sent").await;
+    let seen = next_send_line();
+    assert!(
+        seen["timestamp"].as_i64() > first["timestamp"].as_i64(),
+        "{first} then {seen}"
+    );
     assert!(seen["time"].as_str().is_some_and(|t| t.ends_with('Z')));
     let pid = follow.id() as libc::pid_t;
     // SAFETY: kill(2) with a child's pid and a signal number has no memory effects.

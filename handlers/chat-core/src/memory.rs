@@ -65,6 +65,25 @@ impl Memory {
         lock(&self.messages).values().cloned().collect()
     }
 
+    /// Stores a live message of Ada's with a chosen `id` (ids order
+    /// history, and the ULIDs of one millisecond need not sort).
+    pub fn said(&self, room: &str, id: &str, text: &str) -> Message {
+        let now = crate::now_seconds();
+        let message = Message {
+            room: room.to_string(),
+            id: id.to_string(),
+            name: "Ada".into(),
+            text: text.to_string(),
+            created_at: now,
+            edited_at: None,
+            author: Some("a".repeat(64)),
+            expires_at: now + 86_400,
+            source: Some(crate::model::Source::Live),
+        };
+        lock(&self.messages).insert((room.to_string(), id.to_string()), message.clone());
+        message
+    }
+
     pub fn open_slots(&self, key: &str) -> u32 {
         lock(&self.open).get(key).copied().unwrap_or(0)
     }

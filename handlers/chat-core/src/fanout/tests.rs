@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::*;
 use crate::delivery::inline::INLINE_POSTS_PER_ROOM;
 use crate::memory::{lock, Bucket, Memory, Queue, Sockets};
-use crate::model::{Connection, Message, Source};
+use crate::model::{Connection, Message};
 use crate::ports::QueueMarks;
 use crate::test_events;
 use crate::Settings;
@@ -43,24 +43,6 @@ fn join(fanout: &TestFanout, room: &str, connections: usize) {
     }
 }
 
-/// A message as stored, in the table too (the snapshot reads the table).
-fn said(fanout: &TestFanout, room: &str, id: &str, text: &str) -> Message {
-    let now = crate::now_seconds();
-    let message = Message {
-        room: room.to_string(),
-        id: id.to_string(),
-        name: "Ada".into(),
-        text: text.to_string(),
-        created_at: now,
-        edited_at: None,
-        author: Some("a".repeat(64)),
-        expires_at: now + 86_400,
-        source: Some(Source::Live),
-    };
-    lock(&fanout.store.messages).insert((room.to_string(), id.to_string()), message.clone());
-    message
-}
-
 async fn stream(fanout: &TestFanout, records: &[(&str, &Message)]) -> Vec<String> {
     let response = handle(fanout, test_events::stream(records))
         .await
@@ -80,7 +62,7 @@ async fn a_small_room_gets_its_frames_at_once_after_its_snapshot() {
     let fanout = fanout();
     join(&fanout, "general", 2);
     join(&fanout, "other", 1);
-    let first = said(&fanout, "general", ID1, "<b>hi</b>");
+    let first = fanout.store.said("general", ID1, "<b>hi</b>");
     let mut edited = first.clone();
     edited.text = "changed".into();
     edited.edited_at = Some(first.created_at);
@@ -131,7 +113,7 @@ async fn gone_connections_are_pruned() {
     let fanout = fanout();
     join(&fanout, "general", 2);
     lock(&fanout.poster.gone).insert("general-1".into());
-    let message = said(&fanout, "general", ID1, "hi");
+    let message = fanout.store.said("general", ID1, "hi");
     assert!(stream(&fanout, &[("INSERT", &message)]).await.is_empty());
     assert_eq!(fanout.poster.frames_to("general-0").len(), 1);
     assert!(!lock(&fanout.store.connections).contains_key("general-1"));
@@ -141,7 +123,7 @@ async fn gone_connections_are_pruned() {
 async fn a_big_room_goes_through_the_queue_in_bounded_deliveries() {
     let fanout = fanout();
     join(&fanout, "big", INLINE_POSTS_PER_ROOM * 15);
-    let message = said(&fanout, "big", ID1, "hi");
+    let message = fanout.store.said("big", ID1, "hi");
     assert!(stream(&fanout, &[("INSERT", &message)]).await.is_empty());
     assert!(lock(&fanout.poster.posted).is_empty(), "nothing inline");
     let mut reached: Vec<String> = {
@@ -181,7 +163,7 @@ async fn a_room_with_frames_still_queued_is_not_overtaken_inline() {
         .mark_queued("general", crate::now_seconds())
         .await
         .expect("marked");
-    let message = said(&fanout, "general", ID1, "hi");
+    let message = fanout.store.said("general", ID1, "hi");
     assert!(stream(&fanout, &[("INSERT", &message)]).await.is_empty());
     assert!(lock(&fanout.poster.posted).is_empty());
     assert_eq!(
@@ -196,7 +178,7 @@ async fn a_room_whose_snapshot_fails_is_retried_before_any_frame_goes_out() {
     let fanout = fanout();
     join(&fanout, "general", 1);
     *lock(&fanout.site.failing) = true;
-    let message = said(&fanout, "general", ID1, "hi");
+    let message = fanout.store.said("general", ID1, "hi");
     assert_eq!(stream(&fanout, &[("INSERT", &message)]).await, ["1"]);
     assert!(lock(&fanout.poster.posted).is_empty());
 }
@@ -205,7 +187,7 @@ async fn a_room_whose_snapshot_fails_is_retried_before_any_frame_goes_out() {
 async fn an_unreadable_record_fails_alone() {
     let fanout = fanout();
     join(&fanout, "general", 1);
-    let message = said(&fanout, "general", ID2, "hi");
+    let message = fanout.store.said("general", ID2, "hi");
     let mut event = test_events::stream(&[("INSERT", &message), ("INSERT", &message)]);
     event.payload.records[0].change.new_image = serde_dynamo::Item::default();
     let response = handle(&fanout, event).await.expect("handled");

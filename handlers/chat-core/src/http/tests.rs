@@ -96,9 +96,12 @@ async fn a_form_post_goes_back_to_the_room_page() {
 #[tokio::test]
 async fn history_pages_newest_last_with_a_cursor_and_checks_it() {
     let store = Memory::new(Settings::default());
-    for text in ["one", "two", "three"] {
-        assert_eq!(post_json(&store, ADA, &[], text).await, 201);
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    for (id, text) in [
+        ("01J0000000000000000000000A", "one"),
+        ("01J0000000000000000000000B", "two"),
+        ("01J0000000000000000000000C", "three"),
+    ] {
+        store.said("general", id, text);
     }
     let page = call(
         &store,

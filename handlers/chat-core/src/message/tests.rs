@@ -197,11 +197,12 @@ async fn bad_requests_are_named_and_store_nothing() {
 #[tokio::test]
 async fn history_is_the_rooms_oldest_first_with_the_callers_token() {
     let (store, sockets) = chat(Settings::default()).await;
-    for text in ["one", "two", "three"] {
-        let body = format!(r#"{{"action":"send","text":"{text}"}}"#);
-        request(&store, &sockets, "c2", BOB, &body).await;
-        // ULIDs made in one millisecond need not sort: keep them apart.
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    for (id, text) in [
+        ("01J0000000000000000000000A", "one"),
+        ("01J0000000000000000000000B", "two"),
+        ("01J0000000000000000000000C", "three"),
+    ] {
+        store.said("general", id, text);
     }
     let replies = request(
         &store,
