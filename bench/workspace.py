@@ -15,10 +15,15 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def lambda_profile():
-    manifest = open(os.path.join(ROOT, "Cargo.toml")).read()
-    profile = manifest[manifest.index("[profile.lambda]"):]
-    return profile[:profile.index("\n\n")] + "\n"
+def lambda_profiles():
+    """The handler workspace's `[profile.lambda]` and `[profile.lambda-dev]` sections."""
+    kept, keep = [], False
+    for line in open(os.path.join(ROOT, "handlers", "Cargo.toml")).read().split("\n"):
+        if line.startswith("["):
+            keep = line.startswith("[profile.lambda")
+        if keep:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
 
 
 def make(src, project):
@@ -26,16 +31,12 @@ def make(src, project):
     handlers = os.path.join(project, "handlers")
     shutil.copytree(os.path.join(ROOT, src), handlers, ignore=shutil.ignore_patterns("target"),
                     dirs_exist_ok=True)
-    own_manifest = os.path.join(handlers, "Cargo.toml")
-    if os.path.exists(own_manifest):
-        # The fixture handlers are a workspace already: give it the real profile.
+    if src.startswith("tests"):
+        # The fixture handlers' workspace: give it the real profiles.
+        own_manifest = os.path.join(handlers, "Cargo.toml")
         text = open(own_manifest).read()
         with open(own_manifest, "w") as out:
-            out.write(text[:text.index("[profile.lambda]")] + lambda_profile())
-    else:
-        shutil.copy(os.path.join(ROOT, "Cargo.lock"), project)
-        with open(os.path.join(project, "Cargo.toml"), "w") as out:
-            out.write('[workspace]\nmembers = ["handlers/*"]\nresolver = "2"\n\n' + lambda_profile())
+            out.write(text[:text.index("[profile.lambda]")] + lambda_profiles())
 
 
 def change(main_rs, text):

@@ -26,8 +26,14 @@ stage() {
 stage "pinned tools"
 bash scripts/setup.sh
 
-stage "build chatctl and the test binaries"
+# Two workspaces, one target directory: chatctl's, and the handler crates'
+# own (handlers/Cargo.toml, what `chatctl init` writes into a new project),
+# whose unit tests run first (settings in handlers/.config/nextest.toml).
+handler_tests=(--manifest-path handlers/Cargo.toml)
+
+stage "build chatctl, the handler crates and the test binaries"
 cargo nextest run --workspace --locked --no-run --cargo-quiet
+cargo nextest run "${handler_tests[@]}" --workspace --locked --no-run --cargo-quiet
 
 # The real handlers, compiled once for x86_64 with the lambda profile into
 # the target directory the tests run from: every test that deploys them
@@ -40,13 +46,24 @@ fingerprint() { (cd "$binaries" && stat -c '%n %Y %s' chat-* 2>/dev/null | grep 
 before="$(fingerprint)"
 
 # nextest writes its JUnit report under the workspace's target/ (not always
-# CARGO_TARGET_DIR): clear both places, read whichever this run wrote.
-reports=("$root/target/nextest/default/junit.xml" "$target/nextest/default/junit.xml")
-rm -f "${reports[@]}"
+# CARGO_TARGET_DIR): clear the places, keep whichever each run wrote.
+reports_dir="$(mktemp -d)"
+trap 'rm -rf "$reports_dir"' EXIT
+keep_report() {
+  local report
+  for report in "$root/target/nextest/default/junit.xml" "$root/handlers/target/nextest/default/junit.xml" \
+    "$target/nextest/default/junit.xml"; do
+    if [[ -f "$report" ]]; then mv "$report" "$reports_dir/$1.xml"; return; fi
+  done
+}
+keep_report stale && rm -f "$reports_dir/stale.xml"
 
 stage "run the tests"
 status=0
+cargo nextest run "${handler_tests[@]}" --workspace --locked --cargo-quiet --no-tests=pass "$@" || status=$?
+keep_report handlers
 cargo nextest run --workspace --locked --cargo-quiet "$@" || status=$?
+keep_report chatctl
 
 stage ""
 if [[ "$(fingerprint)" != "$before" ]]; then
@@ -56,16 +73,12 @@ else
   echo "test.sh: the real x86_64 handlers were compiled once, before the tests, and not again"
 fi
 
-junit=""
-for report in "${reports[@]}"; do [[ -f "$report" ]] && junit="$report" && break; done
 printf '\n| stage | seconds |\n| --- | ---: |\n'
 for entry in "${stages[@]}"; do printf '| %s | %s |\n' "${entry%|*}" "${entry##*|}"; done
 totals="0 passed, 0 failed"
-if [[ -n "$junit" ]]; then
-  totals_file="$(mktemp)"
-  python3 scripts/test_times.py "$junit" "$totals_file"
-  totals="$(cat "$totals_file")"
-  rm -f "$totals_file"
+if compgen -G "$reports_dir/*.xml" >/dev/null; then
+  python3 scripts/test_times.py "$reports_dir/totals" "$reports_dir"/*.xml
+  totals="$(cat "$reports_dir/totals")"
 fi
 echo
 echo "tests: $totals"

@@ -1,12 +1,12 @@
-"""Reads nextest's JUnit report: prints the ten slowest tests as a Markdown
+"""Reads nextest's JUnit reports (one per workspace): prints the ten slowest tests as a Markdown
 table and writes the totals line ("N passed, N failed") to a file, for
 scripts/test.sh."""
 import sys
 import xml.etree.ElementTree as ET
 
-report, totals = sys.argv[1], sys.argv[2]
+totals, reports = sys.argv[1], sys.argv[2:]
 cases = []
-for case in ET.parse(report).getroot().iter("testcase"):
+for case in (case for report in reports for case in ET.parse(report).getroot().iter("testcase")):
     failed = case.find("failure") is not None or case.find("error") is not None
     skipped = case.find("skipped") is not None
     seconds = float(case.get("time", 0))

@@ -32,8 +32,8 @@ pub async fn run(cli: Cli) -> ExitStatus {
         }),
         signal = interruption() => {
             stop.abort();
-            if checkpoint.get() == Stage::Following {
-                // What was followed is on stdout already.
+            if matches!(checkpoint.get(), Stage::Following | Stage::Watching) {
+                // What was followed or done is on stdout already.
                 return ExitStatus::Success;
             }
             ui.error(format!("{signal}: stopping"));
@@ -131,6 +131,19 @@ async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> 
             let (aws, _) = connect(cli, &project).await?;
             checkpoint.set(Stage::UpdatingCode);
             commands::update::code(&project, &aws, args, ui).await
+        }
+        Command::Dev(_) => {
+            let project = project()?;
+            let (aws, browser) = connect(cli, &project).await?;
+            checkpoint.connected(&aws);
+            let options = crate::dev::DevOptions {
+                config: cli.global.config.clone(),
+                stage: cli.global.stage.clone(),
+                browser,
+                checkpoint: checkpoint.clone(),
+            };
+            let format = crate::output::Format::from(cli.global.output);
+            commands::dev::run(project, &aws, &options, format, ui).await
         }
         Command::UpdateSite(args) => {
             let project = project()?;

@@ -139,6 +139,17 @@ pub enum Command {
     UpdateCode(UpdateCodeArgs),
     /// Sync only the static site and invalidate the changed paths
     UpdateSite(UpdateSiteArgs),
+    /// Watch the handlers, the site and the configuration; make each change live
+    #[command(
+        long_about = "Watch the handler crates, the site directory and the configuration, and make \
+each change live until Ctrl-C: a handler whose sources (or a crate or file it reads) changed is \
+rebuilt and its function updated, as `update-code` does; changed site files are synced, as \
+`update-site` does; a changed configuration runs `launch`, with its change set and its refusal to \
+replace a table. Changes within a moment of each other are one update. A failed build prints \
+cargo's messages and the watching goes on.\n\nThe stack must have been launched first. Each \
+update prints one line on stdout; with `--output json`, one JSON object per line (JSON Lines)."
+    )]
+    Dev(DevArgs),
     /// Print the stack's outputs (site URL, WebSocket URL, ...)
     Output(OutputArgs),
     /// Show the stack's status, newest events, and whether deployed code matches the build
@@ -211,6 +222,9 @@ pub struct UpdateSiteArgs {
     #[arg(long)]
     pub wait: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct DevArgs {}
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod deploy;
+pub mod dev;
 pub mod error;
 pub mod functions;
 pub mod handlers;

@@ -282,14 +282,15 @@ fn squeeze(text: &str) -> String {
     text.split_whitespace().collect()
 }
 
-/// A sample event for each handler (tests/fixtures/events, which chat-core's
+/// A sample event for each handler (handlers/chat-core/fixtures/events, which chat-core's
 /// tests decode into the handlers' event types) that needs no table or
 /// bucket, and a part of the correct answer: each binary must decode its
 /// event type and apply the chat's rules.
 fn sample(handler: &str) -> (String, &'static str) {
-    let event =
-        std::fs::read_to_string(repo().join(format!("tests/fixtures/events/{handler}.json")))
-            .unwrap_or_else(|e| panic!("no sample event for {handler}: {e}"));
+    let event = std::fs::read_to_string(
+        repo().join(format!("handlers/chat-core/fixtures/events/{handler}.json")),
+    )
+    .unwrap_or_else(|e| panic!("no sample event for {handler}: {e}"));
     let expected = match handler {
         "connect" | "http" => r#"\"field\":\"room\""#,
         "disconnect" => "disconnected",

@@ -9,6 +9,7 @@ const SUBCOMMANDS: &[&str] = &[
     "launch",
     "update-code",
     "update-site",
+    "dev",
     "output",
     "status",
     "delete",
@@ -79,6 +80,7 @@ fn every_subcommand_has_help_with_its_own_options() {
         ("launch", &["--preview", "--allow-replace", "--wait"]),
         ("update-code", &["[HANDLER]"]),
         ("update-site", &["--wait"]),
+        ("dev", &["JSON Lines", "Ctrl-C"]),
         ("output", &["[KEY]", "--format"]),
         ("status", &["--config"]),
         ("delete", &["--purge-data"]),
@@ -104,7 +106,7 @@ fn every_subcommand_has_help_with_its_own_options() {
 /// JSON mode and how `--sample` lists are part of their interface.
 #[test]
 fn the_operator_commands_help_is_snapshotted() {
-    for subcommand in ["logs", "invoke"] {
+    for subcommand in ["logs", "invoke", "dev"] {
         let assert = chatctl()
             .env("COLUMNS", "100")
             .args([subcommand, "--help"])

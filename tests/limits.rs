@@ -345,7 +345,7 @@ async fn a_client_stays_within_its_limit_across_sockets_reconnects_tokens_and_ht
         .expect("update the environment");
     let event = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/events/http.json"
+        "/handlers/chat-core/fixtures/events/http.json"
     ))
     .expect("sample event");
     let answer = lambda

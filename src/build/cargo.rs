@@ -139,6 +139,8 @@ pub struct ZigBuild<'a> {
     pub workspace: &'a Workspace,
     pub packages: &'a [Package],
     pub target: &'a str,
+    /// The Cargo profile (`lambda` unless the configuration names another).
+    pub profile: &'a str,
     pub path_env: &'a std::ffi::OsStr,
     pub capture_stderr: bool,
     /// Passes `--quiet`: only diagnostics, no "Compiling" lines.
@@ -167,7 +169,7 @@ impl ZigBuild<'_> {
             .arg("zigbuild")
             .arg("--manifest-path")
             .arg(self.workspace.root.join("Cargo.toml"))
-            .args(["--profile", "lambda", "--target", self.target])
+            .args(["--profile", self.profile, "--target", self.target])
             .arg("--message-format=json-render-diagnostics")
             .env("PATH", self.path_env)
             .stdout(Stdio::piped());

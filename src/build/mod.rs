@@ -57,6 +57,7 @@ pub fn build(
         workspace: &workspace,
         packages: &packages,
         target: triple_with_glibc,
+        profile: project.build_profile(),
         path_env: &toolchain.path,
         capture_stderr: ui.progress_bars(),
         quiet: ui.is_quiet(),
@@ -67,10 +68,7 @@ pub fn build(
         })
         .inspect_err(|_| tasks.clear())?;
 
-    let out_dir = workspace
-        .target_dir
-        .join("chatctl")
-        .join(architecture.lambda_name());
+    let out_dir = out_dir(&workspace.target_dir, architecture, project.build_profile());
     let manifest_path = out_dir.join("manifest.json");
     let mut manifest = Manifest::read_or_new(&manifest_path, architecture);
     let packaged: Vec<Result<(String, BuiltHandler, bool)>> = std::thread::scope(|scope| {
@@ -127,6 +125,17 @@ pub fn build(
         manifest_path,
         built,
     })
+}
+
+/// Where the zips and their manifest go: one directory per architecture, and
+/// per profile when it is not the default one, so switching stages does not
+/// rewrite every zip back and forth.
+fn out_dir(target_dir: &Path, architecture: Architecture, profile: &str) -> PathBuf {
+    let dir = target_dir.join("chatctl");
+    match profile {
+        "lambda" => dir.join(architecture.lambda_name()),
+        other => dir.join(format!("{}-{other}", architecture.lambda_name())),
+    }
 }
 
 /// The crates named on the command line, or all of them.

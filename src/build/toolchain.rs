@@ -32,8 +32,14 @@ pub fn locate(workspace_root: &Path, architecture: Architecture) -> Result<Toolc
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
     // Where scripts/setup.sh installs the ziglang and cargo-zigbuild
-    // packages (both from PyPI), used for whichever PATH lacks.
-    let project_tools = workspace_root.join(".chatctl/tools/zig/bin");
+    // packages (both from PyPI), used for whichever PATH lacks: next to the
+    // handler workspace or in a directory above it (the project's root,
+    // where the handlers are a workspace of their own).
+    let project_tools = workspace_root
+        .ancestors()
+        .map(|dir| dir.join(".chatctl/tools/zig/bin"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| workspace_root.join(".chatctl/tools/zig/bin"));
     let has_zig = |dir: &Path| dir.join("zig").is_file() || dir.join("python-zig").is_file();
     let has_zigbuild = |dir: &Path| dir.join("cargo-zigbuild").is_file();
     let missing = !dirs.iter().any(|d| has_zig(d)) || !dirs.iter().any(|d| has_zigbuild(d));

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod completions;
 pub mod delete;
+pub mod dev;
 pub mod invoke;
 pub mod launch;
 pub mod local;

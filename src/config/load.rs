@@ -52,6 +52,18 @@ impl Config {
                 message,
                 hint: "add the stage to `stages`, or pick one of those listed".to_string(),
             })?;
+        // A profile for a stage that can never be deployed is a typo.
+        for stage in config.build.stage_profiles.keys() {
+            config
+                .check_stage(stage)
+                .map_err(|message| Error::ConfigInvalid {
+                    path: path.to_path_buf(),
+                    line: line_of_path(text, &["build", "stage_profiles", &stage.0]),
+                    column: Some(1),
+                    message: format!("build.stage_profiles: {message}"),
+                    hint: "name a stage listed in `stages`".to_string(),
+                })?;
+        }
         Ok(config)
     }
 

@@ -4,6 +4,7 @@
 //! line and column of the offending key or value. Unknown keys are refused:
 //! a misspelt key that silently falls back to a default is worse than an error.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -15,8 +16,8 @@ mod values;
 
 pub use project::Project;
 pub use values::{
-    BucketNamePattern, CertificateArn, DomainName, HistoryLength, LogRetentionDays, MemoryMb,
-    MessageBytes, Name, Positive, TimeoutSeconds, WafRateLimit, LOG_RETENTION_DAYS,
+    BucketNamePattern, CargoProfile, CertificateArn, DomainName, HistoryLength, LogRetentionDays,
+    MemoryMb, MessageBytes, Name, Positive, TimeoutSeconds, WafRateLimit, LOG_RETENTION_DAYS,
     MAX_MESSAGE_BYTES,
 };
 
@@ -50,6 +51,8 @@ pub struct Config {
     pub handlers_dir: PathBuf,
     #[serde(default)]
     pub handlers: HandlerSettings,
+    #[serde(default)]
+    pub build: BuildSettings,
     #[serde(default)]
     pub chat: ChatLimits,
     /// Optional custom domain for the site, served by CloudFront.
@@ -85,6 +88,33 @@ impl Default for HandlerSettings {
             timeout_seconds: TimeoutSeconds(10),
             log_retention_days: LogRetentionDays(14),
         }
+    }
+}
+
+/// How the handler crates are compiled.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuildSettings {
+    /// The Cargo profile the handlers are built with.
+    pub profile: CargoProfile,
+    /// Another profile for some stages, by stage: a development stage can
+    /// trade zip size for a fast rebuild (`dev: lambda-dev`).
+    pub stage_profiles: BTreeMap<Name, CargoProfile>,
+}
+
+impl Default for BuildSettings {
+    fn default() -> Self {
+        BuildSettings {
+            profile: CargoProfile("lambda".to_string()),
+            stage_profiles: BTreeMap::new(),
+        }
+    }
+}
+
+impl BuildSettings {
+    /// The profile `stage` is built with.
+    pub fn profile_for(&self, stage: &Name) -> &str {
+        &self.stage_profiles.get(stage).unwrap_or(&self.profile).0
     }
 }
 

@@ -58,6 +58,11 @@ impl Project {
         self.root.join(&self.config.site_dir)
     }
 
+    /// The Cargo profile this stage's handlers are built with.
+    pub fn build_profile(&self) -> &str {
+        self.config.build.profile_for(&self.stage)
+    }
+
     pub fn handlers_dir(&self) -> PathBuf {
         self.root.join(&self.config.handlers_dir)
     }

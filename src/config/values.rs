@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! checked {
     ($(#[$doc:meta])* $name:ident($inner:ty as $inner_name:literal), $check:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
         #[serde(try_from = $inner_name, into = $inner_name)]
         pub struct $name(pub $inner);
 
@@ -236,6 +236,25 @@ checked!(
             ))
         } else {
             Ok(())
+        }
+    }
+);
+
+checked!(
+    /// A Cargo profile name, as `cargo --profile` takes it: letters, digits,
+    /// `-` and `_`, starting with a letter. The profile itself is defined in
+    /// the handler workspace's Cargo.toml.
+    CargoProfile(String as "String"),
+    |s| {
+        let ok = s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && s.len() <= 64;
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{s}` is not a Cargo profile name: use letters, digits, '-' and '_', starting with a letter"
+            ))
         }
     }
 );

@@ -42,6 +42,8 @@ pub enum Stage {
     },
     /// `logs --follow`: Ctrl-C is how it ends, not a failure.
     Following,
+    /// `dev`, between changes: Ctrl-C is how it ends, not a failure.
+    Watching,
 }
 
 /// Shared between a running command and the interruption handler.
@@ -116,6 +118,7 @@ impl Checkpoint {
                 "interrupted while deleting {stack}: a stack deletion already started goes on in CloudFormation; run `chatctl delete` again to finish (the chat tables are kept unless --purge-data)"
             ),
             Stage::Following => "stopped following the logs".to_string(),
+            Stage::Watching => "stopped watching".to_string(),
         }
     }
 }

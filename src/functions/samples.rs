@@ -18,7 +18,7 @@ macro_rules! sample {
             name: $name,
             handler: $handler,
             about: $about,
-            event: include_str!(concat!("samples/", $name, ".json")),
+            event: include_str!(concat!("../../handlers/chat-core/samples/", $name, ".json")),
         }
     };
 }

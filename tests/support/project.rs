@@ -50,12 +50,24 @@ pub fn mirror(from: &Path, to: &Path) {
     }
 }
 
-/// The repository's `[profile.lambda]` section, so fixture handlers build
-/// with the real profile.
-fn lambda_profile() -> String {
-    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
-    let profile = &manifest[manifest.find("[profile.lambda]").expect("lambda profile")..];
-    profile[..profile.find("\n\n").unwrap_or(profile.len())].to_string()
+/// The handler workspace's `[profile.lambda]` and `[profile.lambda-dev]`
+/// sections, so fixture handlers build with the real profiles.
+pub fn lambda_profiles() -> String {
+    let manifest =
+        std::fs::read_to_string(repo().join("handlers/Cargo.toml")).expect("handlers/Cargo.toml");
+    let mut keep = false;
+    let mut profiles = String::new();
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            keep = line.starts_with("[profile.lambda");
+        }
+        if keep {
+            profiles.push_str(line);
+            profiles.push('\n');
+        }
+    }
+    assert!(profiles.contains("[profile.lambda]"), "no lambda profile");
+    profiles
 }
 
 /// A project: a configuration and a site of its own, and its handlers.
@@ -92,7 +104,7 @@ impl Project {
             .expect("fixture lambda profile");
         std::fs::write(
             &manifest,
-            format!("{}{}\n", &text[..start], lambda_profile()),
+            format!("{}{}", &text[..start], lambda_profiles()),
         )
         .expect("write fixture Cargo.toml");
         let target = workspace.join("target");

@@ -93,7 +93,7 @@ mod sample_events {
 
     use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest};
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/events");
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/events");
 
     fn read(name: &str) -> String {
         std::fs::read_to_string(format!("{FIXTURES}/{name}.json")).expect("fixture")
@@ -111,11 +111,11 @@ mod sample_events {
         serde_json::from_str::<aws_lambda_events::sns::SnsEvent>(&read("ingest")).expect("ingest");
     }
 
-    /// `chatctl invoke --sample`'s events (src/functions/samples), by the
+    /// `chatctl invoke --sample`'s events (chat-core/samples, embedded in chatctl), by the
     /// handler each is for, decoded as that handler decodes its events.
     #[test]
     fn every_invoke_sample_decodes_as_its_handler_reads_it() {
-        const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../src/functions/samples");
+        const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples");
         let read = |name: &str| {
             std::fs::read_to_string(format!("{SAMPLES}/{name}.json"))
                 .unwrap_or_else(|e| panic!("{name}: {e}"))
