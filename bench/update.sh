@@ -13,44 +13,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh >/dev/null
-target="$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-# CHATCTL_BIN names a chatctl already built (the tests pass theirs).
-chatctl="${CHATCTL_BIN:-}"
-if [[ -z "$chatctl" ]]; then
-  cargo build --quiet --bin chatctl
-  chatctl="$target/debug/chatctl"
-fi
-
-work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-endpoint="http://127.0.0.1:$port"
-GATEWAY_PORT=$port BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL=$endpoint TMPDIR="$work" \
-  setsid "$root/.chatctl/tools/ministack/bin/ministack" >"$work/ministack.log" 2>&1 </dev/null &
-emulator=$!
-# The emulator leads its own process group, with a process per warm function.
-cleanup() { kill -- -"$emulator" 2>/dev/null || kill "$emulator" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-for _ in $(seq 1 100); do curl -fs "$endpoint/_ministack/health" >/dev/null && break; sleep 0.1; done
-
-# A workspace copy of the handlers (one is changed below), and a site of
-# SITE_FILES files.
-quick="${BENCH_QUICK:-0}"
-site_files=1000
-handlers_src="handlers"
-if [[ "$quick" == 1 ]]; then
-  site_files=50
-  handlers_src="tests/fixtures/handlers"
-fi
-mkdir -p "$work/project/site/assets"
-python3 bench/workspace.py "$handlers_src" "$work/project"
-cp -r static/. "$work/project/site/"
-for i in $(seq 1 $((site_files - 1))); do printf 'asset %d\n' "$i" >"$work/project/site/assets/file-$i.txt"; done
-printf 'app: bench\nsite_dir: site\nhandlers_dir: handlers\n' >"$work/project/chatctl.yaml"
-
-export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 CI=true
-export CARGO_TARGET_DIR="$target/bench-workspace$([[ "$quick" == 1 ]] && echo -quick)"
-export PATH="$root/.chatctl/tools/zig/bin:$PATH" # the copied workspace has no tools of its own
+source bench/lib.sh
+bench_project
 run() { "$chatctl" -q --config "$work/project/chatctl.yaml" --output json "$@"; }
 millis() { local s e; s=$(date +%s%N); "$@" >"$work/last.json"; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
 field() { python3 -c "import json,sys; print(json.load(open('$work/last.json'))['$1'])"; }

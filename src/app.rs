@@ -81,6 +81,7 @@ async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> 
     let project = || Project::load(&cli.global.config, cli.global.stage.as_deref());
     match &cli.command {
         Command::Completions(args) => commands::completions::run(args),
+        Command::Init(args) => commands::init::run(args),
         Command::Local(args) => commands::local::run(&cli.global, args, ui).await,
         Command::Template(args) => commands::template::run(&project()?, args, ui),
         Command::Build(args) => commands::build::run(&project()?, args, ui),

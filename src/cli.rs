@@ -129,6 +129,8 @@ impl From<ArchArg> for Architecture {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new chat project: configuration, handler crates, site and CI workflow
+    Init(InitArgs),
     /// Print the CloudFormation template `launch` would deploy
     Template(TemplateArgs),
     /// Build every handler crate (or the named ones) into a Lambda-ready zip
@@ -225,6 +227,19 @@ pub struct UpdateSiteArgs {
 
 #[derive(Debug, Args)]
 pub struct DevArgs {}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to create the project in (made when missing)
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// The app's name (stacks are named APP-STAGE); the directory's name by default
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+    /// Write into a directory that is not empty, replacing files of the same names
+    #[arg(long)]
+    pub force: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {

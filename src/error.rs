@@ -166,6 +166,15 @@ impl Error {
         }
     }
 
+    /// A local file or directory that could not be written.
+    pub fn write(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Error {
+        Error::Io {
+            doing: "cannot write",
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
     /// The same error, with what to do about it.
     pub fn with_hint(self, what_to_do: impl Into<String>) -> Error {
         match self {

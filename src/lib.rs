@@ -12,6 +12,7 @@ pub mod dev;
 pub mod error;
 pub mod functions;
 pub mod handlers;
+pub mod init;
 pub mod local;
 pub mod output;
 pub mod process;

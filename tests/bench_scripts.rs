@@ -68,6 +68,16 @@ fn bench_build_sh_runs_in_quick_mode() {
 }
 
 #[test]
+fn bench_dev_sh_runs_in_quick_mode() {
+    let stdout = run_quick("bash", "dev.sh");
+    assert_table(
+        &stdout,
+        "## chatctl dev on the emulator",
+        "| one line of the connect handler (lambda-dev) |",
+    );
+}
+
+#[test]
 fn bench_update_sh_runs_in_quick_mode() {
     let stdout = run_quick("bash", "update.sh");
     assert_table(

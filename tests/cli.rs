@@ -4,6 +4,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 const SUBCOMMANDS: &[&str] = &[
+    "init",
     "template",
     "build",
     "launch",
@@ -75,6 +76,7 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
 #[test]
 fn every_subcommand_has_help_with_its_own_options() {
     let own_options: &[(&str, &[&str])] = &[
+        ("init", &["[DIR]", "--app", "--force"]),
         ("template", &["--format", "--out"]),
         ("build", &["--arch", "[HANDLER]"]),
         ("launch", &["--preview", "--allow-replace", "--wait"]),
@@ -106,7 +108,7 @@ fn every_subcommand_has_help_with_its_own_options() {
 /// JSON mode and how `--sample` lists are part of their interface.
 #[test]
 fn the_operator_commands_help_is_snapshotted() {
-    for subcommand in ["logs", "invoke", "dev"] {
+    for subcommand in ["logs", "invoke", "dev", "init"] {
         let assert = chatctl()
             .env("COLUMNS", "100")
             .args([subcommand, "--help"])

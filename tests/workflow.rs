@@ -114,7 +114,7 @@ fn the_linters_find_the_mistakes_the_example_avoids() {
         dir.path(),
         "broken.yml",
         &text.replace(
-            "run: chatctl --config examples/production.yaml launch --yes",
+            "run: chatctl launch --yes",
             "run: chatctl launch --stage ${{ github.event.nothing.here }",
         ),
     );

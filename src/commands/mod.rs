@@ -5,6 +5,7 @@ pub mod build;
 pub mod completions;
 pub mod delete;
 pub mod dev;
+pub mod init;
 pub mod invoke;
 pub mod launch;
 pub mod local;
