@@ -199,6 +199,12 @@ fn completions_are_generated_for_common_shells() {
             .success()
             .stdout(predicate::str::contains("update-code"));
     }
+    let bash = chatctl().args(["completions", "bash"]).assert().success();
+    let script = String::from_utf8_lossy(&bash.get_output().stdout).to_string();
+    for subcommand in SUBCOMMANDS {
+        let name = format!("chatctl__subcmd__{}", subcommand.replace('-', "__subcmd__"));
+        assert!(script.contains(&name), "bash completion lacks {subcommand}");
+    }
 }
 
 /// (file content, expected line, text the message must contain)

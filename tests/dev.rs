@@ -169,6 +169,12 @@ fn dev_makes_handler_site_and_configuration_changes_live_and_survives_a_build_er
         .filter_map(|change| change["logical_id"].as_str())
         .collect();
     assert!(changed.contains(&"ConnectFunction"), "{launch}");
+    // The launch path's preview of the change set, as `launch` prints it.
+    let stderr = dev.stderr();
+    assert!(
+        stderr.contains("to modify") && stderr.contains("ConnectFunction"),
+        "{stderr}"
+    );
 
     // A configuration that does not load is reported, not fatal.
     std::fs::write(
