@@ -66,3 +66,16 @@ fn ensure_newline(text: &str) -> String {
         format!("{text}\n")
     }
 }
+
+/// One line of a streaming command's output (`logs --follow`, `dev`),
+/// flushed at once. A closed stdout (`| head`) ends the command, with 0.
+pub fn stream_line(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}

@@ -1,7 +1,5 @@
 //! `chatctl dev`: watch and make each change live (`dev::dev`).
 
-use std::io::Write;
-
 use crate::aws::Aws;
 use crate::config::Project;
 use crate::dev::{self, DevEvent, DevOptions};
@@ -21,14 +19,7 @@ pub async fn run(
             Format::Json => serde_json::to_string(event).unwrap_or_default(),
             Format::Text => text_line(event),
         };
-        let mut stdout = std::io::stdout().lock();
-        // A closed stdout (`| head`) ends the watching.
-        if writeln!(stdout, "{line}")
-            .and_then(|()| stdout.flush())
-            .is_err()
-        {
-            std::process::exit(0);
-        }
+        crate::output::stream_line(&line);
     })
     .await?;
     Err(Error::failed("the watching ended"))

@@ -1,7 +1,7 @@
 //! `chatctl logs [HANDLER...] [--since D] [--follow] [--filter P]`: the
 //! functions' log lines (`functions::logs`).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use serde_json::json;
 
@@ -36,14 +36,7 @@ pub async fn run(
                 Format::Json => json!(line).to_string(),
                 Format::Text => logs::text_line(line, width, colour),
             };
-            let mut stdout = std::io::stdout().lock();
-            // A closed stdout (`| head`) ends the follow at the next line.
-            if writeln!(stdout, "{text}")
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                std::process::exit(0);
-            }
+            crate::output::stream_line(&text);
         })
         .await?;
         return Err(Error::failed("the log stream ended"));
