@@ -147,8 +147,16 @@ fn the_ci_example_is_a_workflow_using_oidc_and_publishing_outputs() {
     assert!(runs
         .iter()
         .any(|r| r.contains("output --format env") && r.contains("GITHUB_OUTPUT")));
-    // The configuration the workflow deploys exists and loads.
-    assert!(text.contains("examples/production.yaml"));
+    // It deploys the project's own chatctl.yaml (the default), which
+    // `chatctl init` writes next to it (its loading is tested there), with
+    // a chatctl installed at a fixed tag.
+    assert!(
+        !text.contains("--config"),
+        "a project's workflow names no other configuration"
+    );
+    assert!(runs
+        .iter()
+        .any(|r| r.contains("cargo install --locked --git") && r.contains("--tag")));
     // Supply chain: actions pinned by commit (a tag can be moved), the
     // checkout's token not left in the repository, tools at fixed versions.
     for step in steps {
