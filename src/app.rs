@@ -121,6 +121,12 @@ async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> 
             let format = crate::output::Format::from(cli.global.output);
             commands::logs::run(&project, &aws, args, format, checkpoint).await
         }
+        Command::Cost(args) if args.plan => commands::cost::run(&project()?, None, args).await,
+        Command::Cost(args) => {
+            let project = project()?;
+            let (aws, _) = connect(cli, &project).await?;
+            commands::cost::run(&project, Some(&aws), args).await
+        }
         Command::Invoke(args) if args.lists_samples() => Ok(commands::invoke::samples()),
         Command::Invoke(args) => {
             let project = project()?;

@@ -162,6 +162,8 @@ update prints one line on stdout; with `--output json`, one JSON object per line
     Logs(LogsArgs),
     /// Invoke a deployed function with an event; print its response and its log's tail
     Invoke(InvokeArgs),
+    /// Estimate the stack's monthly cost for a usage profile, per service and driver
+    Cost(CostArgs),
     /// Run the local AWS emulator for development without an AWS account
     Local(LocalArgs),
     /// Print a shell completion script
@@ -227,6 +229,38 @@ pub struct UpdateSiteArgs {
 
 #[derive(Debug, Args)]
 pub struct DevArgs {}
+
+/// Usage overrides; each defaults to `cost:` in the configuration.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Price the configuration, not the deployed stack (nothing needs to be deployed)
+    #[arg(long)]
+    pub plan: bool,
+    /// A price table of the same shape as `--output json`'s `prices` (another region, other rates)
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Messages sent per day, all rooms together
+    #[arg(long, value_name = "N")]
+    pub messages_per_day: Option<f64>,
+    /// Connections in the room of an average message
+    #[arg(long, value_name = "N")]
+    pub room_size: Option<f64>,
+    /// People who open the chat on a day
+    #[arg(long, value_name = "N")]
+    pub people_per_day: Option<f64>,
+    /// Hours each person stays connected per day
+    #[arg(long, value_name = "HOURS")]
+    pub connected_hours_per_person: Option<f64>,
+    /// Times each person joins a room per day
+    #[arg(long, value_name = "N")]
+    pub joins_per_person: Option<f64>,
+    /// Page loads per day
+    #[arg(long, value_name = "N")]
+    pub page_views_per_day: Option<f64>,
+    /// The average message's text, in bytes
+    #[arg(long, value_name = "BYTES")]
+    pub message_bytes: Option<f64>,
+}
 
 #[derive(Debug, Args)]
 pub struct InitArgs {

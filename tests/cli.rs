@@ -16,6 +16,7 @@ const SUBCOMMANDS: &[&str] = &[
     "delete",
     "logs",
     "invoke",
+    "cost",
     "local",
     "completions",
 ];
@@ -88,6 +89,10 @@ fn every_subcommand_has_help_with_its_own_options() {
         ("delete", &["--purge-data"]),
         ("logs", &["[HANDLER]", "--since", "--follow", "--filter"]),
         ("invoke", &["[HANDLER]", "--event", "--sample"]),
+        (
+            "cost",
+            &["--plan", "--prices", "--messages-per-day", "--room-size"],
+        ),
         ("local", &["up", "down", "status"]),
         ("completions", &["<SHELL>"]),
     ];

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod completions;
+pub mod cost;
 pub mod delete;
 pub mod dev;
 pub mod init;

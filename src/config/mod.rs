@@ -62,6 +62,9 @@ pub struct Config {
     pub data: DataPolicy,
     #[serde(default)]
     pub protection: Protection,
+    /// The usage `chatctl cost` prices unless the command line says otherwise.
+    #[serde(default)]
+    pub cost: crate::cost::Usage,
 }
 
 fn default_site_dir() -> PathBuf {

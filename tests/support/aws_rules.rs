@@ -60,6 +60,8 @@ pub struct RulesLayer {
     refusals: Arc<Mutex<Refusals>>,
     /// Every region a signed request named, for rule 3's check.
     regions: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    /// Every request's operation, in order (`operation_of`).
+    operations: Arc<Mutex<Vec<String>>>,
     posts: Arc<Mutex<Option<super::post_budget::PostBudget>>>,
 }
 
@@ -69,6 +71,7 @@ impl RulesLayer {
     pub fn start(upstream: u16) -> RulesLayer {
         let refusals = Arc::new(Mutex::new(Refusals::default()));
         let regions = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        let operations = Arc::new(Mutex::new(Vec::new()));
         let emulator = Upstream {
             client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
             port: upstream,
@@ -78,15 +81,16 @@ impl RulesLayer {
             doomed: Arc::default(),
         };
         let posts = emulator.posts.clone();
-        let shared = (refusals.clone(), regions.clone());
+        let shared = (refusals.clone(), regions.clone(), operations.clone());
         let server = Server::start("rules layer", move |stream| {
-            let (refusals, regions) = shared.clone();
-            serve(stream, emulator.clone(), refusals, regions)
+            let (refusals, regions, operations) = shared.clone();
+            serve(stream, emulator.clone(), refusals, regions, operations)
         });
         RulesLayer {
             server,
             refusals,
             regions,
+            operations,
             posts,
         }
     }
@@ -111,6 +115,14 @@ impl RulesLayer {
             .collect()
     }
 
+    /// Every request's operation so far, in order (`service:Operation`).
+    pub fn operations(&self) -> Vec<String> {
+        self.operations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn refusals(&self) -> Refusals {
         self.refusals
             .lock()
@@ -126,6 +138,7 @@ async fn serve(
     upstream: Upstream,
     refusals: Arc<Mutex<Refusals>>,
     regions: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    operations: Arc<Mutex<Vec<String>>>,
 ) {
     if is_websocket_upgrade(&stream).await {
         if let Ok(mut emulator) = connect_as_client(&stream, upstream.port).await {
@@ -141,6 +154,10 @@ async fn serve(
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(region);
         }
+        operations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(operation_of(&request));
         handle(upstream.clone(), refusals.clone(), request)
     });
     let _ = hyper::server::conn::http1::Builder::new()
@@ -282,6 +299,31 @@ pub fn signed_service(headers: &hyper::HeaderMap) -> String {
         .and_then(|scope| scope.split('/').nth(3))
         .unwrap_or("unsigned")
         .to_string()
+}
+
+/// A request's operation as `service:Operation`: the JSON protocols name it
+/// in `X-Amz-Target` (DynamoDB, SQS, CloudWatch Logs), the management API's
+/// by its path; S3 and the query protocols by the HTTP method
+/// (`s3:PUT`), which is what their prices go by.
+fn operation_of<B>(request: &Request<B>) -> String {
+    let service = signed_service(request.headers());
+    if let Some(target) = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        let operation = target.rsplit('.').next().unwrap_or(target);
+        return format!("{service}:{operation}");
+    }
+    if service == "execute-api" && request.uri().path().contains("/@connections/") {
+        let operation = match *request.method() {
+            hyper::Method::POST => "PostToConnection",
+            hyper::Method::DELETE => "DeleteConnection",
+            _ => "GetConnection",
+        };
+        return format!("{service}:{operation}");
+    }
+    format!("{service}:{}", request.method())
 }
 
 /// The region named in the SigV4 credential scope.

@@ -105,6 +105,12 @@ impl Emulator {
         self.rules.limit_posts(per_second, burst);
     }
 
+    /// Every AWS request chatctl, the tests and the deployed functions made
+    /// so far, in order, as `service:Operation`.
+    pub fn operations(&self) -> Vec<String> {
+        self.rules.operations()
+    }
+
     /// What the rules layer refused so far.
     pub fn refusals(&self) -> aws_rules::Refusals {
         self.rules.refusals()

@@ -29,7 +29,7 @@ use crate::ports::{ConnectionStore, DeliveryQueue, FanoutStore, Poster};
 /// Posts one delivery may make (connections x frames): at API Gateway's
 /// usual 10 to 50 ms a post and [`POST_CONCURRENCY`] at once, about a second
 /// and a half at worst, far inside the function's timeout.
-pub const POSTS_PER_DELIVERY: usize = 1000;
+pub const POSTS_PER_DELIVERY: usize = chat_limits::work::POSTS_PER_DELIVERY;
 
 /// Frame bytes (base64) one delivery carries, under SQS's 256 KB message.
 pub const FRAME_BYTES_PER_DELIVERY: usize = 180 * 1024;

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+pub mod work;
+
 /// One limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {

@@ -19,8 +19,9 @@ use futures::stream::{self, StreamExt};
 
 use super::{deliver, Connections, Counts, Delivery, GROUPS_PER_ROOM, POSTS_PER_DELIVERY};
 
-/// A room whose frames make at most this many posts is delivered inline.
-pub const INLINE_POSTS_PER_ROOM: usize = 100;
+/// A room whose frames make at most this many posts is delivered inline
+/// (defined with the other drivers of `chatctl cost`).
+pub const INLINE_POSTS_PER_ROOM: usize = chat_limits::work::INLINE_POSTS_PER_ROOM;
 
 /// Inline posts one stream invocation may make across its rooms: one
 /// delivery's worth, so the timeout arithmetic in docs/performance.md holds.

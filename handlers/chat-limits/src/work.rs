@@ -1,0 +1,145 @@
+//! What one chat action makes AWS do: the drivers `chatctl cost` prices.
+//! Counted from the handlers' code (chat-core's `message.rs` for a send,
+//! `fanout.rs` and `delivery.rs` for its delivery, `connect.rs` for a
+//! join) and checked against every operation the emulator records for a
+//! real message in a room of three and a real join (chatctl's
+//! `tests/cost.rs`): a change to the code that changes one of these counts
+//! fails that test until it is changed here too.
+
+/// A room whose frames take at most this many posts is delivered by the
+/// fan-out itself; a bigger one through the delivery queue.
+pub const INLINE_POSTS_PER_ROOM: usize = 100;
+/// Posts (connections x frames) in one delivery-queue message, and in one
+/// invocation of the delivery function.
+pub const POSTS_PER_DELIVERY: usize = 1000;
+
+/// AWS operations and invocations, per action; fractions are averages.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Work {
+    /// WebSocket messages from clients to API Gateway.
+    pub websocket_in: f64,
+    /// PostToConnection calls: WebSocket messages to clients.
+    pub posts: f64,
+    pub dynamodb_get_item: f64,
+    pub dynamodb_query: f64,
+    pub dynamodb_put_item: f64,
+    pub dynamodb_update_item: f64,
+    pub dynamodb_delete_item: f64,
+    /// Room snapshots written (the page without JavaScript reads them).
+    pub s3_put: f64,
+    /// Delivery-queue requests: send, and the delivery function's
+    /// receive and delete.
+    pub sqs_requests: f64,
+    /// Connections read by the fan-out's query of a room.
+    pub connections_read: f64,
+    /// Messages read by a history page or a snapshot.
+    pub messages_read: f64,
+    pub invocations: Invocations,
+}
+
+/// Function invocations, by handler.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Invocations {
+    pub connect: f64,
+    pub disconnect: f64,
+    pub message: f64,
+    pub fanout: f64,
+    pub delivery: f64,
+    pub http: f64,
+}
+
+/// One message sent over the WebSocket into a room of `room` connections
+/// (the sender's included).
+pub fn send(room: u64, history_length: u32) -> Work {
+    let room = room as f64;
+    // Each connection gets the message; the sender also its `sent` answer.
+    let posts = room + 1.0;
+    let queued = room > INLINE_POSTS_PER_ROOM as f64;
+    let deliveries = if queued {
+        (room / POSTS_PER_DELIVERY as f64).ceil()
+    } else {
+        0.0
+    };
+    Work {
+        websocket_in: 1.0,
+        posts,
+        // message.rs: the sender's connection; fanout.rs: the room's queue mark.
+        dynamodb_get_item: 2.0,
+        // fanout.rs: the room's connections, and its newest messages for the snapshots.
+        dynamodb_query: 2.0,
+        // message.rs: the message.
+        dynamodb_put_item: 1.0,
+        // message.rs: the client's rate counters, by address and by token.
+        dynamodb_update_item: 2.0,
+        dynamodb_delete_item: 0.0,
+        // fanout.rs: the room's snapshot page and its JSON.
+        s3_put: 2.0,
+        sqs_requests: 3.0 * deliveries,
+        connections_read: room,
+        messages_read: f64::from(history_length),
+        invocations: Invocations {
+            message: 1.0,
+            // At most one: a stream batch can carry several messages.
+            fanout: 1.0,
+            delivery: deliveries,
+            ..Invocations::default()
+        },
+    }
+}
+
+/// One person joining a room, reading its first history page, and leaving.
+pub fn join(history_length: u32) -> Work {
+    Work {
+        websocket_in: 1.0,
+        posts: 1.0,
+        // message.rs: the connection, for the history request.
+        dynamodb_get_item: 1.0,
+        // message.rs: the history page.
+        dynamodb_query: 1.0,
+        // connect.rs: the connection.
+        dynamodb_put_item: 1.0,
+        // connect.rs: the address's and the room's slots, taken and given
+        // back; message.rs: the rate counters, for the history request.
+        dynamodb_update_item: 6.0,
+        // connect.rs: the connection, at $disconnect.
+        dynamodb_delete_item: 1.0,
+        s3_put: 0.0,
+        sqs_requests: 0.0,
+        connections_read: 0.0,
+        messages_read: f64::from(history_length),
+        invocations: Invocations {
+            connect: 1.0,
+            disconnect: 1.0,
+            message: 1.0,
+            ..Invocations::default()
+        },
+    }
+}
+
+impl Work {
+    /// `self` `times` over.
+    pub fn times(self, times: f64) -> Work {
+        let i = self.invocations;
+        Work {
+            websocket_in: self.websocket_in * times,
+            posts: self.posts * times,
+            dynamodb_get_item: self.dynamodb_get_item * times,
+            dynamodb_query: self.dynamodb_query * times,
+            dynamodb_put_item: self.dynamodb_put_item * times,
+            dynamodb_update_item: self.dynamodb_update_item * times,
+            dynamodb_delete_item: self.dynamodb_delete_item * times,
+            s3_put: self.s3_put * times,
+            sqs_requests: self.sqs_requests * times,
+            connections_read: self.connections_read * times,
+            messages_read: self.messages_read * times,
+            invocations: Invocations {
+                connect: i.connect * times,
+                disconnect: i.disconnect * times,
+                message: i.message * times,
+                fanout: i.fanout * times,
+                delivery: i.delivery * times,
+                http: i.http * times,
+            },
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! `chatctl cost`'s drivers against what one real message does: a room of
+//! three on the emulator, one message sent, and every AWS operation the
+//! deployed functions made for it, as the rules layer saw them.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chat_limits::work::{self, Work};
+use serde_json::json;
+use support::project::{chatctl, json_of, Project};
+use support::ws::{expect, open, send};
+use support::Emulator;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
+    let emulator = Emulator::start();
+    let project = Project::new("");
+    let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
+    let outputs = launched["outputs"].clone();
+    let mut ada = open(&emulator, &outputs, "room=general&name=ada").await;
+    let mut bob = open(&emulator, &outputs, "room=general&name=bob").await;
+    let mut cy = open(&emulator, &outputs, "room=general&name=cy").await;
+    // A first message settles everything a cold room does once.
+    send(&mut ada, json!({"action": "send", "text": "warm up"})).await;
+    expect(&mut ada, "sent").await;
+    expect(&mut bob, "message").await;
+    expect(&mut cy, "message").await;
+    settle(&emulator).await;
+
+    let before = emulator.operations().len();
+    send(
+        &mut bob,
+        json!({"action": "send", "text": "the measured one"}),
+    )
+    .await;
+    expect(&mut bob, "sent").await;
+    expect(&mut ada, "message").await;
+    expect(&mut cy, "message").await;
+    settle(&emulator).await;
+    let sent = counted(&emulator.operations()[before..]);
+    let before = emulator.operations().len();
+    let mut dan = open(&emulator, &outputs, "room=general&name=dan").await;
+    send(&mut dan, json!({"action": "history"})).await;
+    expect(&mut dan, "history").await;
+    dan.close(None).await.expect("close");
+    settle(&emulator).await;
+    let joined = counted(&emulator.operations()[before..]);
+
+    let history = chat_limits::HISTORY_LENGTH.default;
+    assert_eq!(
+        sent,
+        expected(&work::send(3, history)),
+        "one message in a room of 3"
+    );
+    assert_eq!(
+        joined,
+        expected(&work::join(history)),
+        "one join, history page and leave"
+    );
+
+    // And chatctl cost prices the deployed stack with those drivers.
+    let (priced, _) = json_of(
+        chatctl(&emulator, &project).args(["cost", "--room-size", "3"]),
+        0,
+    );
+    assert_eq!(priced["plan"], false);
+    assert_eq!(priced["deployed"]["memory_mb"]["message"], 256);
+    let lines = priced["estimate"]["lines"].as_array().expect("lines");
+    let messages = lines
+        .iter()
+        .find(|l| l["driver"] == "WebSocket messages")
+        .expect("the WebSocket messages line");
+    // Per message: one in, and the room's three posts plus the sender's
+    // answer out; per join one in and one out; 30 days of the defaults.
+    let usage = &priced["usage"];
+    let days = 30.0;
+    let sends = usage["messages_per_day"].as_f64().expect("messages") * days;
+    let joins = usage["people_per_day"].as_f64().expect("people")
+        * usage["joins_per_person"].as_f64().expect("joins")
+        * days;
+    assert_eq!(
+        messages["quantity"].as_f64(),
+        Some(sends * 5.0 + joins * 2.0)
+    );
+    drop((ada, bob, cy));
+}
+
+/// The operations a work unit declares, as the rules layer names them.
+fn expected(work: &Work) -> BTreeMap<String, u64> {
+    [
+        ("dynamodb:GetItem", work.dynamodb_get_item),
+        ("dynamodb:Query", work.dynamodb_query),
+        ("dynamodb:PutItem", work.dynamodb_put_item),
+        ("dynamodb:UpdateItem", work.dynamodb_update_item),
+        ("dynamodb:DeleteItem", work.dynamodb_delete_item),
+        ("execute-api:PostToConnection", work.posts),
+        ("s3:PUT", work.s3_put),
+        ("sqs:SendMessage", work.sqs_requests),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0.0)
+    .map(|(operation, n)| (operation.to_string(), n as u64))
+    .collect()
+}
+
+fn counted(operations: &[String]) -> BTreeMap<String, u64> {
+    let mut counted = BTreeMap::new();
+    for operation in operations {
+        *counted.entry(operation.clone()).or_default() += 1;
+    }
+    counted
+}
+
+#[test]
+fn cost_plan_prices_the_configuration_without_a_stack() {
+    let project = Project::new("cost:\n  messages_per_day: 10000\n  room_size: 50\n");
+    let output = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("chatctl"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .args(["--config"])
+        .arg(&project.config)
+        .args(["cost", "--plan", "--output", "json"])
+        .output()
+        .expect("run chatctl cost --plan");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let priced: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(priced["plan"], true);
+    assert_eq!(priced["usage"]["messages_per_day"], 10000.0);
+    assert_eq!(priced["usage"]["room_size"], 50.0);
+    assert!(priced["estimate"]["total"]
+        .as_f64()
+        .is_some_and(|t| t > 0.0));
+    assert_eq!(priced["prices"]["region"], "us-east-1");
+}
+
+/// Waits until no request has reached the emulator for two seconds (the
+/// fan-out's snapshot writes come after the frames).
+async fn settle(emulator: &Emulator) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = emulator.operations().len();
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = emulator.operations().len();
+        if now != seen {
+            seen = now;
+            quiet_since = Instant::now();
+        } else if quiet_since.elapsed() > Duration::from_secs(2) {
+            return;
+        }
+    }
+}
+
+/// The README's two worked examples, priced as it says.
+#[test]
+fn the_readmes_worked_examples_are_what_cost_prints() {
+    let readme =
+        std::fs::read_to_string(support::project::repo().join("README.md")).expect("README");
+    for (flags, total, one) in [
+        (
+            ["50", "50", "2000", "8", "3", "150"],
+            "**4.27 USD a month**",
+            "one more\n  message 0.000067 USD",
+        ),
+        (
+            ["10000", "10000", "200", "1", "1", "10000"],
+            "**70.01 USD a month**",
+            "one more message 0.0101 USD",
+        ),
+    ] {
+        let output = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("chatctl"))
+            .arg("--config")
+            .arg(support::project::repo().join("examples/chatctl.yaml"))
+            .args(["cost", "--plan", "--output", "json"])
+            .args(["--people-per-day", flags[0], "--room-size", flags[1]])
+            .args([
+                "--messages-per-day",
+                flags[2],
+                "--connected-hours-per-person",
+                flags[3],
+            ])
+            .args([
+                "--joins-per-person",
+                flags[4],
+                "--page-views-per-day",
+                flags[5],
+            ])
+            .output()
+            .expect("run chatctl cost --plan");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let priced: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let printed = format!(
+            "**{:.2} USD a month**",
+            priced["estimate"]["total"].as_f64().expect("total")
+        );
+        assert_eq!(printed, total, "the README's total");
+        assert!(readme.contains(total), "README lacks {total}");
+        assert!(readme.contains(one), "README lacks {one}");
+        let one_message = priced["estimate"]["one_message"]
+            .as_f64()
+            .expect("one message");
+        let shown: f64 = one
+            .split_whitespace()
+            .rev()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("a number");
+        assert!(
+            (one_message - shown).abs() / one_message < 0.01,
+            "{one_message} vs {shown}"
+        );
+    }
+}
