@@ -102,8 +102,10 @@ pub struct Estimate {
     pub one_message: f64,
 }
 
-/// How long each function runs per invocation, in milliseconds (measured
-/// on the emulator's warm functions, rounded up; Lambda bills by the ms).
+/// How long each function runs per invocation, in milliseconds: assumed,
+/// not measured per stack (a warm invocation is a few DynamoDB and S3 round
+/// trips of 5 to 10 ms each in a region; the fan-out also posts, 32 at a
+/// time). Lambda bills by the millisecond.
 fn duration_ms(handler: &str, posts_per_invocation: f64) -> f64 {
     match handler {
         "connect" | "disconnect" => 20.0,
