@@ -135,8 +135,10 @@ fn cost_plan_prices_the_configuration_without_a_stack() {
     assert_eq!(priced["prices"]["region"], "us-east-1");
 }
 
-/// Waits until no request has reached the emulator for two seconds (the
-/// fan-out's snapshot writes come after the frames).
+/// Waits until no request has reached the emulator for two seconds: the
+/// fan-out's snapshot writes come after the frames every client waits for,
+/// and "nothing more" can only be seen as quiet. Polls the rules layer's
+/// record; bounded by 30 s.
 async fn settle(emulator: &Emulator) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = emulator.operations().len();

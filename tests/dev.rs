@@ -10,7 +10,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::project::{chatctl, chatctl_process, json_of, Project};
@@ -112,7 +112,7 @@ fn dev_makes_handler_site_and_configuration_changes_live_and_survives_a_build_er
         "built with the stage's profile"
     );
 
-    let mut dev = Dev::start(&emulator, &project);
+    let dev = Dev::start(&emulator, &project);
     dev.next("watching");
 
     // An editor's save burst (the file cut short, then complete) is one
@@ -196,15 +196,21 @@ fn dev_makes_handler_site_and_configuration_changes_live_and_survives_a_build_er
     let pid = dev.child.id() as libc::pid_t;
     // SAFETY: kill(2) with a child's pid and a signal number has no memory effects.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = dev.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "dev did not stop on Ctrl-C");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert_eq!(status.code(), Some(0), "stderr:\n{}", dev.stderr());
+    let stderr = dev.stderr.clone();
+    let mut child = dev.child;
+    let (exited, status) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait().expect("wait for dev"));
+    });
+    let status = status
+        .recv_timeout(Duration::from_secs(30))
+        .expect("dev stops on Ctrl-C");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "stderr:\n{}",
+        std::fs::read_to_string(stderr).unwrap_or_default()
+    );
 }
 
 #[test]
