@@ -41,6 +41,16 @@ cargo nextest run "${handler_tests[@]}" --workspace --locked --no-run --cargo-qu
 # (tests/build.rs) compiles for arm64.
 stage "build the real handlers once (x86_64, lambda profile)"
 CI=true "$target/debug/chatctl" --config examples/chatctl.yaml build --arch x86_64
+# The handlers' dependencies once more under `lambda-dev`, the profile a
+# project made by `chatctl init` builds its dev stage with: tests/init.rs
+# builds such a project's own crates in this target directory, and would
+# otherwise compile every dependency again while other tests run.
+stage "build the handlers' dependencies for lambda-dev"
+dev_config="$(mktemp -d)/chatctl.yaml"
+printf 'app: chat\nsite_dir: %s/static\nhandlers_dir: %s/handlers\nbuild:\n  profile: lambda-dev\n' "$root" "$root" >"$dev_config"
+CI=true "$target/debug/chatctl" --config "$dev_config" build --arch x86_64
+rm -rf "$(dirname "$dev_config")"
+
 binaries="$target/x86_64-unknown-linux-gnu/lambda"
 fingerprint() { (cd "$binaries" && stat -c '%n %Y %s' chat-* 2>/dev/null | grep -v '\.d ' | sort); }
 before="$(fingerprint)"
