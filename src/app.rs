@@ -121,11 +121,24 @@ async fn execute(cli: &Cli, ui: &Ui, checkpoint: &Checkpoint) -> Result<Report> 
             let format = crate::output::Format::from(cli.global.output);
             commands::logs::run(&project, &aws, args, format, checkpoint).await
         }
-        Command::Cost(args) if args.plan => commands::cost::run(&project()?, None, args).await,
+        Command::Cost(args) if args.plan => {
+            let project = project()?;
+            // No AWS call: the region is the one a launch would use, as far
+            // as it is known without loading the AWS profile.
+            let region = cli
+                .global
+                .region
+                .clone()
+                .or_else(|| project.config.region.clone())
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok());
+            commands::cost::run(&project, None, region.as_deref(), args).await
+        }
         Command::Cost(args) => {
             let project = project()?;
             let (aws, _) = connect(cli, &project).await?;
-            commands::cost::run(&project, Some(&aws), args).await
+            let region = aws.region().map(str::to_string);
+            commands::cost::run(&project, Some(&aws), region.as_deref(), args).await
         }
         Command::Invoke(args) if args.lists_samples() => Ok(commands::invoke::samples()),
         Command::Invoke(args) => {

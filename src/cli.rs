@@ -239,6 +239,9 @@ pub struct CostArgs {
     /// A price table of the same shape as `--output json`'s `prices` (another region, other rates)
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// Also show what the account's always-free tier would take off (shared with everything else in the account)
+    #[arg(long)]
+    pub free_tier: bool,
     /// Messages sent per day, all rooms together
     #[arg(long, value_name = "N")]
     pub messages_per_day: Option<f64>,

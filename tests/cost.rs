@@ -61,12 +61,41 @@ async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
     );
 
     // And chatctl cost prices the deployed stack with those drivers.
+    let (assumed, _) = json_of(
+        chatctl(&emulator, &project).args(["cost", "--room-size", "3"]),
+        0,
+    );
+    assert_eq!(assumed["plan"], false);
+    assert_eq!(assumed["deployed"]["memory_mb"]["message"], 256);
+    assert_eq!(assumed["deployed"]["measured"], json!({}));
+    // Durations are measured from each function's `Duration` metric. The
+    // emulator publishes it only for the Invoke API (AWS for every call),
+    // so `disconnect` is invoked twice (its sample's connection is not
+    // there: nothing to delete); the others ran only from the WebSocket API
+    // and the stream here, and their durations are assumed.
+    for _ in 0..2 {
+        let output = chatctl(&emulator, &project)
+            .args(["invoke", "disconnect", "--sample", "disconnect"])
+            .output()
+            .expect("run chatctl invoke");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+    }
     let (priced, _) = json_of(
         chatctl(&emulator, &project).args(["cost", "--room-size", "3"]),
         0,
     );
-    assert_eq!(priced["plan"], false);
-    assert_eq!(priced["deployed"]["memory_mb"]["message"], 256);
+    let measured = &priced["deployed"]["measured"];
+    assert_eq!(measured["disconnect"]["invocations"], 2.0, "{measured}");
+    assert!(measured["disconnect"]["mean_ms"]
+        .as_f64()
+        .is_some_and(|ms| ms > 0.0));
+    assert!(measured.get("ingest").is_none(), "{measured}");
+    // A join's leave is a `disconnect` call: its measured time is priced.
+    assert_ne!(
+        priced["estimate"]["total"], assumed["estimate"]["total"],
+        "the measured duration is priced"
+    );
+    assert_eq!(priced["free_tier"], serde_json::Value::Null);
     let lines = priced["estimate"]["lines"].as_array().expect("lines");
     let messages = lines
         .iter()
@@ -133,6 +162,97 @@ fn cost_plan_prices_the_configuration_without_a_stack() {
         .as_f64()
         .is_some_and(|t| t > 0.0));
     assert_eq!(priced["prices"]["region"], "us-east-1");
+    assert_eq!(priced["free_tier"], serde_json::Value::Null);
+}
+
+#[test]
+fn cost_prices_the_stacks_region_and_shows_the_free_tier_apart() {
+    let project = Project::new("");
+    let cost = |args: &[&str]| {
+        let output = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("chatctl"))
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .arg("--config")
+            .arg(&project.config)
+            .args(["cost", "--plan"])
+            .args(args)
+            .output()
+            .expect("run chatctl cost --plan");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        output
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        serde_json::from_slice(&cost(&all).stdout).expect("one JSON document")
+    };
+    let ireland = json(&["--region", "eu-west-1"]);
+    assert_eq!(ireland["prices"]["region"], "eu-west-1");
+    let virginia = json(&["--region", "us-east-1"]);
+    assert!(
+        ireland["estimate"]["total"].as_f64() > virginia["estimate"]["total"].as_f64(),
+        "Ireland's WebSocket messages cost more"
+    );
+    // A region without a table: us-east-1's prices, and the text says so.
+    let mumbai = cost(&["--region", "ap-south-1"]);
+    let text = String::from_utf8_lossy(&mumbai.stdout);
+    assert!(
+        text.contains("no price table is embedded for ap-south-1") && text.contains("--prices"),
+        "{text}"
+    );
+    assert_eq!(
+        json(&["--region", "ap-south-1"])["prices"]["region"],
+        "us-east-1"
+    );
+
+    // The free tier: apart from the estimate, which it leaves as it is.
+    let free = json(&["--region", "us-east-1", "--free-tier"]);
+    assert_eq!(free["estimate"], virginia["estimate"]);
+    let total = free["estimate"]["total"].as_f64().expect("total");
+    let after = free["free_tier"]["total"].as_f64().expect("after");
+    let saved = free["free_tier"]["saved"].as_f64().expect("saved");
+    assert!(saved > 0.0 && after < total, "{}", free["free_tier"]);
+    assert!((total - saved - after).abs() < 1e-9);
+    // Lambda's million free requests cover the default chat's calls.
+    let lambda = free["free_tier"]["deductions"]
+        .as_array()
+        .expect("deductions")
+        .iter()
+        .find(|d| d["allowance"] == "lambda_requests")
+        .expect("Lambda's requests")
+        .clone();
+    let requests = free["estimate"]["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["price"] == "lambda_request")
+        .expect("the Lambda requests line")
+        .clone();
+    assert_eq!(lambda["used"], requests["quantity"]);
+    let text = String::from_utf8_lossy(&cost(&["--free-tier"]).stdout).to_string();
+    assert!(text.contains("total after the free tier:"), "{text}");
+    assert!(
+        text.contains("no region set: priced at us-east-1's"),
+        "{text}"
+    );
+
+    // A price file without allowances cannot show a free tier.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut table = virginia["prices"].clone();
+    table.as_object_mut().expect("table").remove("free_tier");
+    let file = dir.path().join("prices.json");
+    std::fs::write(&file, table.to_string()).expect("write");
+    let refused = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("chatctl"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .arg("--config")
+        .arg(&project.config)
+        .args(["cost", "--plan", "--free-tier", "--prices"])
+        .arg(&file)
+        .output()
+        .expect("run chatctl cost");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("free_tier"));
 }
 
 /// Waits until no request has reached the emulator for two seconds: the

@@ -209,6 +209,7 @@ impl Aws {
     client!(dynamodb, aws_sdk_dynamodb);
     client!(sts, aws_sdk_sts);
     client!(logs, aws_sdk_cloudwatchlogs);
+    client!(metrics, aws_sdk_cloudwatch);
 
     /// Path-style addressing with a custom endpoint: emulators and VPC
     /// endpoints do not serve `BUCKET.host` names.

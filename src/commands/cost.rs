@@ -6,15 +6,20 @@ use crate::aws::Aws;
 use crate::cli::CostArgs;
 use crate::config::Project;
 use crate::cost::prices::PriceTable;
-use crate::cost::{self, Source, Usage};
+use crate::cost::{self, durations, free_tier, Source, Usage};
 use crate::error::{Error, Result};
 use crate::output::Report;
 
-pub async fn run(project: &Project, aws: Option<&Aws>, args: &CostArgs) -> Result<Report> {
+pub async fn run(
+    project: &Project,
+    aws: Option<&Aws>,
+    region: Option<&str>,
+    args: &CostArgs,
+) -> Result<Report> {
     let usage = usage(&project.config.cost, args)?;
-    let table = match &args.prices {
-        Some(path) => PriceTable::load(path)?,
-        None => PriceTable::embedded(),
+    let (table, region_note) = match &args.prices {
+        Some(path) => (PriceTable::load(path)?, String::new()),
+        None => embedded(region),
     };
     let source = match aws {
         Some(aws) => Source::Deployed(aws),
@@ -22,9 +27,21 @@ pub async fn run(project: &Project, aws: Option<&Aws>, args: &CostArgs) -> Resul
     };
     let stack = cost::stack_of(project, source).await?;
     let estimate = cost::estimate(&stack, &usage, &table.prices);
+    let free = match (&table.free_tier, args.free_tier) {
+        (_, false) => None,
+        (Some(free), true) => Some(free_tier::apply(&estimate, free)),
+        (None, true) => {
+            return Err(Error::usage(
+                "--free-tier: the price table has no `free_tier` allowances",
+            )
+            .with_hint(
+                "copy `free_tier` from `chatctl cost --plan --output json`'s `prices` into the file, or leave out --free-tier",
+            ))
+        }
+    };
     let currency = &table.currency;
     let mut text = format!(
-        "{} per month ({} days), {} prices of {} ({}){}\n\n",
+        "{} per month ({} days), {} prices of {} ({}){}\n{region_note}\n",
         project.stack_name(),
         cost::DAYS_PER_MONTH,
         table.region,
@@ -47,24 +64,92 @@ pub async fn run(project: &Project, aws: Option<&Aws>, args: &CostArgs) -> Resul
         ));
     }
     text.push_str(&format!(
-        "\ntotal: {:.2} {currency} a month ({:.2} of it fixed)\none more message in a room of {}: {:.8} {currency}\nno free tier counted; prices: {}\n",
+        "\ntotal: {:.2} {currency} a month ({:.2} of it fixed)\none more message in a room of {}: {:.8} {currency}\n{}\n",
         estimate.total,
         estimate.fixed,
         usage.room_size,
         estimate.one_message,
-        table.source
+        durations_line(&stack),
     ));
+    match &free {
+        None => text.push_str(&format!(
+            "no free tier counted (--free-tier shows it); prices: {}\n",
+            table.source
+        )),
+        Some(free) => {
+            text.push_str("\nthe always-free tier, if nothing else in the account uses it:\n");
+            for deduction in &free.deductions {
+                text.push_str(&format!(
+                    "{:<28} {:>16.2} of {:>14.0} free {:>12.4}\n",
+                    deduction.allowance,
+                    deduction.used,
+                    deduction.free,
+                    // Not `-0.0000` for an allowance nothing used.
+                    if deduction.saved > 0.0 {
+                        -deduction.saved
+                    } else {
+                        0.0
+                    }
+                ));
+            }
+            text.push_str(&format!(
+                "total after the free tier: {:.2} {currency} a month\nprices: {}\nfree tier: {}\n",
+                free.total, table.source, free.source
+            ));
+        }
+    }
     Ok(Report::new(
         text,
         json!({
             "stack": project.stack_name(),
             "plan": aws.is_none(),
+            "region": region,
             "usage": usage,
             "deployed": stack,
             "estimate": estimate,
+            "free_tier": free,
             "prices": table,
         }),
     ))
+}
+
+/// The embedded table for the stack's region, or us-east-1's with a line
+/// saying there is none for it.
+fn embedded(region: Option<&str>) -> (PriceTable, String) {
+    let (table, exact) = PriceTable::embedded_for(region.unwrap_or("us-east-1"));
+    let note = match (region, exact) {
+        (Some(region), false) => format!(
+            "no price table is embedded for {region} (only {}): these are {}'s; give --prices FILE with {region}'s\n",
+            PriceTable::embedded_regions().collect::<Vec<_>>().join(", "),
+            table.region
+        ),
+        (None, _) => format!("no region set: priced at {}'s\n", table.region),
+        _ => String::new(),
+    };
+    (table, note)
+}
+
+/// Each function's duration a call, and where it comes from.
+fn durations_line(stack: &cost::Stack) -> String {
+    let each: Vec<String> = stack
+        .memory_mb
+        .keys()
+        .map(|handler| match stack.measured.get(handler) {
+            Some(m) => format!(
+                "{handler} {:.1} ms (measured, {} calls)",
+                m.mean_ms, m.invocations
+            ),
+            None if handler == "fanout" => format!(
+                "{handler} {} ms + 1 ms a post (assumed)",
+                durations::assumed_ms(handler, 0.0)
+            ),
+            None => format!(
+                "{handler} {} ms (assumed)",
+                durations::assumed_ms(handler, 0.0)
+            ),
+        })
+        .collect();
+    format!("Lambda duration a call: {}", each.join(", "))
 }
 
 /// The configuration's usage with the command line's overrides, each

@@ -4,6 +4,8 @@
 //! the emulator); this module counts it over a month and prices it. Every
 //! line is linear in the usage, except the web ACL's monthly fee.
 
+pub mod durations;
+pub mod free_tier;
 pub mod prices;
 mod stack;
 
@@ -14,6 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Architecture;
 use prices::Prices;
+
+/// A line's price: the key it has in the price table, and its value.
+macro_rules! price {
+    ($prices:expr, $key:ident) => {
+        (stringify!($key), $prices.$key)
+    };
+}
 
 /// Days in the month the estimate is for.
 pub const DAYS_PER_MONTH: f64 = 30.0;
@@ -78,6 +87,9 @@ pub struct Stack {
     pub page_bytes: u64,
     /// A web ACL in front of the distribution (`protection.waf`).
     pub waf: bool,
+    /// Each function's measured duration, by handler (deployed functions
+    /// that ran in the last 7 days); the others' is assumed.
+    pub measured: std::collections::BTreeMap<String, durations::Measured>,
 }
 
 /// One priced driver.
@@ -88,6 +100,8 @@ pub struct Line {
     /// Per month.
     pub quantity: f64,
     pub unit: &'static str,
+    /// The price's key in the price table.
+    pub price: &'static str,
     pub unit_price: f64,
     pub monthly: f64,
 }
@@ -100,20 +114,6 @@ pub struct Estimate {
     pub fixed: f64,
     /// One more message in a room of `usage.room_size`.
     pub one_message: f64,
-}
-
-/// How long each function runs per invocation, in milliseconds: assumed,
-/// not measured per stack (a warm invocation is a few DynamoDB and S3 round
-/// trips of 5 to 10 ms each in a region; the fan-out also posts, 32 at a
-/// time). Lambda bills by the millisecond.
-fn duration_ms(handler: &str, posts_per_invocation: f64) -> f64 {
-    match handler {
-        "connect" | "disconnect" => 20.0,
-        "message" | "http" | "ingest" => 25.0,
-        // Posting dominates: about 1 ms of CPU a post, 32 at a time.
-        "fanout" | "delivery" => 40.0 + posts_per_invocation,
-        _ => 25.0,
-    }
 }
 
 /// What a stored message takes in DynamoDB: its text, its other attributes
@@ -157,7 +157,7 @@ pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
         "WebSocket connection minutes",
         minutes,
         "minute",
-        prices.websocket_connection_minute,
+        price!(prices, websocket_connection_minute),
     ));
     // A message kept for the retention period: the table holds a month's
     // worth per month of retention.
@@ -170,14 +170,14 @@ pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
         "storage",
         stored_gb,
         "GB-month",
-        prices.dynamodb_storage_gb_month,
+        price!(prices, dynamodb_storage_gb_month),
     ));
     lines.push(line(
         "DynamoDB",
         "stream reads (free for Lambda triggers)",
         sends,
         "record",
-        prices.dynamodb_stream_read_request,
+        price!(prices, dynamodb_stream_read_request),
     ));
     // Each page view: the page, script, style and config.json through
     // CloudFront; HTML and JSON are `no-cache`, so two reach S3.
@@ -186,21 +186,21 @@ pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
         "HTTPS requests",
         views * 4.0,
         "request",
-        prices.cloudfront_https_request,
+        price!(prices, cloudfront_https_request),
     ));
     lines.push(line(
         "CloudFront",
         "data transfer out",
         views * stack.page_bytes as f64 / GB,
         "GB",
-        prices.cloudfront_transfer_gb,
+        price!(prices, cloudfront_transfer_gb),
     ));
     lines.push(line(
         "S3",
         "GET requests (CloudFront revalidations)",
         views * 2.0,
         "request",
-        prices.s3_get_request,
+        price!(prices, s3_get_request),
     ));
     if stack.waf {
         lines.push(line(
@@ -208,21 +208,21 @@ pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
             "web ACL",
             1.0,
             "ACL-month",
-            prices.waf_web_acl_month,
+            price!(prices, waf_web_acl_month),
         ));
         lines.push(line(
             "WAF",
             "rules",
             3.0,
             "rule-month",
-            prices.waf_rule_month,
+            price!(prices, waf_rule_month),
         ));
         lines.push(line(
             "WAF",
             "requests",
             views * 4.0,
             "request",
-            prices.waf_request,
+            price!(prices, waf_request),
         ));
     }
     lines.push(line(
@@ -230,14 +230,14 @@ pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
         "requests (the tables use AWS owned keys)",
         0.0,
         "request",
-        prices.kms_request,
+        price!(prices, kms_request),
     ));
     lines.push(line(
         "SNS",
         "publishes (only what posts to the topic)",
         0.0,
         "publish",
-        prices.sns_publish,
+        price!(prices, sns_publish),
     ));
     let fixed = if stack.waf {
         prices.waf_web_acl_month + 3.0 * prices.waf_rule_month
@@ -293,12 +293,12 @@ fn work_lines(
         .iter()
         .map(|(handler, n)| {
             let memory = f64::from(*stack.memory_mb.get(*handler).unwrap_or(&256)) / 1024.0;
-            n * memory * duration_ms(handler, posts_per_invocation) / 1000.0
+            n * memory * duration_ms(stack, handler, posts_per_invocation) / 1000.0
         })
         .sum();
     let gb_second = match stack.architecture {
-        Architecture::X86_64 => prices.lambda_gb_second_x86_64,
-        Architecture::Arm64 => prices.lambda_gb_second_arm64,
+        Architecture::X86_64 => price!(prices, lambda_gb_second_x86_64),
+        Architecture::Arm64 => price!(prices, lambda_gb_second_arm64),
     };
     let message_kb = (item_bytes(usage.message_bytes) / 1024.0).ceil();
     // The message is the one item over 1 KB a send writes.
@@ -318,14 +318,14 @@ fn work_lines(
             "WebSocket messages",
             work.websocket_in + work.posts,
             "message",
-            prices.websocket_message,
+            price!(prices, websocket_message),
         ),
         line(
             "Lambda",
             "requests",
             invocations,
             "request",
-            prices.lambda_request,
+            price!(prices, lambda_request),
         ),
         line("Lambda", "compute", gb_seconds, "GB-second", gb_second),
         line(
@@ -333,42 +333,42 @@ fn work_lines(
             "write request units",
             write_units,
             "unit",
-            prices.dynamodb_write_request_unit,
+            price!(prices, dynamodb_write_request_unit),
         ),
         line(
             "DynamoDB",
             "read request units",
             read_units,
             "unit",
-            prices.dynamodb_read_request_unit,
+            price!(prices, dynamodb_read_request_unit),
         ),
         line(
             "S3",
             "PUT requests (room snapshots)",
             work.s3_put,
             "request",
-            prices.s3_put_request,
+            price!(prices, s3_put_request),
         ),
         line(
             "SQS",
             "delivery-queue requests",
             work.sqs_requests,
             "request",
-            prices.sqs_request,
+            price!(prices, sqs_request),
         ),
         line(
             "CloudWatch Logs",
             "ingestion",
             log_gb,
             "GB",
-            prices.logs_ingestion_gb,
+            price!(prices, logs_ingestion_gb),
         ),
         line(
             "CloudWatch Logs",
             "storage",
             log_gb * log_months,
             "GB-month",
-            prices.logs_storage_gb_month,
+            price!(prices, logs_storage_gb_month),
         ),
     ]
 }
@@ -391,15 +391,24 @@ fn line(
     driver: &'static str,
     quantity: f64,
     unit: &'static str,
-    unit_price: f64,
+    (price, unit_price): (&'static str, f64),
 ) -> Line {
     Line {
         service,
         driver,
         quantity,
         unit,
+        price,
         unit_price,
         monthly: quantity * unit_price,
+    }
+}
+
+/// A function's duration per call: measured, or assumed.
+fn duration_ms(stack: &Stack, handler: &str, posts_per_invocation: f64) -> f64 {
+    match stack.measured.get(handler) {
+        Some(measured) => measured.mean_ms,
+        None => durations::assumed_ms(handler, posts_per_invocation),
     }
 }
 

@@ -1,9 +1,10 @@
-//! The stack `cost` prices: its functions' memory as deployed (or, with
-//! `--plan`, as configured), and what the configuration and the site say.
+//! The stack `cost` prices: its functions' memory and measured durations
+//! as deployed (or, with `--plan`, the memory configured), and what the
+//! configuration and the site say.
 
 use std::collections::BTreeMap;
 
-use super::Stack;
+use super::{durations, Stack};
 use crate::aws::Aws;
 use crate::config::Project;
 use crate::error::Result;
@@ -25,6 +26,7 @@ const CONFIG_JSON_BYTES: u64 = 300;
 pub async fn stack_of(project: &Project, source: Source<'_>) -> Result<Stack> {
     let config = &project.config;
     let mut memory_mb = BTreeMap::new();
+    let mut measured = BTreeMap::new();
     match source {
         Source::Plan => {
             for handler in handlers::discover(&project.handlers_dir())? {
@@ -39,6 +41,9 @@ pub async fn stack_of(project: &Project, source: Source<'_>) -> Result<Stack> {
                     .memory_size()
                     .and_then(|mb| u32::try_from(mb).ok())
                     .unwrap_or(config.handlers.memory_mb.0);
+                if let Some(duration) = durations::measure(aws, &function.function).await? {
+                    measured.insert(function.handler.clone(), duration);
+                }
                 memory_mb.insert(function.handler, memory);
             }
         }
@@ -58,5 +63,6 @@ pub async fn stack_of(project: &Project, source: Source<'_>) -> Result<Stack> {
         log_retention_days: config.handlers.log_retention_days.0,
         page_bytes,
         waf: config.protection.waf,
+        measured,
     })
 }

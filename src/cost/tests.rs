@@ -20,6 +20,7 @@ fn stack(waf: bool) -> Stack {
         log_retention_days: 14,
         page_bytes: 60_000,
         waf,
+        measured: Default::default(),
     }
 }
 
@@ -29,7 +30,7 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn twice_the_use_costs_twice_as_much_beyond_the_fixed_part() {
-    let prices = PriceTable::embedded().prices;
+    let prices = PriceTable::embedded_for("us-east-1").0.prices;
     for waf in [false, true] {
         let usage = Usage::default();
         let once = estimate(&stack(waf), &usage, &prices);
@@ -52,7 +53,7 @@ fn twice_the_use_costs_twice_as_much_beyond_the_fixed_part() {
 
 #[test]
 fn a_message_costs_more_in_a_bigger_room_by_its_posts() {
-    let prices = PriceTable::embedded().prices;
+    let prices = PriceTable::embedded_for("us-east-1").0.prices;
     let in_room = |n: f64| {
         let usage = Usage {
             room_size: n,
@@ -70,7 +71,7 @@ fn a_message_costs_more_in_a_bigger_room_by_its_posts() {
 
 #[test]
 fn every_line_is_quantity_times_its_price_and_the_total_their_sum() {
-    let prices = PriceTable::embedded().prices;
+    let prices = PriceTable::embedded_for("us-east-1").0.prices;
     let estimate = estimate(&stack(true), &Usage::default(), &prices);
     for line in &estimate.lines {
         assert!(
@@ -86,7 +87,7 @@ fn every_line_is_quantity_times_its_price_and_the_total_their_sum() {
 #[test]
 fn a_price_file_needs_every_price_and_no_negative_one() {
     let dir = tempfile::tempdir().expect("tmp");
-    let table = PriceTable::embedded();
+    let table = PriceTable::embedded_for("us-east-1").0;
     let mut json = serde_json::to_value(&table).expect("json");
     let path = dir.path().join("prices.json");
     std::fs::write(&path, json.to_string()).expect("write");
@@ -102,4 +103,128 @@ fn a_price_file_needs_every_price_and_no_negative_one() {
     std::fs::write(&path, json.to_string()).expect("write");
     let missing = PriceTable::load(&path).expect_err("missing");
     assert!(missing.to_string().contains("sqs_request"), "{missing}");
+}
+
+#[test]
+fn every_embedded_table_is_its_regions_and_has_the_free_tier() {
+    for region in PriceTable::embedded_regions() {
+        let (table, exact) = PriceTable::embedded_for(region);
+        assert!(exact);
+        assert_eq!(table.region, region);
+        assert!(table.free_tier.is_some(), "{region}");
+        assert_eq!(table.currency, "USD");
+    }
+    let (table, exact) = PriceTable::embedded_for("ap-south-1");
+    assert!(!exact);
+    assert_eq!(table.region, "us-east-1");
+}
+
+#[test]
+fn the_free_tier_takes_off_at_most_its_allowance_a_line_at_a_time() {
+    let table = PriceTable::embedded_for("us-east-1").0;
+    let free = table.free_tier.clone().expect("free tier");
+    let small = estimate(&stack(false), &Usage::default(), &table.prices);
+    let applied = free_tier::apply(&small, &free);
+    // A small chat's Lambda requests are all free, and no more than them.
+    let requests = small
+        .lines
+        .iter()
+        .find(|l| l.price == "lambda_request")
+        .expect("Lambda requests");
+    assert!(requests.quantity < free.lambda_requests);
+    let taken = |name: &str| {
+        applied
+            .deductions
+            .iter()
+            .find(|d| d.allowance == name)
+            .cloned()
+            .expect(name)
+    };
+    assert!(close(taken("lambda_requests").saved, requests.monthly));
+    assert!(close(taken("lambda_requests").used, requests.quantity));
+    // The allowances that cover nothing the chat uses save nothing.
+    assert_eq!(taken("sns_publishes").saved, 0.0);
+    assert!(close(applied.total, small.total - applied.saved));
+    assert!(applied.total >= 0.0 && applied.saved > 0.0);
+
+    // A busy chat uses the allowance up: exactly the allowance is free.
+    let busy = estimate(
+        &stack(false),
+        &Usage::default().scaled(10_000.0),
+        &table.prices,
+    );
+    let applied = free_tier::apply(&busy, &free);
+    let requests = taken_from(&applied, "lambda_requests");
+    assert_eq!(requests.used, free.lambda_requests);
+    assert!(close(
+        requests.saved,
+        free.lambda_requests * table.prices.lambda_request
+    ));
+    // Logs' 5 GB goes to ingestion first, then to storage.
+    let logs = taken_from(&applied, "logs_gb");
+    let ingested = busy
+        .lines
+        .iter()
+        .find(|l| l.price == "logs_ingestion_gb")
+        .expect("ingestion");
+    assert!(ingested.quantity > free.logs_gb);
+    assert!(close(
+        logs.saved,
+        free.logs_gb * table.prices.logs_ingestion_gb
+    ));
+    // And the estimate itself is the same with or without it.
+    assert_eq!(
+        busy.total,
+        estimate(
+            &stack(false),
+            &Usage::default().scaled(10_000.0),
+            &table.prices
+        )
+        .total
+    );
+}
+
+fn taken_from(applied: &free_tier::Applied, name: &str) -> free_tier::Deduction {
+    applied
+        .deductions
+        .iter()
+        .find(|d| d.allowance == name)
+        .cloned()
+        .expect(name)
+}
+
+#[test]
+fn a_measured_duration_replaces_the_assumed_one() {
+    let prices = PriceTable::embedded_for("us-east-1").0.prices;
+    let compute = |stack: &Stack| {
+        estimate(stack, &Usage::default(), &prices)
+            .lines
+            .into_iter()
+            .find(|l| l.driver == "compute")
+            .expect("compute")
+            .quantity
+    };
+    let assumed = compute(&stack(false));
+    let mut measured = stack(false);
+    let message_calls = {
+        let usage = Usage::default();
+        let sends = usage.messages_per_day * DAYS_PER_MONTH;
+        sends * work::send(10, 50).invocations.message
+            + usage.people_per_day
+                * usage.joins_per_person
+                * DAYS_PER_MONTH
+                * work::join(50).invocations.message
+    };
+    measured.measured.insert(
+        "message".into(),
+        durations::Measured {
+            mean_ms: 125.0,
+            invocations: 40.0,
+        },
+    );
+    // 100 ms more a call at 0.25 GB.
+    assert!(close(
+        compute(&measured) - assumed,
+        message_calls * 0.25 * 0.1
+    ));
 }

@@ -6,30 +6,44 @@ use super::state::*;
 use super::*;
 use crate::error::{Error, Result};
 
-/// Installs the pinned emulator into the project's tools directory.
+/// Installs the pinned emulator into the project's tools directory, or
+/// brings an earlier chatctl's installation up to the pins (its marker
+/// differs).
 pub fn install(dir: &LocalDir, say: &dyn Fn(&str)) -> Result<()> {
-    if dir.ministack().exists() {
+    let venv = dir.venv();
+    let requirements = [
+        format!("ministack=={MINISTACK_VERSION}"),
+        format!("cbor2=={CBOR2_VERSION}"),
+    ];
+    let marker = format!("{}\n", requirements.join(" "));
+    let pinned = std::fs::read_to_string(venv.join(".pinned")).ok();
+    // CHATCTL_MINISTACK names an emulator installed by someone else.
+    if dir.ministack().exists()
+        && (std::env::var_os("CHATCTL_MINISTACK").is_some()
+            || pinned.as_deref() == Some(marker.as_str()))
+    {
         return Ok(());
     }
-    let venv = dir.venv();
     say(&format!(
-        "installing ministack {MINISTACK_VERSION} into {} (first time only)",
+        "installing {} into {} (first time only)",
+        requirements.join(" and "),
         venv.display()
     ));
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
-    run(
-        Command::new(&python).arg("-m").arg("venv").arg(&venv),
-        &format!("{python} -m venv"),
-    )?;
-    let requirement = format!("ministack=={MINISTACK_VERSION}");
+    if !venv.join("bin/pip").exists() {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+        run(
+            Command::new(&python).arg("-m").arg("venv").arg(&venv),
+            &format!("{python} -m venv"),
+        )?;
+    }
     run(
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(&requirement),
+            .args(&requirements),
         "pip install ministack",
     )?;
-    // The marker scripts/setup.sh reads: the same pin is not installed twice.
-    write_file(&venv.join(".pinned"), format!("{requirement}\n").as_bytes())
+    // The marker scripts/setup.sh reads: the same pins are not installed twice.
+    write_file(&venv.join(".pinned"), marker.as_bytes())
 }
 
 pub(super) fn run(command: &mut Command, what: &str) -> Result<()> {

@@ -16,6 +16,10 @@ use crate::error::{Error, Result};
 pub const REGION: &str = "us-east-1";
 /// The emulator release chatctl is tested against (scripts/setup.sh pins the same).
 pub const MINISTACK_VERSION: &str = "1.5.33";
+/// What the emulator needs beside itself: cbor2, without which it cannot
+/// read or answer CloudWatch's CBOR protocol (`cost` reads the functions'
+/// durations there).
+pub const CBOR2_VERSION: &str = "5.7.1";
 
 mod emulator;
 mod install;
@@ -146,6 +150,10 @@ mod tests {
         assert!(
             setup.contains(&format!("MINISTACK_VERSION={MINISTACK_VERSION}\n")),
             "scripts/setup.sh pins another ministack than chatctl local installs"
+        );
+        assert!(
+            setup.contains(&format!("CBOR2_VERSION={CBOR2_VERSION}\n")),
+            "scripts/setup.sh pins another cbor2 than chatctl local installs"
         );
     }
 
