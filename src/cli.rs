@@ -242,6 +242,9 @@ pub struct CostArgs {
     /// Also show what the account's always-free tier would take off (shared with everything else in the account)
     #[arg(long)]
     pub free_tier: bool,
+    /// Also price what CloudWatch counted over the last 7 days, as a month
+    #[arg(long, conflicts_with = "plan")]
+    pub observed: bool,
     /// Messages sent per day, all rooms together
     #[arg(long, value_name = "N")]
     pub messages_per_day: Option<f64>,

@@ -96,6 +96,8 @@ async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
         "the measured duration is priced"
     );
     assert_eq!(priced["free_tier"], serde_json::Value::Null);
+    assert_eq!(priced["observed"], serde_json::Value::Null);
+    observed_prices_what_cloudwatch_counted(&emulator, &project, &outputs).await;
     let lines = priced["estimate"]["lines"].as_array().expect("lines");
     let messages = lines
         .iter()
@@ -114,6 +116,134 @@ async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
         Some(sends * 5.0 + joins * 2.0)
     );
     drop((ada, bob, cy));
+}
+
+/// `cost --observed` against metrics in CloudWatch. The emulator publishes
+/// only Lambda's (for the two Invoke API calls above), so the test
+/// publishes a week of the others as AWS would, with the dimensions AWS
+/// uses, and checks each is priced as a month.
+async fn observed_prices_what_cloudwatch_counted(
+    emulator: &Emulator,
+    project: &Project,
+    outputs: &serde_json::Value,
+) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let gb = 1024.0 * 1024.0 * 1024.0;
+    let output = |key: &str| outputs[key].as_str().expect(key).to_string();
+    let aws = support::project::aws(emulator).await;
+    let disconnect_group = aws
+        .lambda()
+        .get_function_configuration()
+        .function_name(output("DisconnectFunctionName"))
+        .send()
+        .await
+        .expect("the disconnect function")
+        .logging_config()
+        .and_then(|logging| logging.log_group())
+        .expect("its own log group")
+        .to_string();
+    let week = [
+        (
+            "AWS/ApiGateway",
+            "MessageCount",
+            vec![("ApiId", output("WebSocketApiId"))],
+            7000.0,
+        ),
+        (
+            "AWS/ApiGateway",
+            "Count",
+            vec![("ApiId", output("HttpApiId"))],
+            700.0,
+        ),
+        (
+            "AWS/DynamoDB",
+            "ConsumedReadCapacityUnits",
+            vec![("TableName", output("MessagesTableName"))],
+            70.0,
+        ),
+        (
+            "AWS/DynamoDB",
+            "ConsumedWriteCapacityUnits",
+            vec![("TableName", output("LimitsTableName"))],
+            140.0,
+        ),
+        (
+            "AWS/CloudFront",
+            "Requests",
+            vec![
+                ("DistributionId", output("DistributionId")),
+                ("Region", "Global".into()),
+            ],
+            1400.0,
+        ),
+        (
+            "AWS/CloudFront",
+            "BytesDownloaded",
+            vec![
+                ("DistributionId", output("DistributionId")),
+                ("Region", "Global".into()),
+            ],
+            7.0 * gb,
+        ),
+        (
+            "AWS/Logs",
+            "IncomingBytes",
+            vec![("LogGroupName", disconnect_group)],
+            0.7 * gb,
+        ),
+    ];
+    let metrics = aws.metrics();
+    for (namespace, metric, dimensions, value) in week {
+        let mut datum = MetricDatum::builder().metric_name(metric).value(value);
+        for (name, value) in dimensions {
+            datum = datum.dimensions(Dimension::builder().name(name).value(value).build());
+        }
+        metrics
+            .put_metric_data()
+            .namespace(namespace)
+            .metric_data(datum.build())
+            .send()
+            .await
+            .expect("publish a metric");
+    }
+    let (priced, _) = json_of(chatctl(emulator, project).args(["cost", "--observed"]), 0);
+    let observed = &priced["observed"];
+    let month = |week: f64| week * 30.0 / 7.0;
+    let quantity = |driver: &str| {
+        observed["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .find(|l| l["driver"] == driver)
+            .and_then(|l| l["quantity"].as_f64())
+            .unwrap_or_else(|| panic!("no {driver}: {observed}"))
+    };
+    let near = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1.0);
+    for (driver, expected) in [
+        ("WebSocket messages", month(7000.0)),
+        ("HTTP API requests", month(700.0)),
+        ("read request units", month(70.0)),
+        ("write request units", month(140.0)),
+        ("HTTPS requests", month(1400.0)),
+        ("data transfer out", month(7.0)),
+        ("ingestion", month(0.7)),
+        // Lambda's own metric: the two `disconnect` calls.
+        ("requests", month(2.0)),
+    ] {
+        assert!(near(quantity(driver), expected), "{driver}: {observed}");
+    }
+    let total: f64 = observed["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["monthly"].as_f64().expect("monthly"))
+        .sum();
+    assert!(near(observed["total"].as_f64().expect("total"), total));
+    assert!(observed["not_observed"]
+        .as_array()
+        .is_some_and(|drivers| drivers
+            .iter()
+            .any(|d| d.as_str().is_some_and(|d| d.contains("connection minutes")))));
 }
 
 /// The operations a work unit declares, as the rules layer names them.
@@ -253,6 +383,14 @@ fn cost_prices_the_stacks_region_and_shows_the_free_tier_apart() {
         .expect("run chatctl cost");
     assert_eq!(refused.status.code(), Some(2), "{refused:?}");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("free_tier"));
+    // What was observed needs a deployed stack.
+    let both = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("chatctl"))
+        .arg("--config")
+        .arg(&project.config)
+        .args(["cost", "--plan", "--observed"])
+        .output()
+        .expect("run chatctl cost");
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
 }
 
 /// Waits until no request has reached the emulator for two seconds: the

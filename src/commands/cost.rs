@@ -39,6 +39,12 @@ pub async fn run(
             ))
         }
     };
+    let observed = match aws {
+        Some(aws) if args.observed => {
+            Some(cost::observed::observe(aws, project, &stack, &table.prices).await?)
+        }
+        _ => None,
+    };
     let currency = &table.currency;
     let mut text = format!(
         "{} per month ({} days), {} prices of {} ({}){}\n{region_note}\n",
@@ -58,10 +64,7 @@ pub async fn run(
         "service", "driver", "quantity", "unit", currency
     ));
     for line in &estimate.lines {
-        text.push_str(&format!(
-            "{:<16} {:<42} {:>16.2} {:<10} {:>12.4}\n",
-            line.service, line.driver, line.quantity, line.unit, line.monthly
-        ));
+        text.push_str(&row(line));
     }
     text.push_str(&format!(
         "\ntotal: {:.2} {currency} a month ({:.2} of it fixed)\none more message in a room of {}: {:.8} {currency}\n{}\n",
@@ -98,6 +101,21 @@ pub async fn run(
             ));
         }
     }
+    if let Some(observed) = &observed {
+        text.push_str(&format!(
+            "\nobserved by CloudWatch over the last {} days, as {} days:\n",
+            observed.days,
+            cost::DAYS_PER_MONTH
+        ));
+        for line in &observed.lines {
+            text.push_str(&row(line));
+        }
+        text.push_str(&format!(
+            "observed total: {:.2} {currency} a month, without what CloudWatch does not count: {}\n",
+            observed.total,
+            observed.not_observed.join("; ")
+        ));
+    }
     Ok(Report::new(
         text,
         json!({
@@ -108,9 +126,18 @@ pub async fn run(
             "deployed": stack,
             "estimate": estimate,
             "free_tier": free,
+            "observed": observed,
             "prices": table,
         }),
     ))
+}
+
+/// One priced line of the table.
+fn row(line: &cost::Line) -> String {
+    format!(
+        "{:<16} {:<42} {:>16.2} {:<10} {:>12.4}\n",
+        line.service, line.driver, line.quantity, line.unit, line.monthly
+    )
 }
 
 /// The embedded table for the stack's region, or us-east-1's with a line

@@ -2,19 +2,12 @@
 //! millisecond: measured from the deployed function's `AWS/Lambda`
 //! `Duration` metric over the last 7 days when it ran, else assumed.
 
-use std::time::{Duration, SystemTime};
-
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+use aws_sdk_cloudwatch::types::Statistic;
 use serde::Serialize;
 
-use crate::aws::aws_error;
+use super::metrics;
 use crate::aws::Aws;
 use crate::error::Result;
-
-/// The window measured, and the period each datapoint covers.
-const WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
-const PERIOD_SECONDS: i32 = 24 * 3600;
 
 /// A function's mean duration over the window, from CloudWatch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -36,31 +29,17 @@ pub fn assumed_ms(handler: &str, posts_per_invocation: f64) -> f64 {
 }
 
 /// The function's mean `Duration` over the last 7 days, weighted by each
-/// day's invocations; `None` when it did not run. Needs
-/// `cloudwatch:GetMetricStatistics`.
+/// day's invocations; `None` when it did not run.
 pub async fn measure(aws: &Aws, function: &str) -> Result<Option<Measured>> {
-    let end = SystemTime::now();
-    let answer = aws
-        .metrics()
-        .get_metric_statistics()
-        .namespace("AWS/Lambda")
-        .metric_name("Duration")
-        .dimensions(
-            Dimension::builder()
-                .name("FunctionName")
-                .value(function)
-                .build(),
-        )
-        .start_time(DateTime::from(end - WINDOW))
-        .end_time(DateTime::from(end))
-        .period(PERIOD_SECONDS)
-        .statistics(Statistic::Average)
-        .statistics(Statistic::SampleCount)
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("reading function {function}'s Duration metric"), e))?;
-    let (total_ms, invocations) = answer
-        .datapoints()
+    let points = metrics::datapoints(
+        aws,
+        "AWS/Lambda",
+        "Duration",
+        &[("FunctionName", function)],
+        &[Statistic::Average, Statistic::SampleCount],
+    )
+    .await?;
+    let (total_ms, invocations) = points
         .iter()
         .filter_map(|point| Some((point.average()?, point.sample_count()?)))
         .fold((0.0, 0.0), |(ms, n), (average, count)| {

@@ -4,8 +4,17 @@
 //! the emulator); this module counts it over a month and prices it. Every
 //! line is linear in the usage, except the web ACL's monthly fee.
 
+/// A line's price: the key it has in the price table, and its value.
+macro_rules! price {
+    ($prices:expr, $key:ident) => {
+        (stringify!($key), $prices.$key)
+    };
+}
+
 pub mod durations;
 pub mod free_tier;
+mod metrics;
+pub mod observed;
 pub mod prices;
 mod stack;
 
@@ -16,13 +25,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Architecture;
 use prices::Prices;
-
-/// A line's price: the key it has in the price table, and its value.
-macro_rules! price {
-    ($prices:expr, $key:ident) => {
-        (stringify!($key), $prices.$key)
-    };
-}
 
 /// Days in the month the estimate is for.
 pub const DAYS_PER_MONTH: f64 = 30.0;
@@ -127,7 +129,7 @@ fn item_bytes(message_bytes: f64) -> f64 {
 const LOG_BYTES_PER_INVOCATION: f64 = 600.0;
 /// A connection as the fan-out's keys-only index holds it.
 const CONNECTION_INDEX_BYTES: f64 = 120.0;
-const GB: f64 = 1024.0 * 1024.0 * 1024.0;
+pub const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
     let days = DAYS_PER_MONTH;
