@@ -30,6 +30,7 @@ const state = {
   editing: null,     // id of the message being edited
   nextCursor: null,
   messages: new Map(), // id -> message, the page's single source of truth
+  clockOffset: 0,    // server's clock minus this page's, in seconds (history's `now`)
 };
 
 // ----------------------------------------------------------------- storage --
@@ -133,9 +134,12 @@ function renderMessage(message) {
 }
 
 // Seconds left in which the author may still edit or delete a message
-// (config.json's editWindowSeconds, the server's rule).
+// (config.json's editWindowSeconds, the server's rule), on the server's
+// clock: a device whose clock is off neither hides the buttons too early
+// nor offers an edit the server refuses.
 function editableFor(message) {
-  return Math.floor(message.created_at + state.config.editWindowSeconds - Date.now() / 1000);
+  const serverNow = Date.now() / 1000 + state.clockOffset;
+  return Math.floor(message.created_at + state.config.editWindowSeconds - serverNow);
 }
 
 // Ids are ULIDs: sorting them sorts by time, so the list is rebuilt in order
@@ -242,6 +246,7 @@ function receive(frame) {
   switch (frame.type) {
     case "history":
       if (frame.you && frame.you.token) stored.set(tokenKey(state.room), frame.you.token);
+      if (Number.isFinite(frame.now)) state.clockOffset = frame.now - Date.now() / 1000;
       for (const message of frame.messages) state.messages.set(message.id, message);
       // The page just received says where the next older one starts. After
       // a reconnect that is the newest page's cursor again: paging back

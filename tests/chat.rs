@@ -41,6 +41,16 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
     send(&mut alice, json!({"action": "history"})).await;
     let history = expect(&mut alice, "history").await;
     assert_eq!(history["you"]["name"], "alice");
+    // The server's clock, which the page counts the edit window with.
+    let server_now = history["now"].as_i64().expect("the server's clock");
+    let here_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    assert!(
+        (server_now - here_now).abs() <= 5,
+        "{server_now} vs {here_now}"
+    );
     let token = history["you"]["token"]
         .as_str()
         .expect("a token")

@@ -3,7 +3,8 @@
 // the history in order, a third person with JavaScript off reads the room
 // page and posts through its form, reaching the two live clients, an idle
 // page keeps its socket with a ping every 5 minutes, the author's Edit and
-// Delete go when the edit window closes, and a handshake nobody answers is
+// Delete go when the edit window closes (on the server's clock, even on a
+// page whose clock is an hour fast), and a handshake nobody answers is
 // given up and retried (Playwright's clock).
 //
 //   node tests/browser/chat.mjs SITE_URL SCREENSHOT_DIR
@@ -49,6 +50,29 @@ async function join(context, name) {
   await page.getByRole("button", { name: "Join" }).click();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: JOIN_MS });
   return page;
+}
+
+/// Joins on a page whose clock Playwright controls. On the fake clock a
+/// first handshake that failed (a slow cold start on a loaded machine)
+/// would wait for its back-off forever: the page's own reconnect is let
+/// run, as real time would, until it is connected. A join gets the same
+/// time as the others (JOIN_MS): in a fresh-clone CI run a cold handshake
+/// once took longer than LIVE_MS, while still "Connecting".
+async function joinOnClock(page, name) {
+  await page.goto(site);
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("Room").fill(ROOM);
+  await page.getByRole("button", { name: "Join" }).click();
+  const joinBy = Date.now() + JOIN_MS;
+  while ((await page.locator("#status").getAttribute("data-state")) !== "connected") {
+    if (Date.now() > joinBy) {
+      throw new Error(`never connected: ${await page.locator("#status").textContent()}`);
+    }
+    if ((await page.locator("#status").getAttribute("data-state")) === "reconnecting") {
+      await page.clock.runFor(30 * 1000); // the page's longest back-off
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /// The texts of the messages on a page, oldest first.
@@ -152,25 +176,7 @@ try {
     socket.on("framesent", (frame) => sent.push(String(frame.payload)));
     socket.on("framereceived", (frame) => received.push(String(frame.payload)));
   });
-  await dave.goto(site);
-  await dave.getByLabel("Your name").fill("dave");
-  await dave.getByLabel("Room").fill(ROOM);
-  await dave.getByRole("button", { name: "Join" }).click();
-  // On the fake clock a first handshake that failed (a slow cold start on a
-  // loaded machine) would wait for its back-off forever: let the page's own
-  // reconnect run, as real time would, until it is connected. A join gets
-  // the same time as the others (JOIN_MS): in a fresh-clone CI run a cold
-  // handshake here once took longer than LIVE_MS, while still "Connecting".
-  const joinBy = Date.now() + JOIN_MS;
-  while ((await dave.locator("#status").getAttribute("data-state")) !== "connected") {
-    if (Date.now() > joinBy) {
-      throw new Error(`never connected: ${await dave.locator("#status").textContent()}`);
-    }
-    if ((await dave.locator("#status").getAttribute("data-state")) === "reconnecting") {
-      await dave.clock.runFor(30 * 1000); // the page's longest back-off
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await joinOnClock(dave, "dave");
   const pings = () => sent.filter((payload) => JSON.parse(payload).action === "ping").length;
   await dave.clock.runFor(4 * 60 * 1000);
   if (pings() !== 0) throw new Error(`a ping before 5 minutes: ${JSON.stringify(sent)}`);
@@ -197,6 +203,25 @@ try {
   await dave.clock.runFor(windowSeconds * 1000 + 1000);
   await daves.getByRole("button", { name: "Edit this message" }).waitFor({ state: "detached", timeout: LIVE_MS });
   if ((await daves.getByRole("button").count()) !== 0) throw new Error("Delete stayed after the edit window");
+
+  step = "a page whose clock is an hour fast keeps Edit for the server's edit window";
+  // The history frame's `now` (the server's clock) sets the page's offset:
+  // on its own clock the message would be an hour old, past the window.
+  const fastContext = await browser.newContext();
+  const frank = await fastContext.newPage();
+  frank.on("pageerror", (error) => console.error(`[frank] page error: ${error.message}`));
+  await frank.clock.install({ time: Date.now() + 60 * 60 * 1000 });
+  await joinOnClock(frank, "frank");
+  await sendFrom(frank, "frank's fast clock");
+  const franks = frank.locator("#messages li.mine", { hasText: "frank's fast clock" });
+  await franks.getByRole("button", { name: "Edit this message" }).waitFor({ timeout: LIVE_MS });
+  await frank.clock.runFor(windowSeconds * 1000 - 60 * 1000);
+  if ((await franks.getByRole("button", { name: "Edit this message" }).count()) !== 1) {
+    throw new Error("Edit went before the server's edit window closed");
+  }
+  await frank.clock.runFor(61 * 1000);
+  await franks.getByRole("button", { name: "Edit this message" }).waitFor({ state: "detached", timeout: LIVE_MS });
+  await fastContext.close();
 
   step = "a handshake that gets no answer is given up and retried";
   // A TCP server that accepts the connection and never answers the

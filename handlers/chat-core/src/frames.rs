@@ -80,8 +80,12 @@ pub enum Frame {
         /// Oldest first.
         messages: Vec<PublicMessage>,
         next_cursor: Option<String>,
+        // Boxed to keep the frame type small, as a message is.
         #[serde(skip_serializing_if = "Option::is_none")]
-        you: Option<Me>,
+        you: Option<Box<Me>>,
+        /// The server's clock (Unix seconds): a client counts the edit
+        /// window with it, not with its own clock, which may be off.
+        now: i64,
     },
     Error {
         code: String,
@@ -128,12 +132,19 @@ pub fn fit_history(
 /// The `history` frame for the caller: as many messages as fit in
 /// `HISTORY_FRAME_BUDGET_BYTES` with the caller's identity, so the client
 /// always learns its token, however large the messages.
-pub fn history_frame(room: &str, newest_first: &[PublicMessage], more: bool, you: Me) -> Frame {
+pub fn history_frame(
+    room: &str,
+    newest_first: &[PublicMessage],
+    more: bool,
+    you: Me,
+    now: i64,
+) -> Frame {
     let envelope = Frame::History {
         room: room.to_string(),
         messages: Vec::new(),
         next_cursor: Some("0".repeat(26)),
-        you: Some(you.clone()),
+        you: Some(Box::new(you.clone())),
+        now,
     }
     .to_json()
     .len();
@@ -143,7 +154,8 @@ pub fn history_frame(room: &str, newest_first: &[PublicMessage], more: bool, you
         room: room.to_string(),
         messages,
         next_cursor,
-        you: Some(you),
+        you: Some(Box::new(you)),
+        now,
     }
 }
 

@@ -198,6 +198,7 @@ async fn answer<S: MessageRouteStore>(
                     name: connection.name,
                     token: connection.token,
                 },
+                now,
             )))
         }
     }

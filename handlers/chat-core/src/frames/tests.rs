@@ -103,7 +103,7 @@ fn history_frames_stay_under_the_budget_and_page_on_from_where_they_stopped() {
         name: "🚀".repeat(32),
         token: "t".repeat(64),
     };
-    let frame = history_frame("r", &newest_first, false, you.clone());
+    let frame = history_frame("r", &newest_first, false, you.clone(), i64::from(u32::MAX));
     let json = frame.to_json();
     assert!(json.len() <= HISTORY_FRAME_BUDGET_BYTES, "{}", json.len());
     let Frame::History {
@@ -115,7 +115,7 @@ fn history_frames_stay_under_the_budget_and_page_on_from_where_they_stopped() {
     else {
         panic!("not a history frame");
     };
-    assert_eq!(me, you);
+    assert_eq!(*me, you);
     assert_eq!(messages.len(), 1, "one maximal message fits, not two");
     assert_eq!(next_cursor.as_deref(), Some(messages[0].id.as_str()));
     assert_eq!(messages[0].id, format!("{:026}", 99));

@@ -218,6 +218,9 @@ async fn history_is_the_rooms_oldest_first_with_the_callers_token() {
     assert_eq!(texts, ["two", "three"]);
     assert!(history["next_cursor"].is_string(), "one more page");
     assert_eq!(history["you"]["token"], ADA_TOKEN);
+    // The server's clock, which the page counts the edit window with.
+    let now = history["now"].as_i64().expect("now");
+    assert!((now - crate::now_seconds()).abs() <= 5, "{now}");
     assert!(
         history["messages"][0].get("author").is_none(),
         "author keys stay private"
