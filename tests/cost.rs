@@ -413,7 +413,9 @@ async fn settle(emulator: &Emulator) {
     }
 }
 
-/// The README's two worked examples, priced as it says.
+/// The README's two worked examples, priced as it says. A page view's
+/// bytes are the site's own files, so a change to `static/` can move the
+/// broadcast room's total by a cent: this test then says so.
 #[test]
 fn the_readmes_worked_examples_are_what_cost_prints() {
     let readme =
@@ -426,7 +428,7 @@ fn the_readmes_worked_examples_are_what_cost_prints() {
         ),
         (
             ["10000", "10000", "200", "1", "1", "10000"],
-            "**70.01 USD a month**",
+            "**70.02 USD a month**",
             "one more message 0.0101 USD",
         ),
     ] {

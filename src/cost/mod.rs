@@ -298,10 +298,6 @@ fn work_lines(
             n * memory * duration_ms(stack, handler, posts_per_invocation) / 1000.0
         })
         .sum();
-    let gb_second = match stack.architecture {
-        Architecture::X86_64 => price!(prices, lambda_gb_second_x86_64),
-        Architecture::Arm64 => price!(prices, lambda_gb_second_arm64),
-    };
     let message_kb = (item_bytes(usage.message_bytes) / 1024.0).ceil();
     // The message is the one item over 1 KB a send writes.
     let write_units =
@@ -312,63 +308,98 @@ fn work_lines(
         + work.connections_read * CONNECTION_INDEX_BYTES / 4096.0
         + work.messages_read * item_bytes(usage.message_bytes) / 4096.0
         + work.dynamodb_query;
-    let log_gb = invocations * LOG_BYTES_PER_INVOCATION / GB;
+    let mut lines = vec![line(
+        "API Gateway",
+        "WebSocket messages",
+        work.websocket_in + work.posts,
+        "message",
+        price!(prices, websocket_message),
+    )];
+    lines.extend(calls_and_units(
+        stack,
+        prices,
+        Calls {
+            invocations,
+            gb_seconds,
+            write_units,
+            read_units,
+            log_gb: invocations * LOG_BYTES_PER_INVOCATION / GB,
+        },
+    ));
+    lines.push(line(
+        "S3",
+        "PUT requests (room snapshots)",
+        work.s3_put,
+        "request",
+        price!(prices, s3_put_request),
+    ));
+    lines.push(line(
+        "SQS",
+        "delivery-queue requests",
+        work.sqs_requests,
+        "request",
+        price!(prices, sqs_request),
+    ));
+    lines
+}
+
+/// Lambda calls and DynamoDB units, estimated or observed.
+struct Calls {
+    invocations: f64,
+    gb_seconds: f64,
+    write_units: f64,
+    read_units: f64,
+    /// What the calls log, kept for the stack's log retention.
+    log_gb: f64,
+}
+
+/// The lines of Lambda, DynamoDB's request units and CloudWatch Logs.
+fn calls_and_units(stack: &Stack, prices: &Prices, calls: Calls) -> [Line; 6] {
+    let gb_second = match stack.architecture {
+        Architecture::X86_64 => price!(prices, lambda_gb_second_x86_64),
+        Architecture::Arm64 => price!(prices, lambda_gb_second_arm64),
+    };
     let log_months = f64::from(stack.log_retention_days) / DAYS_PER_MONTH;
-    vec![
-        line(
-            "API Gateway",
-            "WebSocket messages",
-            work.websocket_in + work.posts,
-            "message",
-            price!(prices, websocket_message),
-        ),
+    [
         line(
             "Lambda",
             "requests",
-            invocations,
+            calls.invocations,
             "request",
             price!(prices, lambda_request),
         ),
-        line("Lambda", "compute", gb_seconds, "GB-second", gb_second),
+        line(
+            "Lambda",
+            "compute",
+            calls.gb_seconds,
+            "GB-second",
+            gb_second,
+        ),
         line(
             "DynamoDB",
             "write request units",
-            write_units,
+            calls.write_units,
             "unit",
             price!(prices, dynamodb_write_request_unit),
         ),
         line(
             "DynamoDB",
             "read request units",
-            read_units,
+            calls.read_units,
             "unit",
             price!(prices, dynamodb_read_request_unit),
         ),
         line(
-            "S3",
-            "PUT requests (room snapshots)",
-            work.s3_put,
-            "request",
-            price!(prices, s3_put_request),
-        ),
-        line(
-            "SQS",
-            "delivery-queue requests",
-            work.sqs_requests,
-            "request",
-            price!(prices, sqs_request),
-        ),
-        line(
             "CloudWatch Logs",
             "ingestion",
-            log_gb,
+            calls.log_gb,
             "GB",
             price!(prices, logs_ingestion_gb),
         ),
         line(
             "CloudWatch Logs",
             "storage",
-            log_gb * log_months,
+            calls.log_gb * log_months,
             "GB-month",
             price!(prices, logs_storage_gb_month),
         ),

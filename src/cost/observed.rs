@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use super::metrics::{self, WINDOW_DAYS};
 use super::prices::Prices;
-use super::{line, Line, Stack, DAYS_PER_MONTH, GB};
+use super::{calls_and_units, line, Calls, Line, Stack, DAYS_PER_MONTH, GB};
 use crate::aws::Aws;
-use crate::config::{Architecture, Project};
+use crate::config::Project;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,13 +83,7 @@ pub async fn observe(
         ("DistributionId", output("DistributionId")?),
         ("Region", "Global"),
     ];
-    let gb_second = match stack.architecture {
-        Architecture::X86_64 => price!(prices, lambda_gb_second_x86_64),
-        Architecture::Arm64 => price!(prices, lambda_gb_second_arm64),
-    };
-    let log_gb = log_bytes / GB;
-    let log_months = f64::from(stack.log_retention_days) / DAYS_PER_MONTH;
-    let lines: Vec<Line> = vec![
+    let mut lines: Vec<Line> = vec![
         line(
             "API Gateway",
             "WebSocket messages",
@@ -105,28 +99,6 @@ pub async fn observe(
             price!(prices, http_api_request),
         ),
         line(
-            "Lambda",
-            "requests",
-            requests,
-            "request",
-            price!(prices, lambda_request),
-        ),
-        line("Lambda", "compute", gb_seconds, "GB-second", gb_second),
-        line(
-            "DynamoDB",
-            "write request units",
-            write_units,
-            "unit",
-            price!(prices, dynamodb_write_request_unit),
-        ),
-        line(
-            "DynamoDB",
-            "read request units",
-            read_units,
-            "unit",
-            price!(prices, dynamodb_read_request_unit),
-        ),
-        line(
             "CloudFront",
             "HTTPS requests",
             metrics::sum(&edge, "AWS/CloudFront", "Requests", &distribution).await?,
@@ -140,31 +112,29 @@ pub async fn observe(
             "GB",
             price!(prices, cloudfront_transfer_gb),
         ),
-        line(
-            "CloudWatch Logs",
-            "ingestion",
-            log_gb,
-            "GB",
-            price!(prices, logs_ingestion_gb),
-        ),
-        line(
-            "CloudWatch Logs",
-            "storage",
-            log_gb * log_months,
-            "GB-month",
-            price!(prices, logs_storage_gb_month),
-        ),
-    ]
-    .into_iter()
-    .map(|observed| {
-        let quantity = observed.quantity * scale;
-        Line {
-            quantity,
-            monthly: quantity * observed.unit_price,
-            ..observed
-        }
-    })
-    .collect();
+    ];
+    lines.extend(calls_and_units(
+        stack,
+        prices,
+        Calls {
+            invocations: requests,
+            gb_seconds,
+            write_units,
+            read_units,
+            log_gb: log_bytes / GB,
+        },
+    ));
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|observed| {
+            let quantity = observed.quantity * scale;
+            Line {
+                quantity,
+                monthly: quantity * observed.unit_price,
+                ..observed
+            }
+        })
+        .collect();
     Ok(Observed {
         days: WINDOW_DAYS,
         total: lines.iter().map(|l| l.monthly).sum(),

@@ -132,14 +132,7 @@ fn the_free_tier_takes_off_at_most_its_allowance_a_line_at_a_time() {
         .find(|l| l.price == "lambda_request")
         .expect("Lambda requests");
     assert!(requests.quantity < free.lambda_requests);
-    let taken = |name: &str| {
-        applied
-            .deductions
-            .iter()
-            .find(|d| d.allowance == name)
-            .cloned()
-            .expect(name)
-    };
+    let taken = |name: &str| taken_from(&applied, name);
     assert!(close(taken("lambda_requests").saved, requests.monthly));
     assert!(close(taken("lambda_requests").used, requests.quantity));
     // The allowances that cover nothing the chat uses save nothing.
