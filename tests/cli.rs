@@ -91,7 +91,14 @@ fn every_subcommand_has_help_with_its_own_options() {
         ("invoke", &["[HANDLER]", "--event", "--sample"]),
         (
             "cost",
-            &["--plan", "--prices", "--messages-per-day", "--room-size"],
+            &[
+                "--plan",
+                "--prices",
+                "--free-tier",
+                "--observed",
+                "--messages-per-day",
+                "--room-size",
+            ],
         ),
         ("local", &["up", "down", "status"]),
         ("completions", &["<SHELL>"]),
@@ -113,7 +120,7 @@ fn every_subcommand_has_help_with_its_own_options() {
 /// JSON mode and how `--sample` lists are part of their interface.
 #[test]
 fn the_operator_commands_help_is_snapshotted() {
-    for subcommand in ["logs", "invoke", "dev", "init"] {
+    for subcommand in ["logs", "invoke", "dev", "init", "cost"] {
         let assert = chatctl()
             .env("COLUMNS", "100")
             .args([subcommand, "--help"])
