@@ -17,6 +17,17 @@ use support::Emulator;
 async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
     let emulator = Emulator::start();
     let project = Project::new("");
+    // Before a launch there is nothing deployed to price: --plan is named.
+    let early = chatctl(&emulator, &project)
+        .arg("cost")
+        .output()
+        .expect("run chatctl cost");
+    assert_eq!(early.status.code(), Some(1), "{early:?}");
+    let said = String::from_utf8_lossy(&early.stderr);
+    assert!(
+        said.contains("chatctl launch") && said.contains("cost --plan"),
+        "{said}"
+    );
     let (launched, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
     let outputs = launched["outputs"].clone();
     let mut ada = open(&emulator, &outputs, "room=general&name=ada").await;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::{durations, Stack};
 use crate::aws::Aws;
 use crate::config::Project;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::handlers;
 
 /// Where the functions' memory comes from.
@@ -34,7 +34,15 @@ pub async fn stack_of(project: &Project, source: Source<'_>) -> Result<Stack> {
             }
         }
         Source::Deployed(aws) => {
-            let outputs = crate::deploy::deployed_outputs(aws, project).await?;
+            let outputs = crate::deploy::deployed_outputs(aws, project)
+                .await
+                .map_err(|e| match e {
+                    // Not deployed (yet, or here): the estimate needs no stack.
+                    Error::Failed { hint: None, .. } => e.with_hint(
+                        "`chatctl cost --plan` prices the configuration without a stack",
+                    ),
+                    other => other,
+                })?;
             for function in crate::functions::deployed(project, &outputs, &[])? {
                 let deployed = crate::functions::configuration(aws, &function.function).await?;
                 let memory = deployed
