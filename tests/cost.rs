@@ -178,6 +178,16 @@ async fn observed_prices_what_cloudwatch_counted(
             vec![("TableName", output("LimitsTableName"))],
             140.0,
         ),
+        // The connections' index, billed apart from its table.
+        (
+            "AWS/DynamoDB",
+            "ConsumedWriteCapacityUnits",
+            vec![
+                ("TableName", output("ConnectionsTableName")),
+                ("GlobalSecondaryIndexName", "by-room-keys".into()),
+            ],
+            35.0,
+        ),
         (
             "AWS/CloudFront",
             "Requests",
@@ -234,7 +244,7 @@ async fn observed_prices_what_cloudwatch_counted(
         ("WebSocket messages", month(7000.0)),
         ("HTTP API requests", month(700.0)),
         ("read request units", month(70.0)),
-        ("write request units", month(140.0)),
+        ("write request units", month(140.0 + 35.0)),
         ("HTTPS requests", month(1400.0)),
         ("data transfer out", month(7.0)),
         ("ingestion", month(0.7)),
@@ -439,7 +449,7 @@ fn the_readmes_worked_examples_are_what_cost_prints() {
         ),
         (
             ["10000", "10000", "200", "1", "1", "10000"],
-            "**70.02 USD a month**",
+            "**70.40 USD a month**",
             "one more message 0.0101 USD",
         ),
     ] {

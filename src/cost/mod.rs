@@ -299,9 +299,13 @@ fn work_lines(
         })
         .sum();
     let message_kb = (item_bytes(usage.message_bytes) / 1024.0).ceil();
-    // The message is the one item over 1 KB a send writes.
-    let write_units =
-        work.dynamodb_put_item * message_kb + work.dynamodb_update_item + work.dynamodb_delete_item;
+    // A message is the one item that may take more than 1 KB; an index
+    // write is a unit more (on-demand bills the index's writes too).
+    let write_units = work.messages_put * message_kb
+        + (work.dynamodb_put_item - work.messages_put)
+        + work.dynamodb_update_item
+        + work.dynamodb_delete_item
+        + work.index_writes;
     // Strongly consistent, 4 KB a unit, and a unit more a query for the
     // rounding up of each call.
     let read_units = work.dynamodb_get_item

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::metrics::{self, WINDOW_DAYS};
 use super::prices::Prices;
 use super::{calls_and_units, line, Calls, Line, Stack, DAYS_PER_MONTH, GB};
-use crate::aws::Aws;
+use crate::aws::{aws_error, Aws};
 use crate::config::Project;
 use crate::error::{Error, Result};
 
@@ -71,12 +71,20 @@ pub async fn observe(
         "ConnectionsTableName",
         "LimitsTableName",
     ] {
-        let table = [("TableName", output(table)?)];
+        let name = output(table)?;
+        let table = [("TableName", name)];
         read_units +=
             metrics::sum(aws, "AWS/DynamoDB", "ConsumedReadCapacityUnits", &table).await?;
         write_units +=
             metrics::sum(aws, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", &table).await?;
+        // An index's writes are billed too, and counted apart from its table's.
+        for index in indexes(aws, name).await? {
+            let index = [("TableName", name), ("GlobalSecondaryIndexName", &index)];
+            write_units +=
+                metrics::sum(aws, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", &index).await?;
+        }
     }
+
     // CloudFront publishes its metrics in us-east-1 only.
     let edge = aws.in_region("us-east-1");
     let distribution = [
@@ -141,4 +149,22 @@ pub async fn observe(
         lines,
         not_observed: NOT_OBSERVED.to_vec(),
     })
+}
+
+/// The table's global secondary indexes, as deployed.
+async fn indexes(aws: &Aws, table: &str) -> Result<Vec<String>> {
+    let described = aws
+        .dynamodb()
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("describing table {table}"), e))?;
+    Ok(described
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|index| index.index_name().map(str::to_string))
+        .collect())
 }

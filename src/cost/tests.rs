@@ -221,3 +221,28 @@ fn a_measured_duration_replaces_the_assumed_one() {
         message_calls * 0.25 * 0.1
     ));
 }
+
+#[test]
+fn a_join_writes_its_connection_and_the_room_index_whatever_the_message_size() {
+    let prices = PriceTable::embedded_for("us-east-1").0.prices;
+    let write_units = |message_bytes: f64| {
+        let usage = Usage {
+            messages_per_day: 0.0,
+            people_per_day: 1.0,
+            joins_per_person: 1.0,
+            message_bytes,
+            ..Usage::default()
+        };
+        estimate(&stack(false), &usage, &prices)
+            .lines
+            .into_iter()
+            .find(|l| l.price == "dynamodb_write_request_unit")
+            .expect("write units")
+            .quantity
+    };
+    // A day's join, 30 times: the connection put and deleted, each also
+    // written to `by-room-keys`, and six counter updates.
+    assert_eq!(write_units(200.0), DAYS_PER_MONTH * (1.0 + 1.0 + 2.0 + 6.0));
+    // Only a message's size changes what its put costs.
+    assert_eq!(write_units(5_000.0), write_units(200.0));
+}

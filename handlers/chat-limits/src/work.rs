@@ -25,6 +25,12 @@ pub struct Work {
     pub dynamodb_put_item: f64,
     pub dynamodb_update_item: f64,
     pub dynamodb_delete_item: f64,
+    /// Of the puts, the messages (a write unit per KB of the message; any
+    /// other item chatctl writes is under 1 KB).
+    pub messages_put: f64,
+    /// Writes DynamoDB repeats into a global secondary index, a write unit
+    /// each: a connection's put and delete, into `by-room-keys`.
+    pub index_writes: f64,
     /// Room snapshots written (the page without JavaScript reads them).
     pub s3_put: f64,
     /// Delivery-queue requests: send, and the delivery function's
@@ -72,6 +78,8 @@ pub fn send(room: u64, history_length: u32) -> Work {
         // message.rs: the client's rate counters, by address and by token.
         dynamodb_update_item: 2.0,
         dynamodb_delete_item: 0.0,
+        messages_put: 1.0,
+        index_writes: 0.0,
         // fanout.rs: the room's snapshot page and its JSON.
         s3_put: 2.0,
         sqs_requests: 3.0 * deliveries,
@@ -103,6 +111,9 @@ pub fn join(history_length: u32) -> Work {
         dynamodb_update_item: 6.0,
         // connect.rs: the connection, at $disconnect.
         dynamodb_delete_item: 1.0,
+        messages_put: 0.0,
+        // The connection's put and delete, each also in `by-room-keys`.
+        index_writes: 2.0,
         s3_put: 0.0,
         sqs_requests: 0.0,
         connections_read: 0.0,
@@ -128,6 +139,8 @@ impl Work {
             dynamodb_put_item: self.dynamodb_put_item * times,
             dynamodb_update_item: self.dynamodb_update_item * times,
             dynamodb_delete_item: self.dynamodb_delete_item * times,
+            messages_put: self.messages_put * times,
+            index_writes: self.index_writes * times,
             s3_put: self.s3_put * times,
             sqs_requests: self.sqs_requests * times,
             connections_read: self.connections_read * times,
