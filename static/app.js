@@ -245,6 +245,7 @@ function request(frame) {
 function receive(frame) {
   switch (frame.type) {
     case "history":
+      if (frame.presence) showPresence(frame.presence);
       if (frame.you && frame.you.token) stored.set(tokenKey(state.room), frame.you.token);
       if (Number.isFinite(frame.now)) state.clockOffset = frame.now - Date.now() / 1000;
       for (const message of frame.messages) state.messages.set(message.id, message);
@@ -269,6 +270,9 @@ function receive(frame) {
     case "error":
       notify(errorText(frame));
       break;
+    case "presence":
+      showPresence(frame);
+      break;
     case "pong":
       break;
     default:
@@ -279,6 +283,21 @@ function receive(frame) {
       }
       break;
   }
+}
+
+// Who is in the room: a count and the names (a room too big to list says
+// how many at least). Names are text, never HTML.
+function showPresence(presence) {
+  const count = presence.count;
+  $("presence-count").textContent = !presence.complete ? `${count}+ people here`
+    : count === 0 ? "Nobody here"
+      : `${count} ${count === 1 ? "person" : "people"} here`;
+  const list = $("people");
+  list.replaceChildren(...presence.people.map((name) => {
+    const item = document.createElement("li");
+    item.textContent = name;
+    return item;
+  }));
 }
 
 function errorText(frame) {
@@ -341,6 +360,7 @@ function join(name, room) {
   state.messages.clear();
   state.nextCursor = null;
   state.leaving = false;
+  showPresence({ count: 0, people: [], complete: true });
   stored.set("chat.name", name);
   $("join").hidden = true;
   $("chat").hidden = false;

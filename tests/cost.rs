@@ -55,6 +55,11 @@ async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
     let mut dan = open(&emulator, &outputs, "room=general&name=dan").await;
     send(&mut dan, json!({"action": "history"})).await;
     expect(&mut dan, "history").await;
+    // Told to the room before Dan leaves: an arrival and a leaving in one
+    // stream batch would cancel out, and tell nobody.
+    for socket in [&mut ada, &mut bob, &mut cy] {
+        expect(socket, "presence").await;
+    }
     dan.close(None).await.expect("close");
     settle(&emulator).await;
     let joined = counted(&emulator.operations()[before..]);
@@ -67,8 +72,8 @@ async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
     );
     assert_eq!(
         joined,
-        expected(&work::join(history)),
-        "one join, history page and leave"
+        expected(&work::join(4, history)),
+        "one join into a room of three, history page and leave"
     );
 
     // And chatctl cost prices the deployed stack with those drivers.
@@ -115,7 +120,8 @@ async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
         .find(|l| l["driver"] == "WebSocket messages")
         .expect("the WebSocket messages line");
     // Per message: one in, and the room's three posts plus the sender's
-    // answer out; per join one in and one out; 30 days of the defaults.
+    // answer out; per join one in, and out the history page and the
+    // arrival and the leaving told to the two others; 30 days of the defaults.
     let usage = &priced["usage"];
     let days = 30.0;
     let sends = usage["messages_per_day"].as_f64().expect("messages") * days;
@@ -124,7 +130,7 @@ async fn one_message_in_a_room_of_three_does_what_the_cost_model_says() {
         * days;
     assert_eq!(
         messages["quantity"].as_f64(),
-        Some(sends * 5.0 + joins * 2.0)
+        Some(sends * 5.0 + joins * 6.0)
     );
     drop((ada, bob, cy));
 }
@@ -444,12 +450,12 @@ fn the_readmes_worked_examples_are_what_cost_prints() {
     for (flags, total, one) in [
         (
             ["50", "50", "2000", "8", "3", "150"],
-            "**4.27 USD a month**",
+            "**4.76 USD a month**",
             "one more\n  message 0.000067 USD",
         ),
         (
             ["10000", "10000", "200", "1", "1", "10000"],
-            "**70.40 USD a month**",
+            "**71.86 USD a month**",
             "one more message 0.0101 USD",
         ),
     ] {

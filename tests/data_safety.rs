@@ -210,27 +210,28 @@ async fn a_launch_over_the_old_room_index_replaces_it_one_update_at_a_time() {
     let project = Project::new("");
     tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
 
-    // Back to the older shape, by the rule's own path: the old index added
-    // beside the new, then the new one removed and the functions pointed
-    // at the old one.
+    // Back to the older shape (before `by-room-keys`, and before
+    // presence's `by-room-people`), by the rule's own path, an index an
+    // update: the old index added beside the new ones, the new ones
+    // removed, the last with the functions pointed at the old one.
     let cfn = aws(&emulator).await.cloudformation();
     let current = deployed_template(&cfn).await;
-    let older: Value = serde_json::from_str(
+    let mut older: Value = serde_json::from_str(
         &current
             .to_string()
             .replace("by-room-keys", "by-room")
             .replace("KEYS_ONLY", "ALL"),
     )
     .expect("JSON");
-    let mut both = current.clone();
-    let old_index =
-        older["Resources"]["ConnectionsTable"]["Properties"]["GlobalSecondaryIndexes"][0].clone();
-    both["Resources"]["ConnectionsTable"]["Properties"]["GlobalSecondaryIndexes"]
-        .as_array_mut()
-        .expect("indexes")
-        .push(old_index);
-    deploy_older(&cfn, &both).await;
-    deploy_older(&cfn, &older).await;
+    indexes_of(&mut older).retain(|index| index["IndexName"] == "by-room");
+    let old_index = indexes_of(&mut older)[0].clone();
+    let mut all_three = current.clone();
+    indexes_of(&mut all_three).push(old_index);
+    let mut without_people = all_three.clone();
+    indexes_of(&mut without_people).retain(|index| index["IndexName"] != "by-room-people");
+    for template in [&all_three, &without_people, &older] {
+        deploy_older(&cfn, template).await;
+    }
     let (outputs, _) =
         tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("output"), 0));
     let http_api = outputs["HttpApiId"].as_str().expect("api").to_string();
@@ -295,8 +296,15 @@ async fn a_launch_over_the_old_room_index_replaces_it_one_update_at_a_time() {
         stderr.contains("adding the index by-room-keys to ConnectionsTable first"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("adding the index by-room-people to ConnectionsTable first"),
+        "{stderr}"
+    );
     assert_eq!(emulator.refusals().index_changes, 0, "rule 11 was broken");
-    assert_eq!(indexes(connections).await, ["by-room-keys KEYS_ONLY"]);
+    assert_eq!(
+        indexes(connections).await,
+        ["by-room-keys KEYS_ONLY", "by-room-people INCLUDE"]
+    );
     assert_eq!(launched["outputs"]["HttpApiId"], outputs["HttpApiId"]);
     // The socket that joined over the old index is found through the new.
     post(&emulator, &http_api, "after");
@@ -315,8 +323,9 @@ async fn a_launch_over_the_old_room_index_replaces_it_one_update_at_a_time() {
     // A table kept by `delete` while it had the old index is reattached as
     // it is, then brought to the new index the same way.
     drop(listener);
-    deploy_older(&cfn, &both).await;
-    deploy_older(&cfn, &older).await;
+    for template in [&all_three, &without_people, &older] {
+        deploy_older(&cfn, template).await;
+    }
     tokio::task::block_in_place(|| {
         json_of(chatctl(&emulator, &project).args(["delete", "--yes"]), 0)
     });
@@ -332,7 +341,10 @@ async fn a_launch_over_the_old_room_index_replaces_it_one_update_at_a_time() {
         .as_str()
         .expect("ConnectionsTableName")
         .to_string();
-    assert_eq!(indexes(connections).await, ["by-room-keys KEYS_ONLY"]);
+    assert_eq!(
+        indexes(connections).await,
+        ["by-room-keys KEYS_ONLY", "by-room-people INCLUDE"]
+    );
     let http_api = relaunched["outputs"]["HttpApiId"]
         .as_str()
         .expect("api")
@@ -467,4 +479,11 @@ async fn a_kept_table_being_deleted_is_not_reattached() {
         serde_json::json!([messages]),
         "{stderr}"
     );
+}
+
+/// The connections table's indexes in a template.
+fn indexes_of(template: &mut Value) -> &mut Vec<Value> {
+    template["Resources"]["ConnectionsTable"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_array_mut()
+        .expect("indexes")
 }

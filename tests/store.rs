@@ -390,9 +390,10 @@ async fn slot_store(emulator: &Emulator, settings: Settings) -> (Store, aws_sdk_
     (Store::new(client.clone(), settings), client)
 }
 
-/// The connections table with its `by-room-keys` index (keys only), as the template has it.
+/// The connections table with its `by-room-keys` index (keys only) and
+/// its `by-room-people` index, as the template has it.
 async fn connections_with_room_index(client: &aws_sdk_dynamodb::Client) {
-    use dynamo::{attribute, key, room_keys_index};
+    use dynamo::{attribute, key, room_keys_index, room_people_index};
     client
         .create_table()
         .table_name("connections")
@@ -401,9 +402,76 @@ async fn connections_with_room_index(client: &aws_sdk_dynamodb::Client) {
         .attribute_definitions(attribute("room", ScalarAttributeType::S))
         .key_schema(key("connection_id", KeyType::Hash))
         .global_secondary_indexes(room_keys_index())
+        .global_secondary_indexes(room_people_index())
         .send()
         .await
         .expect("create_table");
+}
+
+/// A post answered 410 prunes a connection and gives its slots back,
+/// unless it was stored within the handshake (API Gateway answers 410
+/// until `$connect` completes); and who is in a room never counts a
+/// connection past its expiry, which DynamoDB's TTL removes only later.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_in_its_handshake_is_not_pruned_and_an_expired_one_is_not_here() {
+    use chat_core::connect::{CONNECTION_TTL_SECONDS, HANDSHAKE_SECONDS};
+    use chat_core::presence::PresenceStore;
+    let emulator = Emulator::start();
+    let (store, _) = slot_store(
+        &emulator,
+        Settings {
+            connections_per_address: 1,
+            ..Settings::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        store.admit("a1", "general", NOW).await.expect("admit"),
+        Ok(())
+    );
+    let mut young = connection("young");
+    young.client = Some("a1".into());
+    young.expires_at = NOW + CONNECTION_TTL_SECONDS;
+    store.put_connection(&young).await.expect("put");
+    let during = NOW + HANDSHAKE_SECONDS - 1;
+    assert!(!store
+        .prune_connection("young", during)
+        .await
+        .expect("prune"));
+    assert!(store.get_connection("young").await.expect("get").is_some());
+    assert_eq!(
+        store.admit("a1", "general", NOW).await.expect("admit"),
+        Err(Refusal::AddressFull),
+        "the young connection keeps its slot"
+    );
+    let after = NOW + HANDSHAKE_SECONDS;
+    assert!(store.prune_connection("young", after).await.expect("prune"));
+    assert!(store.get_connection("young").await.expect("get").is_none());
+    assert!(!store
+        .prune_connection("young", after)
+        .await
+        .expect("prune again"));
+    assert_eq!(
+        store.admit("a1", "general", NOW).await.expect("admit"),
+        Ok(()),
+        "a pruned connection gives its slot back, once"
+    );
+
+    let mut here = connection("here");
+    here.expires_at = NOW + 60;
+    let mut expired = connection("expired");
+    expired.name = "bob".into();
+    expired.expires_at = NOW - 1;
+    for c in [&here, &expired] {
+        store.put_connection(c).await.expect("put");
+    }
+    let people = store
+        .people_in_room("general", 10, NOW)
+        .await
+        .expect("people");
+    let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["alice"]);
+    assert_eq!(people[0].author, "author-of-alice");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -129,6 +129,8 @@ fn item_bytes(message_bytes: f64) -> f64 {
 const LOG_BYTES_PER_INVOCATION: f64 = 600.0;
 /// A connection as the fan-out's keys-only index holds it.
 const CONNECTION_INDEX_BYTES: f64 = 120.0;
+/// A connection as `by-room-people` holds it: its keys, name and author hash.
+const PEOPLE_INDEX_BYTES: f64 = 200.0;
 pub const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
@@ -140,7 +142,10 @@ pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
         usage.room_size.max(1.0).round() as u64,
         stack.history_length,
     );
-    let join = work::join(stack.history_length);
+    let join = work::join(
+        usage.room_size.max(1.0).round() as u64,
+        stack.history_length,
+    );
     let mut lines = Vec::new();
     lines.extend(work_lines(
         stack,
@@ -177,7 +182,8 @@ pub fn estimate(stack: &Stack, usage: &Usage, prices: &Prices) -> Estimate {
     lines.push(line(
         "DynamoDB",
         "stream reads (free for Lambda triggers)",
-        sends,
+        // A message's record, and a join's two (its connection opened and closed).
+        sends + 2.0 * joins,
         "record",
         price!(prices, dynamodb_stream_read_request),
     ));
@@ -310,6 +316,7 @@ fn work_lines(
     // rounding up of each call.
     let read_units = work.dynamodb_get_item
         + work.connections_read * CONNECTION_INDEX_BYTES / 4096.0
+        + work.people_read * PEOPLE_INDEX_BYTES / 4096.0
         + work.messages_read * item_bytes(usage.message_bytes) / 4096.0
         + work.dynamodb_query;
     let mut lines = vec![line(

@@ -206,7 +206,7 @@ fn a_measured_duration_replaces_the_assumed_one() {
             + usage.people_per_day
                 * usage.joins_per_person
                 * DAYS_PER_MONTH
-                * work::join(50).invocations.message
+                * work::join(10, 50).invocations.message
     };
     measured.measured.insert(
         "message".into(),
@@ -241,8 +241,22 @@ fn a_join_writes_its_connection_and_the_room_index_whatever_the_message_size() {
             .quantity
     };
     // A day's join, 30 times: the connection put and deleted, each also
-    // written to `by-room-keys`, and six counter updates.
-    assert_eq!(write_units(200.0), DAYS_PER_MONTH * (1.0 + 1.0 + 2.0 + 6.0));
+    // written to `by-room-keys` and `by-room-people`, and six counter updates.
+    assert_eq!(write_units(200.0), DAYS_PER_MONTH * (1.0 + 1.0 + 4.0 + 6.0));
     // Only a message's size changes what its put costs.
     assert_eq!(write_units(5_000.0), write_units(200.0));
+}
+
+/// Presence tells everyone else in a listed room of an arrival and of a
+/// leaving; a room too big to list is told nothing, whatever its size.
+#[test]
+fn a_join_is_told_to_the_rest_of_a_small_room_and_to_nobody_in_a_big_one() {
+    let max = work::PRESENCE_LIST_MAX as u64;
+    assert_eq!(work::join(1, 50).posts, 1.0, "alone: the history page only");
+    assert_eq!(work::join(3, 50).posts, 1.0 + 2.0 * 2.0);
+    assert_eq!(work::join(max, 50).posts, 1.0 + 2.0 * (max as f64 - 1.0));
+    assert_eq!(work::join(max + 1, 50).posts, 1.0);
+    assert_eq!(work::join(10_000, 50).posts, 1.0);
+    // Each of the three presence reads stops at PRESENCE_LIST_MAX + 1.
+    assert_eq!(work::join(10_000, 50).people_read, 3.0 * (max as f64 + 1.0));
 }

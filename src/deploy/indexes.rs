@@ -89,7 +89,10 @@ pub fn changes(deployed: &Value, wanted: &Value) -> Vec<IndexChanges> {
 
 /// The templates to deploy before `wanted`, each one index creation from
 /// the one before it: the deployed template with the new indexes added.
-/// Empty when `wanted` is at most one index change per table away. An
+/// Every new index comes first in an update of its own, even alone: the
+/// launch waits for it to backfill there, so the functions that read it
+/// change (in `wanted`) only once it can be read. Empty when `wanted` adds
+/// no index. An
 /// error (a usage error: the template asks what AWS cannot do) when an
 /// index is redefined under its own name, or when more than one would have
 /// to be deleted.
@@ -97,7 +100,7 @@ pub fn steps(deployed: &Value, wanted: &Value) -> std::result::Result<Vec<Step>,
     let mut current = deployed.clone();
     let mut steps = Vec::new();
     for change in changes(deployed, wanted) {
-        if change.added.len() + change.removed.len() <= 1 {
+        if change.added.is_empty() && change.removed.len() <= 1 {
             continue;
         }
         let table = &change.table;
@@ -113,10 +116,8 @@ pub fn steps(deployed: &Value, wanted: &Value) -> std::result::Result<Vec<Step>,
                 change.removed.join(", ")
             ));
         }
-        // With nothing to delete, the last creation is the template's own.
-        let keep_for_last = usize::from(change.removed.is_empty());
         let new = indexes_of(&wanted["Resources"][table]);
-        for name in &change.added[..change.added.len() - keep_for_last] {
+        for name in &change.added {
             add_index(&mut current, &wanted["Resources"][table], table, &new[name]);
             steps.push(Step {
                 template: current.clone(),
@@ -346,20 +347,24 @@ mod tests {
     }
 
     #[test]
-    fn one_change_needs_no_step_and_new_keys_bring_their_attributes() {
+    fn every_new_index_is_a_step_and_new_keys_bring_their_attributes() {
         let deployed = template(table(json!([]), &["connection_id"]));
         let one = template(table(
             json!([index("by-room-keys", "KEYS_ONLY")]),
             &["connection_id", "room"],
         ));
-        assert_eq!(steps(&deployed, &one), Ok(Vec::new()));
+        // Even alone: the functions reading it change only after it backfilled.
+        let alone = steps(&deployed, &one).expect("possible");
+        assert_eq!(alone.len(), 1);
+        assert_eq!(alone[0].index, "by-room-keys");
         assert_eq!(steps(&deployed, &deployed), Ok(Vec::new()));
+        assert_eq!(steps(&one, &deployed), Ok(Vec::new()), "a removal alone");
         let two = template(table(
             json!([index("a", "KEYS_ONLY"), index("b", "ALL")]),
             &["connection_id", "room"],
         ));
         let steps = steps(&deployed, &two).expect("possible");
-        assert_eq!(steps.len(), 1, "the second creation is the template's own");
+        assert_eq!(steps.len(), 2, "one creation an update");
         let attributes = &steps[0].template["Resources"]["ConnectionsTable"]["Properties"]
             ["AttributeDefinitions"];
         assert!(attributes

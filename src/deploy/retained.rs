@@ -169,7 +169,10 @@ pub fn table_mismatch(wanted: &Value, table: &TableDescription) -> Option<String
         .filter(|s| s.stream_enabled())
         .and_then(|s| s.stream_view_type())
         .map(|v| v.as_str());
-    if wanted_stream != found_stream {
+    // A table kept without a stream (a connections table from before
+    // presence) is imported as it is, and the update after enables it:
+    // enabling is one change; changing a stream's view is two.
+    if found_stream.is_some() && wanted_stream != found_stream {
         let say = |s: Option<&str>| s.map_or("no stream".to_string(), |v| format!("a {v} stream"));
         return Some(format!(
             "it has {}; the template's has {}",
@@ -242,6 +245,14 @@ fn as_found(properties: &mut Value, table: &TableDescription) {
             }
         }
         false => properties["GlobalSecondaryIndexes"] = json!(indexes),
+    }
+    let streaming = table
+        .stream_specification()
+        .is_some_and(|s| s.stream_enabled());
+    if !streaming {
+        if let Some(map) = properties.as_object_mut() {
+            map.remove("StreamSpecification");
+        }
     }
     properties["AttributeDefinitions"] = table
         .attribute_definitions()

@@ -2,7 +2,7 @@
 // playwright-core: two people chat live (send, edit, delete), a reload shows
 // the history in order, a third person with JavaScript off reads the room
 // page and posts through its form, reaching the two live clients, an idle
-// page keeps its socket with a ping every 5 minutes, the author's Edit and
+// page keeps its socket with a ping every 5 minutes, both see who is here, the author's Edit and
 // Delete go when the edit window closes (on the server's clock, even on a
 // page whose clock is an hour fast), and a handshake nobody answers is
 // given up and retried (Playwright's clock).
@@ -92,6 +92,15 @@ try {
   const alice = await join(await browser.newContext(), "alice");
   const bob = await join(await browser.newContext(), "bob");
   await shot(alice, "01-joined");
+
+  step = "each sees who is here: the first in the list live, the second from its history";
+  for (const page of [alice, bob]) {
+    await page.locator("#presence-count", { hasText: "2 people here" }).waitFor({ timeout: LIVE_MS });
+    const people = await page.locator("#people li").allTextContents();
+    if (JSON.stringify(people) !== JSON.stringify(["alice", "bob"])) {
+      throw new Error(`people here: ${JSON.stringify(people)}`);
+    }
+  }
 
   step = "a message from one appears in the other, as text";
   await sendFrom(alice, SCRIPT);

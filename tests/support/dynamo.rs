@@ -54,3 +54,22 @@ pub fn room_keys_index() -> GlobalSecondaryIndex {
         .build()
         .expect("index")
 }
+
+/// `by-room-people`: the room's connections with their names, authors and
+/// expiry (presence), as the template has it.
+pub fn room_people_index() -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name("by-room-people")
+        .key_schema(key("room", KeyType::Hash))
+        .key_schema(key("connection_id", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .non_key_attributes("name")
+                .non_key_attributes("author")
+                .non_key_attributes("expires_at")
+                .build(),
+        )
+        .build()
+        .expect("index")
+}

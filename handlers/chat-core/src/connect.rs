@@ -12,7 +12,14 @@ use crate::slots::Refusal;
 use crate::validate::{validate_name, validate_room};
 
 /// API Gateway closes WebSocket connections after two hours; the item goes a little later.
-const CONNECTION_TTL_SECONDS: i64 = 3 * 3600;
+pub const CONNECTION_TTL_SECONDS: i64 = 3 * 3600;
+
+/// How long a `$connect` may still be running after its connection's item
+/// was stored: API Gateway's integration timeout is 29 seconds, and until
+/// the handshake completes a post to the connection answers 410 Gone as if
+/// it had left. A connection this young is never pruned on a 410
+/// (`ConnectionStore::prune_connection`).
+pub const HANDSHAKE_SECONDS: i64 = 30;
 
 /// SHA-256 hex of an author token: what messages store, never the token.
 pub fn author_key(token: &str) -> String {

@@ -282,8 +282,16 @@ impl<P: Poster, S: ConnectionStore> Connections for Live<'_, P, S> {
     }
 
     async fn prune(&self, connection: &str) {
-        if let Err(e) = self.store.delete_connection(connection).await {
-            tracing::warn!(error = %e, "could not prune a gone connection");
+        match self
+            .store
+            .prune_connection(connection, crate::now_seconds())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(
+                "a 410 from a connection still in its handshake, or gone already: kept"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not prune a gone connection"),
         }
     }
 }

@@ -216,25 +216,41 @@ pub async fn write_snapshot<S: FanoutStore, B: SnapshotBucket>(
     room: &str,
 ) -> Result<(), FanoutError> {
     let settings = store.settings();
-    let page = store
-        .history(
+    let (page, people) = tokio::join!(
+        store.history(
             room,
             settings.history_length,
             None,
             crate::now_seconds(),
             usize::MAX,
-        )
-        .await?;
+        ),
+        crate::presence::read(store, room)
+    );
+    // Who is here is the page's extra: a failed read leaves it out rather
+    // than hold the room's messages back.
+    let presence = match people {
+        Ok((people, complete)) => Some(crate::presence::Presence::of(&people, complete)),
+        Err(e) => {
+            tracing::warn!(room, error = %e, "snapshot written without who is here");
+            None
+        }
+    };
+    let page = page?;
     let oldest_first: Vec<Message> = page.messages.into_iter().rev().collect();
     let files = [
         (
             format!("rooms/{room}.json"),
-            render::snapshot_json(room, &oldest_first),
+            render::snapshot_json(room, &oldest_first, presence.as_ref()),
             "application/json; charset=utf-8",
         ),
         (
             format!("rooms/{room}.html"),
-            render::snapshot_html(room, &oldest_first, settings.max_message_bytes),
+            render::snapshot_html(
+                room,
+                &oldest_first,
+                settings.max_message_bytes,
+                presence.as_ref(),
+            ),
             "text/html; charset=utf-8",
         ),
     ];
@@ -249,7 +265,7 @@ pub async fn write_snapshot<S: FanoutStore, B: SnapshotBucket>(
 }
 
 /// Rooms of one stream batch handled side by side.
-const ROOMS_AT_ONCE: usize = 8;
+pub(crate) const ROOMS_AT_ONCE: usize = 8;
 
 /// One room of a stream batch: the snapshot first, so that a snapshot that
 /// fails is retried with its records before any frame went out (a retry
@@ -300,9 +316,18 @@ where
     Q: DeliveryQueue,
 {
     let mut failures = Vec::new();
+    // The fan-out reads two streams: the connections table's (presence)
+    // and the messages table's.
+    let (connections, messages): (Vec<&EventRecord>, Vec<&EventRecord>) = event
+        .payload
+        .records
+        .iter()
+        .partition(|record| crate::presence::is_connection_record(record));
+    let budget = InlineBudget::default();
+    failures.extend(crate::presence::announce(fanout, &connections, &budget).await);
     // Rooms in order of first appearance; frames in stream order.
     let mut rooms: BTreeMap<String, (Vec<Frame>, Vec<String>)> = BTreeMap::new();
-    for record in &event.payload.records {
+    for record in messages {
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
         match frame_of(record) {
             Ok((room, frame)) => {
@@ -316,7 +341,6 @@ where
             }
         }
     }
-    let budget = InlineBudget::default();
     let failed_rooms: Vec<Vec<String>> = stream::iter(&rooms)
         .map(|(room, (frames, sequences))| {
             let budget = &budget;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::PublicMessage;
+use crate::presence::Presence;
 
 /// The largest frame a client may send, in bytes: API Gateway's WebSocket
 /// frame size quota.
@@ -86,6 +87,16 @@ pub enum Frame {
         /// The server's clock (Unix seconds): a client counts the edit
         /// window with it, not with its own clock, which may be off.
         now: i64,
+        /// Who is in the room, with the first page only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        presence: Option<Box<Presence>>,
+    },
+    /// Who is in the room, after someone arrived or left.
+    Presence {
+        room: String,
+        count: usize,
+        people: Vec<String>,
+        complete: bool,
     },
     Error {
         code: String,
@@ -138,6 +149,7 @@ pub fn history_frame(
     more: bool,
     you: Me,
     now: i64,
+    presence: Option<Presence>,
 ) -> Frame {
     let envelope = Frame::History {
         room: room.to_string(),
@@ -145,6 +157,7 @@ pub fn history_frame(
         next_cursor: Some("0".repeat(26)),
         you: Some(Box::new(you.clone())),
         now,
+        presence: presence.clone().map(Box::new),
     }
     .to_json()
     .len();
@@ -156,6 +169,7 @@ pub fn history_frame(
         next_cursor,
         you: Some(Box::new(you)),
         now,
+        presence: presence.map(Box::new),
     }
 }
 
@@ -181,6 +195,7 @@ impl Frame {
             Frame::Deleted { .. } => "deleted",
             Frame::Sent { .. } => "sent",
             Frame::History { .. } => "history",
+            Frame::Presence { .. } => "presence",
             Frame::Pong => "pong",
             Frame::Error { code, .. } => code,
         }

@@ -18,6 +18,7 @@ pub mod message;
 pub mod model;
 pub mod origin;
 pub mod ports;
+pub mod presence;
 pub mod queued;
 pub mod render;
 pub mod sealed;

@@ -140,12 +140,48 @@ impl ConnectionStore for Memory {
         Ok(())
     }
 
+    async fn prune_connection(&self, connection_id: &str, now: i64) -> Result<bool, StoreError> {
+        let cutoff =
+            now + crate::connect::CONNECTION_TTL_SECONDS - crate::connect::HANDSHAKE_SECONDS;
+        let old_enough = lock(&self.connections)
+            .get(connection_id)
+            .is_some_and(|c| c.expires_at <= cutoff);
+        if !old_enough {
+            self.call("prune_connection")?;
+            return Ok(false);
+        }
+        self.delete_connection(connection_id).await?;
+        Ok(true)
+    }
+
     async fn connections_in_room(&self, room: &str) -> Result<Vec<String>, StoreError> {
         self.call("connections_in_room")?;
         Ok(lock(&self.connections)
             .values()
             .filter(|c| c.room == room)
             .map(|c| c.connection_id.clone())
+            .collect())
+    }
+}
+
+impl crate::presence::PresenceStore for Memory {
+    async fn people_in_room(
+        &self,
+        room: &str,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<crate::presence::Present>, StoreError> {
+        self.call("people_in_room")?;
+        Ok(lock(&self.connections)
+            .values()
+            .filter(|c| c.room == room && c.expires_at > now)
+            .take(limit)
+            .map(|c| crate::presence::Present {
+                connection_id: c.connection_id.clone(),
+                room: c.room.clone(),
+                name: c.name.clone(),
+                author: c.author.clone(),
+            })
             .collect())
     }
 }

@@ -11,13 +11,14 @@ use crate::frames::{history_frame, parse_request, Frame, Me, Request};
 use crate::limits::{address_key, Client, Verdict};
 use crate::model::{Message, PublicMessage, Source};
 use crate::ports::{ClientLimits, ConnectionStore, MessageStore, Poster};
+use crate::presence::{self, PresenceStore};
 use crate::store::{StoreError, EDIT_WINDOW_SECONDS};
 use crate::validate::validate_text;
 
 /// What the message route reaches in the tables.
-pub trait MessageRouteStore: ConnectionStore + MessageStore + ClientLimits {}
+pub trait MessageRouteStore: ConnectionStore + MessageStore + ClientLimits + PresenceStore {}
 
-impl<T: ConnectionStore + MessageStore + ClientLimits> MessageRouteStore for T {}
+impl<T: ConnectionStore + MessageStore + ClientLimits + PresenceStore> MessageRouteStore for T {}
 
 pub async fn handle<S: MessageRouteStore, P: Poster>(
     store: &S,
@@ -178,16 +179,29 @@ async fn answer<S: MessageRouteStore>(
         Request::Ping => Ok(Some(Frame::Pong)),
         Request::History { cursor, limit } => {
             let limit = limit.unwrap_or(settings.history_length).clamp(1, 100);
-            let page = store
-                .history(
+            let first_page = cursor.is_none();
+            // The room's people come with the first page, read beside it.
+            let (page, presence) = tokio::join!(
+                store.history(
                     &connection.room,
                     limit,
                     cursor.as_deref(),
                     now,
                     crate::frames::HISTORY_FRAME_BUDGET_BYTES,
-                )
-                .await
-                .map_err(internal)?;
+                ),
+                async {
+                    match first_page {
+                        true => presence::with_caller(store, &connection).await.map(Some),
+                        false => Ok(None),
+                    }
+                }
+            );
+            let page = page.map_err(internal)?;
+            // Who is here is the page's extra: without it the page still goes.
+            let presence = presence.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "history page sent without who is here");
+                None
+            });
             let newest_first: Vec<PublicMessage> =
                 page.messages.iter().map(PublicMessage::from).collect();
             Ok(Some(history_frame(
@@ -199,6 +213,7 @@ async fn answer<S: MessageRouteStore>(
                     token: connection.token,
                 },
                 now,
+                presence,
             )))
         }
     }

@@ -11,6 +11,7 @@ use std::future::Future;
 use crate::delivery::{Delivery, Posted};
 use crate::limits::{Client, Verdict};
 use crate::model::{Connection, Message};
+pub use crate::presence::PresenceStore;
 use crate::settings::Settings;
 use crate::slots::Refusal;
 use crate::store::{Page, StoreError};
@@ -37,6 +38,16 @@ pub trait ConnectionStore: Configured + Sync {
         &self,
         connection_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes a connection a post found gone (410) and gives its slots
+    /// back, unless it was stored within `connect::HANDSHAKE_SECONDS` of
+    /// `now` (its `$connect` may still be running: API Gateway answers 410
+    /// until the handshake completes). Whether it was removed.
+    fn prune_connection(
+        &self,
+        connection_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Every connection id in a room.
     fn connections_in_room(
@@ -128,9 +139,9 @@ pub trait QueueMarks: Sync {
 }
 
 /// Everything the fan-out reads and writes in the tables.
-pub trait FanoutStore: ConnectionStore + MessageStore + QueueMarks {}
+pub trait FanoutStore: ConnectionStore + MessageStore + QueueMarks + PresenceStore {}
 
-impl<T: ConnectionStore + MessageStore + QueueMarks> FanoutStore for T {}
+impl<T: ConnectionStore + MessageStore + QueueMarks + PresenceStore> FanoutStore for T {}
 
 /// API Gateway's management API: one frame to one connection.
 pub trait Poster: Sync {

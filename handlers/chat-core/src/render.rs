@@ -5,11 +5,32 @@ use html_escape::{encode_double_quoted_attribute, encode_text};
 use serde_json::json;
 
 use crate::model::{Message, PublicMessage};
+use crate::presence::Presence;
 
-/// JSON snapshot: the newest messages, oldest first.
-pub fn snapshot_json(room: &str, messages: &[Message]) -> String {
+/// JSON snapshot: the newest messages, oldest first, and who was in the
+/// room when it was written.
+pub fn snapshot_json(room: &str, messages: &[Message], presence: Option<&Presence>) -> String {
     let public: Vec<PublicMessage> = messages.iter().map(PublicMessage::from).collect();
-    json!({ "room": room, "messages": public }).to_string()
+    json!({ "room": room, "messages": public, "presence": presence }).to_string()
+}
+
+/// "3 people here: Ada, Bob, Cy", names escaped; a room too big to list
+/// says how many at least.
+pub fn presence_line(presence: &Presence) -> String {
+    let count = presence.count;
+    let people = if count == 1 { "person" } else { "people" };
+    if !presence.complete {
+        return format!("{count}+ people here");
+    }
+    if count == 0 {
+        return "Nobody here".to_string();
+    }
+    let names: Vec<String> = presence
+        .people
+        .iter()
+        .map(|name| format!("<bdi>{}</bdi>", encode_text(name)))
+        .collect();
+    format!("{count} {people} here: {}", names.join(", "))
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC.
@@ -34,7 +55,15 @@ pub fn format_time(seconds: i64) -> String {
 }
 
 /// The room page. Everything that came from a user is escaped.
-pub fn snapshot_html(room: &str, messages: &[Message], max_message_bytes: usize) -> String {
+pub fn snapshot_html(
+    room: &str,
+    messages: &[Message],
+    max_message_bytes: usize,
+    presence: Option<&Presence>,
+) -> String {
+    let here = presence
+        .map(|p| format!("\n    <p class=\"presence\">{}</p>", presence_line(p)))
+        .unwrap_or_default();
     let room_text = encode_text(room);
     let room_attr = encode_double_quoted_attribute(room);
     let mut items = String::new();
@@ -64,7 +93,7 @@ pub fn snapshot_html(room: &str, messages: &[Message], max_message_bytes: usize)
         r#"{head}
 <body>
   <main>
-    <h1>#{room_text}</h1>
+    <h1>#{room_text}</h1>{here}
     <ol class="messages" aria-live="polite">
 {items}    </ol>
     <form class="post" method="post" action="/api/rooms/{room_attr}/messages">
@@ -119,6 +148,35 @@ pub fn rate_limited_page(room: &str, message: &str) -> String {
 mod tests {
     use super::*;
 
+    fn nobody() -> Presence {
+        Presence::of(&[], true)
+    }
+
+    /// The page without JavaScript says who was there when it was written,
+    /// every name escaped; a room too big to list says how many at least.
+    #[test]
+    fn the_room_page_shows_who_is_here() {
+        let person = |id: &str, name: &str| crate::presence::Present {
+            connection_id: id.into(),
+            room: "general".into(),
+            name: name.into(),
+            author: format!("author-of-{name}"),
+        };
+        let here = Presence::of(&[person("c1", "<i>eve</i>"), person("c2", "Ada")], true);
+        let html = snapshot_html("general", &[], 2000, Some(&here));
+        assert!(
+            html.contains(
+                r#"<p class="presence">2 people here: <bdi>&lt;i&gt;eve&lt;/i&gt;</bdi>, <bdi>Ada</bdi></p>"#
+            ),
+            "{html}"
+        );
+        let one = Presence::of(&[person("c1", "Ada")], true);
+        assert_eq!(presence_line(&one), "1 person here: <bdi>Ada</bdi>");
+        assert_eq!(presence_line(&nobody()), "Nobody here");
+        let crowd = Presence::of(&[person("c1", "Ada"), person("c2", "Bob")], false);
+        assert_eq!(presence_line(&crowd), "2+ people here");
+    }
+
     fn message(name: &str, text: &str) -> Message {
         Message {
             room: "general".into(),
@@ -141,7 +199,12 @@ mod tests {
         let seed = include_str!("../../../static/rooms/general.html");
         assert_eq!(
             seed,
-            snapshot_html("general", &[], crate::validate::DEFAULT_MAX_MESSAGE_BYTES)
+            snapshot_html(
+                "general",
+                &[],
+                crate::validate::DEFAULT_MAX_MESSAGE_BYTES,
+                Some(&nobody())
+            )
         );
     }
 
@@ -151,6 +214,7 @@ mod tests {
             "general",
             &[message("<b>eve</b>", "<script>alert(1)</script>")],
             2000,
+            None,
         );
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -166,8 +230,20 @@ mod tests {
     #[test]
     fn snapshots_never_leak_the_author_key() {
         let m = message("ada", "hi");
-        assert!(!snapshot_json("general", std::slice::from_ref(&m)).contains("secret-author-key"));
-        assert!(!snapshot_html("general", &[m], 2000).contains("secret-author-key"));
+        let here = Presence::of(
+            &[crate::presence::Present {
+                connection_id: "c1".into(),
+                room: "general".into(),
+                name: "ada".into(),
+                author: "secret-author-key".into(),
+            }],
+            true,
+        );
+        assert!(
+            !snapshot_json("general", std::slice::from_ref(&m), Some(&here))
+                .contains("secret-author-key")
+        );
+        assert!(!snapshot_html("general", &[m], 2000, Some(&here)).contains("secret-author-key"));
     }
 
     #[test]

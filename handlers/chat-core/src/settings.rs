@@ -8,6 +8,8 @@ pub struct Settings {
     pub messages_table: String,
     pub connections_table: String,
     pub connections_room_index: String,
+    /// The index listing a room's connections with names and authors (`presence`).
+    pub connections_people_index: String,
     /// Per-client counters (`limits`).
     pub limits_table: String,
     /// The FIFO queue of fan-out deliveries (`delivery`).
@@ -72,6 +74,7 @@ impl Settings {
             messages_table: text("MESSAGES_TABLE", "messages"),
             connections_table: text("CONNECTIONS_TABLE", "connections"),
             connections_room_index: text("CONNECTIONS_ROOM_INDEX", "by-room-keys"),
+            connections_people_index: text("CONNECTIONS_PEOPLE_INDEX", "by-room-people"),
             limits_table: text("LIMITS_TABLE", "limits"),
             delivery_queue_url: text("DELIVERY_QUEUE_URL", ""),
             site_origins: text("SITE_ORIGINS", "")

@@ -147,25 +147,16 @@ impl ConnectionStore for Store {
     /// the call that actually deleted the item releases it, so `$disconnect`
     /// and the fan-out's pruning of a gone connection never both do.
     async fn delete_connection(&self, connection_id: &str) -> Result<(), StoreError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.settings.connections_table)
-            .key("connection_id", s(connection_id))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
+        self.remove_connection(connection_id, None)
             .await
-            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        let old = out.attributes();
-        let field = |name: &str| match old.and_then(|a| a.get(name)) {
-            Some(AttributeValue::S(value)) => Some(value.as_str()),
-            _ => None,
-        };
-        // Only connections admitted with slots (they record their client) give any back.
-        if let (Some(address), Some(room)) = (field("client"), field("room")) {
-            self.release_slots(address, room).await?;
-        }
-        Ok(())
+            .map(|_| ())
+    }
+
+    async fn prune_connection(&self, connection_id: &str, now: i64) -> Result<bool, StoreError> {
+        // Stored at `expires_at - CONNECTION_TTL_SECONDS`.
+        let cutoff =
+            now + crate::connect::CONNECTION_TTL_SECONDS - crate::connect::HANDSHAKE_SECONDS;
+        self.remove_connection(connection_id, Some(cutoff)).await
     }
 
     /// Every connection in a room, through the `by-room-keys` index.
@@ -195,6 +186,46 @@ impl ConnectionStore for Store {
                 _ => return Ok(ids),
             }
         }
+    }
+}
+
+impl Store {
+    /// Deletes a connection (only if its `expires_at` is at most
+    /// `expiring_by`, when given) and gives back its slots if this call
+    /// deleted it. Whether it did.
+    async fn remove_connection(
+        &self,
+        connection_id: &str,
+        expiring_by: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let mut delete = self
+            .client
+            .delete_item()
+            .table_name(&self.settings.connections_table)
+            .key("connection_id", s(connection_id))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld);
+        if let Some(cutoff) = expiring_by {
+            delete = delete
+                .condition_expression("expires_at <= :cutoff")
+                .expression_attribute_values(":cutoff", n(cutoff));
+        }
+        let out = match delete.send().await {
+            Ok(out) => out,
+            Err(e) if is_condition_failure(&e) => return Ok(false),
+            Err(e) => return Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        };
+        let Some(old) = out.attributes() else {
+            return Ok(false);
+        };
+        let field = |name: &str| match old.get(name) {
+            Some(AttributeValue::S(value)) => Some(value.as_str()),
+            _ => None,
+        };
+        // Only connections admitted with slots (they record their client) give any back.
+        if let (Some(address), Some(room)) = (field("client"), field("room")) {
+            self.release_slots(address, room).await?;
+        }
+        Ok(true)
     }
 }
 
@@ -334,5 +365,44 @@ impl MessageStore for Store {
             messages,
             next_cursor,
         })
+    }
+}
+
+impl crate::presence::PresenceStore for Store {
+    /// At most `limit` of a room's unexpired connections, through
+    /// `by-room-people` (its keys, `name`, `author` and `expires_at`; never
+    /// tokens). The filter runs after `Limit`: a page of expired items
+    /// reads on, up to `limit` found.
+    async fn people_in_room(
+        &self,
+        room: &str,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<crate::presence::Present>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.settings.connections_table)
+                .index_name(&self.settings.connections_people_index)
+                .key_condition_expression("room = :room")
+                .filter_expression("expires_at > :now")
+                .expression_attribute_values(":room", s(room))
+                .expression_attribute_values(":now", n(now))
+                .limit((limit - found.len()).min(1000) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            let page: Vec<crate::presence::Present> =
+                serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(failed)?;
+            found.extend(page);
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() && found.len() < limit => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
     }
 }

@@ -108,11 +108,11 @@ pub fn sns(
     }]}))
 }
 
-/// A batch of the Messages table's stream: each record's event name
-/// (`INSERT`, `MODIFY`, `REMOVE`) and the message image, sequence numbers
-/// counting from 1.
-pub fn stream(
-    records: &[(&str, &crate::model::Message)],
+/// A batch of a table's stream (messages or connections): each record's
+/// event name (`INSERT`, `MODIFY`, `REMOVE`) and the item's image,
+/// sequence numbers counting from 1.
+pub fn stream<T: serde::Serialize>(
+    records: &[(&str, &T)],
 ) -> LambdaEvent<aws_lambda_events::dynamodb::Event> {
     let mut event = aws_lambda_events::dynamodb::Event::default();
     for (sequence, (name, message)) in records.iter().enumerate() {

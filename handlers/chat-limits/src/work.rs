@@ -9,6 +9,10 @@
 /// A room whose frames take at most this many posts is delivered by the
 /// fan-out itself; a bigger one through the delivery queue.
 pub const INLINE_POSTS_PER_ROOM: usize = 100;
+/// A room of at most this many connections lists its people, and is told
+/// live when someone arrives or leaves; a bigger one only shows a count
+/// (a live list would cost a post to everyone per join and leave).
+pub const PRESENCE_LIST_MAX: usize = INLINE_POSTS_PER_ROOM;
 /// Posts (connections x frames) in one delivery-queue message, and in one
 /// invocation of the delivery function.
 pub const POSTS_PER_DELIVERY: usize = 1000;
@@ -29,7 +33,8 @@ pub struct Work {
     /// other item chatctl writes is under 1 KB).
     pub messages_put: f64,
     /// Writes DynamoDB repeats into a global secondary index, a write unit
-    /// each: a connection's put and delete, into `by-room-keys`.
+    /// each: a connection's put and delete, into `by-room-keys` and
+    /// `by-room-people`.
     pub index_writes: f64,
     /// Room snapshots written (the page without JavaScript reads them).
     pub s3_put: f64,
@@ -38,6 +43,9 @@ pub struct Work {
     pub sqs_requests: f64,
     /// Connections read by the fan-out's query of a room.
     pub connections_read: f64,
+    /// Connections read with their names and authors (`by-room-people`):
+    /// who is in a room, at most `PRESENCE_LIST_MAX + 1` a read.
+    pub people_read: f64,
     /// Messages read by a history page or a snapshot.
     pub messages_read: f64,
     pub invocations: Invocations,
@@ -71,8 +79,9 @@ pub fn send(room: u64, history_length: u32) -> Work {
         posts,
         // message.rs: the sender's connection; fanout.rs: the room's queue mark.
         dynamodb_get_item: 2.0,
-        // fanout.rs: the room's connections, and its newest messages for the snapshots.
-        dynamodb_query: 2.0,
+        // fanout.rs: the room's connections, and its newest messages and
+        // people for the snapshots.
+        dynamodb_query: 3.0,
         // message.rs: the message.
         dynamodb_put_item: 1.0,
         // message.rs: the client's rate counters, by address and by token.
@@ -84,6 +93,7 @@ pub fn send(room: u64, history_length: u32) -> Work {
         s3_put: 2.0,
         sqs_requests: 3.0 * deliveries,
         connections_read: room,
+        people_read: people_read(room),
         messages_read: f64::from(history_length),
         invocations: Invocations {
             message: 1.0,
@@ -95,15 +105,31 @@ pub fn send(room: u64, history_length: u32) -> Work {
     }
 }
 
-/// One person joining a room, reading its first history page, and leaving.
-pub fn join(history_length: u32) -> Work {
+/// Connections one presence read returns in a room of `room`.
+fn people_read(room: f64) -> f64 {
+    room.min(PRESENCE_LIST_MAX as f64 + 1.0)
+}
+
+/// One person joining a room of `room` connections (theirs included),
+/// reading its first history page, and leaving. Their arrival and their
+/// leaving are each told to everyone else there, in a room small enough
+/// to list (`presence.rs`).
+pub fn join(room: u64, history_length: u32) -> Work {
+    let room = (room as f64).max(1.0);
+    let told = if room <= PRESENCE_LIST_MAX as f64 {
+        room - 1.0
+    } else {
+        0.0
+    };
     Work {
         websocket_in: 1.0,
-        posts: 1.0,
+        // The history page, and the presence frames of the arrival and the leaving.
+        posts: 1.0 + 2.0 * told,
         // message.rs: the connection, for the history request.
         dynamodb_get_item: 1.0,
-        // message.rs: the history page.
-        dynamodb_query: 1.0,
+        // message.rs: the history page and who is here; presence.rs: who
+        // is here after the arrival, and after the leaving.
+        dynamodb_query: 4.0,
         // connect.rs: the connection.
         dynamodb_put_item: 1.0,
         // connect.rs: the address's and the room's slots, taken and given
@@ -112,16 +138,19 @@ pub fn join(history_length: u32) -> Work {
         // connect.rs: the connection, at $disconnect.
         dynamodb_delete_item: 1.0,
         messages_put: 0.0,
-        // The connection's put and delete, each also in `by-room-keys`.
-        index_writes: 2.0,
+        // The connection's put and delete, each also in both indexes.
+        index_writes: 4.0,
         s3_put: 0.0,
         sqs_requests: 0.0,
         connections_read: 0.0,
+        people_read: 3.0 * people_read(room),
         messages_read: f64::from(history_length),
         invocations: Invocations {
             connect: 1.0,
             disconnect: 1.0,
             message: 1.0,
+            // The connections stream's batches with the arrival and the leaving.
+            fanout: 2.0,
             ..Invocations::default()
         },
     }
@@ -144,6 +173,7 @@ impl Work {
             s3_put: self.s3_put * times,
             sqs_requests: self.sqs_requests * times,
             connections_read: self.connections_read * times,
+            people_read: self.people_read * times,
             messages_read: self.messages_read * times,
             invocations: Invocations {
                 connect: i.connect * times,

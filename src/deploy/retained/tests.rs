@@ -135,13 +135,38 @@ fn a_different_key_type_or_stream_is_named() {
             "its key is room HASH (S), id RANGE (N); the template's is room HASH (S), id RANGE (S)"
         )
     );
-    let no_stream = table(ScalarAttributeType::S, None);
-    assert_eq!(
-        table_mismatch(&messages_template(), &no_stream).as_deref(),
-        Some("it has no stream; the template's has a NEW_AND_OLD_IMAGES stream")
-    );
     let keys_only = table(ScalarAttributeType::S, Some(StreamViewType::KeysOnly));
     assert!(
         table_mismatch(&messages_template(), &keys_only).is_some_and(|m| m.contains("KEYS_ONLY"))
+    );
+}
+
+/// A table kept before its stream existed (the connections table before
+/// presence) is imported as it is; the launch's update enables the stream.
+#[test]
+fn a_kept_table_without_the_stream_is_imported_without_it() {
+    let no_stream = table(ScalarAttributeType::S, None);
+    assert_eq!(table_mismatch(&messages_template(), &no_stream), None);
+    let wanted = json!({"Resources": {"MessagesTable": {"Type": "AWS::DynamoDB::Table",
+        "Properties": messages_template()}}});
+    let template = crate::template::Template::from_json(wanted);
+    let tables = BTreeMap::from([("MessagesTable".to_string(), "kept".to_string())]);
+    let found = BTreeMap::from([("MessagesTable".to_string(), no_stream)]);
+    let imported = import_template(&template, &tables, &found);
+    let properties = &imported["Resources"]["MessagesTable"]["Properties"];
+    assert!(
+        properties.get("StreamSpecification").is_none(),
+        "{properties}"
+    );
+    let streaming = table(
+        ScalarAttributeType::S,
+        Some(StreamViewType::NewAndOldImages),
+    );
+    let found = BTreeMap::from([("MessagesTable".to_string(), streaming)]);
+    let imported = import_template(&template, &tables, &found);
+    assert_eq!(
+        imported["Resources"]["MessagesTable"]["Properties"]["StreamSpecification"]
+            ["StreamViewType"],
+        "NEW_AND_OLD_IMAGES"
     );
 }

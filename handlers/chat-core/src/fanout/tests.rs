@@ -227,3 +227,23 @@ async fn the_queue_side_posts_a_delivery_and_prunes_the_gone() {
     }
     assert!(!lock(&fanout.store.connections).contains_key("general-2"));
 }
+
+/// Who is here is the snapshot's extra: an index that cannot be read (one
+/// still backfilling, an outage) leaves it out, and the room's messages
+/// still go out with their snapshot.
+#[tokio::test]
+async fn a_failed_read_of_who_is_here_never_holds_a_message_back() {
+    let fanout = fanout();
+    join(&fanout, "general", 2);
+    fanout.store.fail("people_in_room");
+    let first = fanout.store.said("general", ID1, "still delivered");
+    assert!(stream(&fanout, &[("INSERT", &first)]).await.is_empty());
+    for connection in ["general-0", "general-1"] {
+        assert_eq!(fanout.poster.frames_to(connection).len(), 1, "{connection}");
+    }
+    let files = lock(&fanout.site.files);
+    let (_, html) = &files["rooms/general.html"];
+    assert!(html.contains("still delivered") && !html.contains("class=\"presence\""));
+    let snapshot: Value = serde_json::from_str(&files["rooms/general.json"].1).expect("json");
+    assert_eq!(snapshot["presence"], Value::Null);
+}

@@ -103,7 +103,20 @@ fn history_frames_stay_under_the_budget_and_page_on_from_where_they_stopped() {
         name: "🚀".repeat(32),
         token: "t".repeat(64),
     };
-    let frame = history_frame("r", &newest_first, false, you.clone(), i64::from(u32::MAX));
+    // The most people a first page lists, with the longest names.
+    let everyone = crate::presence::Presence {
+        count: crate::presence::PRESENCE_LIST_MAX,
+        people: vec!["🚀".repeat(32); crate::presence::PRESENCE_LIST_MAX],
+        complete: true,
+    };
+    let frame = history_frame(
+        "r",
+        &newest_first,
+        false,
+        you.clone(),
+        i64::from(u32::MAX),
+        Some(everyone),
+    );
     let json = frame.to_json();
     assert!(json.len() <= HISTORY_FRAME_BUDGET_BYTES, "{}", json.len());
     let Frame::History {

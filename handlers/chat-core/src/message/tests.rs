@@ -225,6 +225,42 @@ async fn history_is_the_rooms_oldest_first_with_the_callers_token() {
         history["messages"][0].get("author").is_none(),
         "author keys stay private"
     );
+    // The first page says who is in the room; the pages before it do not.
+    assert_eq!(
+        history["presence"],
+        serde_json::json!({"count": 2, "people": ["Ada", "Bob"], "complete": true})
+    );
+    let cursor = history["next_cursor"].as_str().expect("cursor");
+    let older = request(
+        &store,
+        &sockets,
+        "c1",
+        ADA,
+        &format!(r#"{{"action":"history","cursor":"{cursor}"}}"#),
+    )
+    .await;
+    assert_eq!(test_events::texts(&older[0]["messages"]), ["one"]);
+    assert!(older[0].get("presence").is_none(), "{}", older[0]);
+}
+
+#[tokio::test]
+async fn the_callers_first_page_lists_it_though_the_index_does_not_yet() {
+    let (store, _) = chat(Settings::default()).await;
+    // Bob's second tab, under another name: he counts once. Ada's item is
+    // hidden from the index as a lagging one would.
+    let mut second_tab = lock(&store.connections).get("c2").cloned().expect("bob");
+    second_tab.connection_id = "c3".into();
+    second_tab.name = "Bob (phone)".into();
+    lock(&store.connections).insert("c3".into(), second_tab);
+    let ada = lock(&store.connections).get("c1").cloned().expect("ada");
+    let mut lagging = ada.clone();
+    lagging.room = "elsewhere".into();
+    lock(&store.connections).insert("c1".into(), lagging);
+    let presence = crate::presence::with_caller(&store, &ada)
+        .await
+        .expect("read");
+    assert_eq!(presence.people, ["Ada", "Bob"]);
+    assert_eq!(presence.count, 2);
 }
 
 #[tokio::test]
@@ -251,4 +287,14 @@ fn the_request_log_line_carries_no_client_text() {
     assert_eq!(client, client_of(Some("203.0.113.7")), "stable");
     assert_ne!(client, client_of(Some("203.0.113.8")));
     assert_eq!(client_of(None), "unknown");
+}
+
+#[tokio::test]
+async fn a_first_page_goes_without_who_is_here_when_that_cannot_be_read() {
+    let (store, sockets) = chat(Settings::default()).await;
+    store.fail("people_in_room");
+    let replies = request(&store, &sockets, "c1", ADA, r#"{"action":"history"}"#).await;
+    assert_eq!(replies[0]["type"], "history");
+    assert_eq!(replies[0]["you"]["token"], ADA_TOKEN);
+    assert!(replies[0].get("presence").is_none(), "{}", replies[0]);
 }
