@@ -123,8 +123,9 @@ pub async fn delete(
     Ok(done)
 }
 
-/// Disables the stack's event source mappings (the Messages stream into the
-/// fan-out) and waits until Lambda says each is `Disabled`.
+/// Disables the stack's event source mappings (the Messages and Connections
+/// streams and the delivery queue into the fan-out) and waits until Lambda
+/// says each is `Disabled`.
 async fn stop_event_sources(
     aws: &Aws,
     cfn: &aws_sdk_cloudformation::Client,
