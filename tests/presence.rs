@@ -2,7 +2,8 @@
 //! the deployed fan-out, its `by-room-people` index, and the first history
 //! page. People come and go; a second tab of one person counts once; a
 //! connection gone without `$disconnect` (a post answered 410) drops out;
-//! the page without JavaScript shows the count when it was written.
+//! the page without JavaScript shows the count when it was written; and
+//! `chatctl invoke fanout --sample stream-connect` does what it says.
 
 mod support;
 
@@ -120,6 +121,16 @@ async fn people_come_and_go_tabs_count_once_and_the_gone_drop_out() {
     let snapshot: Value =
         serde_json::from_str(&snapshot(&aws, bucket, "rooms/general.json").await).expect("JSON");
     assert_eq!(counted(&snapshot["presence"]), here(2, &["ada", "bob"]));
+
+    // The operators' sample: a Connections stream insert tells the room
+    // that "sample" arrived.
+    let invoked = chatctl(&emulator, &project)
+        .args(["invoke", "fanout", "--sample", "stream-connect"])
+        .output()
+        .expect("run chatctl invoke");
+    assert_eq!(invoked.status.code(), Some(0), "{invoked:?}");
+    assert_eq!(presence(&mut ada).await, here(3, &["ada", "bob", "sample"]));
+    assert_eq!(presence(&mut bob).await, here(3, &["ada", "bob", "sample"]));
 }
 
 /// Bob's author token, from a history page of his.

@@ -41,6 +41,11 @@ pub const SAMPLES: &[Sample] = &[
         "a Messages stream insert in room general (delivered to its connections)"
     ),
     sample!(
+        "stream-connect",
+        "fanout",
+        "a Connections stream insert in room general (its people are told \"sample\" arrived)"
+    ),
+    sample!(
         "sns",
         "ingest",
         "a message published to the chat's SNS topic for room general"

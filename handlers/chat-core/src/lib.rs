@@ -146,10 +146,16 @@ mod sample_events {
             serde_json::from_str(&read("stream-insert")).expect("stream-insert");
         let (room, frame) = crate::fanout::frame_of(&stream.records[0]).expect("a message");
         assert_eq!((room.as_str(), frame.kind()), ("general", "message"));
+        let connected: aws_lambda_events::dynamodb::Event =
+            serde_json::from_str(&read("stream-connect")).expect("stream-connect");
+        let records: Vec<_> = connected.records.iter().collect();
+        assert!(crate::presence::is_connection_record(records[0]));
+        let (rooms, unreadable) = crate::presence::changes_by_room(&records);
+        assert!(unreadable.is_empty() && rooms.contains_key("general"));
         let sns: aws_lambda_events::sns::SnsEvent =
             serde_json::from_str(&read("sns")).expect("sns");
         crate::ingest::message_of(&sns.records[0], 2_000, 30, 0).expect("a valid message");
-        decoded += 2;
+        decoded += 3;
         let files = std::fs::read_dir(SAMPLES).expect("samples").count();
         assert_eq!(decoded, files, "every sample file is decoded here");
     }
