@@ -51,8 +51,8 @@ pub struct Presence {
 }
 
 impl Presence {
-    /// The people among `connections`, each author once (with the name of
-    /// its first connection).
+    /// The people among `connections`, each author once, under the name of
+    /// its connection whose id sorts first: every reader names them alike.
     pub fn of(connections: &[Present], complete: bool) -> Presence {
         let mut by_author: BTreeMap<&str, &str> = BTreeMap::new();
         let mut ordered: Vec<&Present> = connections.iter().collect();
