@@ -21,6 +21,13 @@ pub const CONNECTION_TTL_SECONDS: i64 = 3 * 3600;
 /// (`ConnectionStore::prune_connection`).
 pub const HANDSHAKE_SECONDS: i64 = 30;
 
+/// The latest `expires_at` of a connection whose handshake is surely over
+/// at `now` (an item is stored with `expires_at` = its time +
+/// `CONNECTION_TTL_SECONDS`).
+pub fn handshake_over_by(now: i64) -> i64 {
+    now + CONNECTION_TTL_SECONDS - HANDSHAKE_SECONDS
+}
+
 /// SHA-256 hex of an author token: what messages store, never the token.
 pub fn author_key(token: &str) -> String {
     Sha256::digest(token.as_bytes())

@@ -141,8 +141,7 @@ impl ConnectionStore for Memory {
     }
 
     async fn prune_connection(&self, connection_id: &str, now: i64) -> Result<bool, StoreError> {
-        let cutoff =
-            now + crate::connect::CONNECTION_TTL_SECONDS - crate::connect::HANDSHAKE_SECONDS;
+        let cutoff = crate::connect::handshake_over_by(now);
         let old_enough = lock(&self.connections)
             .get(connection_id)
             .is_some_and(|c| c.expires_at <= cutoff);

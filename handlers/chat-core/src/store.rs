@@ -153,9 +153,7 @@ impl ConnectionStore for Store {
     }
 
     async fn prune_connection(&self, connection_id: &str, now: i64) -> Result<bool, StoreError> {
-        // Stored at `expires_at - CONNECTION_TTL_SECONDS`.
-        let cutoff =
-            now + crate::connect::CONNECTION_TTL_SECONDS - crate::connect::HANDSHAKE_SECONDS;
+        let cutoff = crate::connect::handshake_over_by(now);
         self.remove_connection(connection_id, Some(cutoff)).await
     }
 
