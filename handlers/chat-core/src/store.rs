@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
@@ -159,35 +160,58 @@ impl ConnectionStore for Store {
 
     /// Every connection in a room, through the `by-room-keys` index.
     async fn connections_in_room(&self, room: &str) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.settings.connections_table)
-                .index_name(&self.settings.connections_room_index)
-                .key_condition_expression("room = :room")
-                .expression_attribute_values(":room", s(room))
-                .projection_expression("connection_id")
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            for item in out.items() {
-                if let Some(AttributeValue::S(id)) = item.get("connection_id") {
-                    ids.push(id.clone());
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(ids),
-            }
-        }
+        let index = &self.settings.connections_room_index;
+        let items = self
+            .room_in_index(index, room, None, |query| {
+                query.projection_expression("connection_id")
+            })
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| match item.get("connection_id") {
+                Some(AttributeValue::S(id)) => Some(id.clone()),
+                _ => None,
+            })
+            .collect())
     }
 }
 
 impl Store {
+    /// A room's items in one of the connections table's indexes, page
+    /// after page, until `limit` are found (when given) or the room ends;
+    /// `shape` adds the query's projection or filter.
+    async fn room_in_index(
+        &self,
+        index: &str,
+        room: &str,
+        limit: Option<usize>,
+        shape: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.settings.connections_table)
+                .index_name(index)
+                .key_condition_expression("room = :room")
+                .expression_attribute_values(":room", s(room))
+                .set_limit(limit.map(|limit| (limit - found.len()) as i32))
+                .set_exclusive_start_key(start.take());
+            let out = shape(query)
+                .send()
+                .await
+                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            found.extend(out.items.unwrap_or_default());
+            let wanting = limit.is_none_or(|limit| found.len() < limit);
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() && wanting => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     /// Deletes a connection (only if its `expires_at` is at most
     /// `expiring_by`, when given) and gives back its slots if this call
     /// deleted it. Whether it did.
@@ -377,30 +401,14 @@ impl crate::presence::PresenceStore for Store {
         limit: usize,
         now: i64,
     ) -> Result<Vec<crate::presence::Present>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.settings.connections_table)
-                .index_name(&self.settings.connections_people_index)
-                .key_condition_expression("room = :room")
-                .filter_expression("expires_at > :now")
-                .expression_attribute_values(":room", s(room))
-                .expression_attribute_values(":now", n(now))
-                .limit((limit - found.len()).min(1000) as i32)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            let page: Vec<crate::presence::Present> =
-                serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(failed)?;
-            found.extend(page);
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() && found.len() < limit => start = Some(key),
-                _ => return Ok(found),
-            }
-        }
+        let index = &self.settings.connections_people_index;
+        let items = self
+            .room_in_index(index, room, Some(limit), |query| {
+                query
+                    .filter_expression("expires_at > :now")
+                    .expression_attribute_values(":now", n(now))
+            })
+            .await?;
+        serde_dynamo::from_items(items).map_err(failed)
     }
 }
