@@ -1,5 +1,5 @@
 # Shared by the benchmarks whose driver is an ignored test (bench/fanout.sh,
-# bench/flood.sh): `run_bench_test BINARY` installs the pinned tools, runs
+# bench/flood.sh, bench/push.sh): `run_bench_test BINARY` installs the pinned tools, runs
 # that test binary's ignored tests with the runner and build of
 # scripts/test.sh (so no test binary is rebuilt), and leaves its output in
 # "$bench_log" (printed whole, and the script stopped, when it fails).

@@ -31,6 +31,7 @@ const state = {
   nextCursor: null,
   messages: new Map(), // id -> message, the page's single source of truth
   clockOffset: 0,    // server's clock minus this page's, in seconds (history's `now`)
+  renewed: new Set(), // rooms whose push subscription this visit stored again
 };
 
 // ----------------------------------------------------------------- storage --
@@ -247,6 +248,12 @@ function receive(frame) {
     case "history":
       if (frame.presence) showPresence(frame.presence);
       if (frame.you && frame.you.token) stored.set(tokenKey(state.room), frame.you.token);
+      // A subscription lapses 90 days after it was last stored: renewed
+      // once a visit (quietly: no prompt without a click).
+      if (!state.renewed.has(state.room) && pushSupported() && stored.get(pushKey(state.room)) === "on") {
+        state.renewed.add(state.room);
+        startNotifications(false).catch(() => {});
+      }
       if (Number.isFinite(frame.now)) state.clockOffset = frame.now - Date.now() / 1000;
       for (const message of frame.messages) state.messages.set(message.id, message);
       // The page just received says where the next older one starts. After
@@ -353,6 +360,105 @@ function submit(event) {
   if (request(frame)) stopEdit();
 }
 
+// ----------------------------------------------------------- notifications --
+// "Notify me" subscribes this browser with the Push API (the stack's VAPID
+// public key from config.json) and stores the subscription for the room
+// through the HTTP API, with the room's author token: the notify function
+// then pushes each new message there, unless this person is connected to
+// the room. /sw.js shows it. One browser subscription serves every room;
+// "Stop notifications" removes this room's.
+const pushKey = (room) => `chat.push.${room}`;
+
+function pushSupported() {
+  return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window
+    && Boolean(state.config && state.config.vapidPublicKey);
+}
+
+function keyBytes(base64url) {
+  const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
+  const raw = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
+function sameKey(buffer, base64url) {
+  if (!buffer) return false;
+  const a = new Uint8Array(buffer);
+  const b = keyBytes(base64url);
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+function showNotifyButton() {
+  const button = $("notify-me");
+  button.hidden = !pushSupported();
+  const on = stored.get(pushKey(state.room)) === "on";
+  button.textContent = on ? "Stop notifications" : "Notify me";
+  button.setAttribute("aria-pressed", String(on));
+}
+
+async function subscriptionRequest(method, body) {
+  const response = await fetch(`/api/rooms/${encodeURIComponent(state.room)}/subscriptions`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (response.ok) return;
+  let message = `HTTP ${response.status}`;
+  try { message = (await response.json()).error.message || message; } catch { /* not JSON */ }
+  throw new Error(message);
+}
+
+// This browser's push subscription, made with the stack's current key: one
+// made with an earlier key (the key was rotated) is replaced.
+async function browserSubscription() {
+  const registration = await navigator.serviceWorker.register("/sw.js");
+  await navigator.serviceWorker.ready;
+  let subscription = await registration.pushManager.getSubscription();
+  if (subscription && !sameKey(subscription.options.applicationServerKey, state.config.vapidPublicKey)) {
+    await subscription.unsubscribe();
+    subscription = null;
+  }
+  return subscription || registration.pushManager.subscribe({
+    userVisibleOnly: true,
+    applicationServerKey: keyBytes(state.config.vapidPublicKey),
+  });
+}
+
+async function startNotifications(asked) {
+  const token = stored.get(tokenKey(state.room));
+  if (!token) {
+    if (asked) notify("Connecting; try again in a moment.");
+    return;
+  }
+  const permission = asked ? await Notification.requestPermission() : Notification.permission;
+  if (permission !== "granted") {
+    stored.set(pushKey(state.room), "");
+    if (asked) notify("Notifications are blocked for this site: allow them in the browser's site settings.");
+    showNotifyButton();
+    return;
+  }
+  const subscription = await browserSubscription();
+  await subscriptionRequest("POST", { token, subscription: subscription.toJSON() });
+  stored.set(pushKey(state.room), "on");
+  showNotifyButton();
+}
+
+async function stopNotifications() {
+  const token = stored.get(tokenKey(state.room));
+  const registration = await navigator.serviceWorker.getRegistration("/");
+  const subscription = registration && await registration.pushManager.getSubscription();
+  if (token && subscription) {
+    await subscriptionRequest("DELETE", { token, endpoint: subscription.endpoint });
+  }
+  stored.set(pushKey(state.room), "");
+  showNotifyButton();
+}
+
+function toggleNotifications() {
+  const on = stored.get(pushKey(state.room)) === "on";
+  (on ? stopNotifications() : startNotifications(true))
+    .catch((error) => notify(`Notifications: ${error.message}`));
+}
+
 // ------------------------------------------------------------------- join --
 function join(name, room) {
   state.name = name;
@@ -365,6 +471,7 @@ function join(name, room) {
   $("join").hidden = true;
   $("chat").hidden = false;
   $("room-title").textContent = `#${room}`;
+  showNotifyButton();
   document.title = `#${room} · Chat`;
   history.replaceState(null, "", `#${encodeURIComponent(room)}`);
   updateCounter();
@@ -434,6 +541,7 @@ async function main() {
   });
   $("cancel-edit").addEventListener("click", stopEdit);
   $("leave").addEventListener("click", leave);
+  $("notify-me").addEventListener("click", toggleNotifications);
   $("older").addEventListener("click", () => request({ action: "history", cursor: state.nextCursor }));
 }
 

@@ -94,6 +94,16 @@ fn bench_fanout_sh_runs_in_quick_mode() {
 }
 
 #[test]
+fn bench_push_sh_runs_in_quick_mode() {
+    let stdout = run_quick("bash", "push.sh");
+    assert_table(&stdout, "## Push (message to notification", "| 2 |");
+    assert!(
+        stdout.contains("first message after the launch"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn bench_flood_sh_runs_in_quick_mode() {
     let stdout = run_quick("bash", "flood.sh");
     assert_table(

@@ -3,7 +3,9 @@
 //! `chatctl --local launch` deployed with the repository's real site. Two
 //! people chat live with edits and deletes, a reload shows the history in
 //! order, and a third without JavaScript reads the room page and posts
-//! through its form. Screenshots of each state are kept as test artefacts in
+//! through its form; a fourth turns notifications on, her service worker
+//! shows a pushed message, and a message sent while she is away reaches a
+//! push service stand-in. Screenshots of each state are kept as test artefacts in
 //! the target directory (`browser-screenshots/`).
 
 mod support;
@@ -71,6 +73,7 @@ async fn two_browsers_chat_and_a_third_without_javascript_posts_through_the_form
         "04-deleted",
         "06-no-javascript",
         "08-script-as-text",
+        "11-notifications-on",
     ] {
         assert!(
             screenshots.join(format!("{shot}.png")).exists(),

@@ -394,6 +394,7 @@ const CHAT_HANDLERS: &[&str] = &[
     "http",
     "ingest",
     "message",
+    "notify",
 ];
 
 #[test]
@@ -450,6 +451,7 @@ fn template_refuses_handler_crates_it_cannot_wire_or_a_missing_one() {
         "http",
         "ingest",
         "message",
+        "notify",
         "weather-bot",
     ]);
     chatctl()
@@ -461,8 +463,14 @@ fn template_refuses_handler_crates_it_cannot_wire_or_a_missing_one() {
         .stdout("")
         .stderr(predicate::str::contains("handler crate `weather-bot`"));
 
-    let (_dir, path) =
-        project_with_handlers(&["connect", "disconnect", "http", "ingest", "message"]);
+    let (_dir, path) = project_with_handlers(&[
+        "connect",
+        "disconnect",
+        "http",
+        "ingest",
+        "message",
+        "notify",
+    ]);
     chatctl()
         .arg("--config")
         .arg(&path)

@@ -450,12 +450,12 @@ fn the_readmes_worked_examples_are_what_cost_prints() {
     for (flags, total, one) in [
         (
             ["50", "50", "2000", "8", "3", "150"],
-            "**4.76 USD a month**",
+            "**4.77 USD a month**",
             "one more\n  message 0.000067 USD",
         ),
         (
             ["10000", "10000", "200", "1", "1", "10000"],
-            "**71.86 USD a month**",
+            "**71.97 USD a month**",
             "one more message 0.0101 USD",
         ),
     ] {

@@ -127,7 +127,7 @@ async fn history_survives_a_refused_replacement_a_delete_and_a_new_launch() {
     assert!(
         relaunched["reattached_tables"]
             .as_array()
-            .is_some_and(|t| t.len() == 2 && t.iter().any(|t| t == table.as_str())),
+            .is_some_and(|t| t.len() == 3 && t.iter().any(|t| t == table.as_str())),
         "{relaunched}"
     );
     assert_eq!(relaunched["outputs"]["MessagesTableName"], table.as_str());
@@ -446,7 +446,7 @@ async fn a_kept_table_of_another_shape_is_not_reattached() {
 
 /// A kept table someone is deleting by hand (DELETING for a while; the
 /// rules layer keeps it so for 3 s) is no history to continue: the launch
-/// right after reattaches only the other one.
+/// right after reattaches only the others.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kept_table_being_deleted_is_not_reattached() {
     let emulator = Emulator::start();
@@ -474,9 +474,12 @@ async fn a_kept_table_being_deleted_is_not_reattached() {
         .expect("delete_table");
     let (relaunched, stderr) =
         tokio::task::block_in_place(|| json_of(chatctl(&emulator, &project).arg("launch"), 0));
+    let subscriptions = launched["outputs"]["SubscriptionsTableName"]
+        .as_str()
+        .expect("table");
     assert_eq!(
         relaunched["reattached_tables"],
-        serde_json::json!([messages]),
+        serde_json::json!([messages, subscriptions]),
         "{stderr}"
     );
 }

@@ -203,7 +203,7 @@ async fn steps(emulator: &Emulator, endpoint: &str) -> Vec<Value> {
     let deleted = run(&["delete", "--yes"]);
     assert_eq!(
         deleted["tables_kept"].as_array().map(Vec::len),
-        Some(2),
+        Some(3),
         "{deleted}"
     );
     seen.push(json!({"step": "delete", "state": observed(emulator, &outputs).await}));

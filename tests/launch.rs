@@ -26,7 +26,7 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
     let (first, _) = json_of(chatctl(&emulator, &project).arg("launch"), 0);
     let outputs = first["outputs"].clone();
     assert!(first["stack_updated"].as_bool().unwrap_or(false));
-    assert_eq!(first["uploaded_zips"].as_array().map(Vec::len), Some(6));
+    assert_eq!(first["uploaded_zips"].as_array().map(Vec::len), Some(7));
     let site_bucket = outputs["SiteBucketName"]
         .as_str()
         .expect("bucket")
@@ -244,9 +244,17 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
     let (deleted, _) = json_of(chatctl(&emulator, &project).args(["delete", "--yes"]), 0);
     assert_eq!(
         deleted["tables_kept"].as_array().map(Vec::len),
-        Some(2),
+        Some(3),
         "{deleted}"
     );
+    // The kept subscriptions keep the VAPID key they were made for.
+    assert_eq!(deleted["vapid_key_deleted"], false, "{deleted}");
+    aws.ssm()
+        .get_parameter()
+        .name("/chatctl/e2e-dev/vapid-private-key")
+        .send()
+        .await
+        .expect("the VAPID key is kept");
     let stacks = aws
         .cloudformation()
         .describe_stacks()
@@ -262,7 +270,11 @@ async fn launch_twice_change_one_handler_and_one_file_then_delete() {
     );
     let buckets = bucket_names(&aws).await;
     assert!(buckets.is_empty(), "buckets left behind: {buckets:?}");
-    for table in ["MessagesTableName", "ConnectionsTableName"] {
+    for table in [
+        "MessagesTableName",
+        "ConnectionsTableName",
+        "SubscriptionsTableName",
+    ] {
         let name = outputs[table].as_str().expect("table");
         aws.dynamodb()
             .describe_table()
@@ -285,10 +297,24 @@ async fn delete_with_purge_data_removes_the_tables_too() {
     );
     assert_eq!(
         deleted["tables_deleted"].as_array().map(Vec::len),
-        Some(2),
+        Some(3),
         "{deleted}"
     );
-    for table in ["MessagesTableName", "ConnectionsTableName"] {
+    assert_eq!(deleted["vapid_key_deleted"], true, "{deleted}");
+    assert!(aws
+        .ssm()
+        .get_parameter()
+        .name("/chatctl/e2e-purge/vapid-private-key")
+        .send()
+        .await
+        .is_err_and(|e| e
+            .as_service_error()
+            .is_some_and(|e| e.is_parameter_not_found())));
+    for table in [
+        "MessagesTableName",
+        "ConnectionsTableName",
+        "SubscriptionsTableName",
+    ] {
         let name = launched["outputs"][table].as_str().expect("table");
         assert!(
             aws.dynamodb()

@@ -5,7 +5,8 @@
 //! delete authorisation (author and the 15-minute window). The end-to-end
 //! chat test covers the same rules through the deployed functions; these
 //! cover their edges, with the clock (`now`) chosen by the test. History
-//! skips expired messages that DynamoDB has not deleted yet.
+//! skips expired messages that DynamoDB has not deleted yet. Push
+//! subscriptions belong to their token and fill a room at most.
 
 mod support;
 
@@ -15,6 +16,7 @@ use chat_core::model::{Connection, Message};
 use chat_core::ports::{ClientLimits, ConnectionStore, MessageStore, QueueMarks, Slots};
 use chat_core::slots::Refusal;
 use chat_core::store::{Store, StoreError, EDIT_WINDOW_SECONDS};
+use chat_core::subscriptions::{Stored, Subscription, SubscriptionStore};
 use chat_core::Settings;
 use support::dynamo;
 use support::project::{aws, aws_at};
@@ -671,4 +673,126 @@ async fn history_reads_no_more_than_the_caller_can_send() {
         .await
         .expect("history");
     assert_eq!((all.messages.len(), all.next_cursor), (30, None));
+}
+
+fn subscription(id: &str, author: &str, expires_at: i64) -> Subscription {
+    Subscription {
+        room: "general".into(),
+        id: id.into(),
+        endpoint: format!("https://push.example.net/{id}"),
+        p256dh: "key".into(),
+        auth: "auth".into(),
+        author: author.into(),
+        expires_at,
+    }
+}
+
+/// Push subscriptions: one per room and endpoint, owned by the token that
+/// stored it, lapsed ones never listed though DynamoDB still holds them,
+/// and at most `PUSH_SUBSCRIPTIONS_PER_ROOM` a room, less its renewals.
+#[tokio::test(flavor = "multi_thread")]
+async fn subscriptions_belong_to_their_token_lapse_and_fill_a_room_at_most() {
+    let emulator = Emulator::start();
+    let client = aws(&emulator).await.dynamodb();
+    table(
+        &client,
+        "subscriptions",
+        &[("room", KeyType::Hash), ("id", KeyType::Range)],
+    )
+    .await;
+    let store = Store::new(client.clone(), Settings::default());
+    let now = chat_core::now_seconds();
+    assert!(!store.has_subscriptions("general").await.expect("read"));
+    let ada = subscription("ada", "author-of-ada", now + 3600);
+    assert_eq!(store.subscribe(&ada).await.expect("stored"), Stored::Stored);
+    assert_eq!(
+        store.subscribe(&ada).await.expect("renewed"),
+        Stored::Stored
+    );
+    let taken = subscription("ada", "author-of-eve", now + 3600);
+    assert_eq!(store.subscribe(&taken).await.expect("read"), Stored::Taken);
+    let lapsed = subscription("old", "author-of-bob", now - 1);
+    assert_eq!(
+        store.subscribe(&lapsed).await.expect("stored"),
+        Stored::Stored
+    );
+    let listed: Vec<String> = store
+        .subscriptions("general", now)
+        .await
+        .expect("listed")
+        .into_iter()
+        .map(|s| s.author)
+        .collect();
+    assert_eq!(listed, ["author-of-ada"], "the lapsed one is not listed");
+    assert!(store.has_subscriptions("general").await.expect("read"));
+    assert!(!store.has_subscriptions("other").await.expect("read"));
+    // Only its token removes it; a push service's "gone" removes any.
+    assert!(!store
+        .unsubscribe("general", "ada", Some("author-of-eve"))
+        .await
+        .expect("read"));
+    assert!(store
+        .unsubscribe("general", "ada", Some("author-of-ada"))
+        .await
+        .expect("removed"));
+    assert!(store
+        .unsubscribe("general", "ada", Some("author-of-ada"))
+        .await
+        .expect("gone already"));
+    assert!(store
+        .unsubscribe("general", "old", None)
+        .await
+        .expect("removed"));
+
+    // A full room: nobody new, but its own renew.
+    let full = chat_core::subscriptions::PUSH_SUBSCRIPTIONS_PER_ROOM;
+    let items: Vec<std::collections::HashMap<String, AttributeValue>> = (0..full)
+        .map(|i| {
+            serde_dynamo::to_item(subscription(
+                &format!("{i:04}"),
+                "author-of-many",
+                now + 3600,
+            ))
+            .expect("item")
+        })
+        .collect();
+    for batch in items.chunks(25) {
+        let writes = batch
+            .iter()
+            .map(|item| {
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(
+                        aws_sdk_dynamodb::types::PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .expect("put"),
+                    )
+                    .build()
+            })
+            .collect();
+        client
+            .batch_write_item()
+            .request_items("subscriptions", writes)
+            .send()
+            .await
+            .expect("batch write");
+    }
+    let newcomer = subscription("new", "author-of-cy", now + 3600);
+    assert_eq!(
+        store.subscribe(&newcomer).await.expect("read"),
+        Stored::RoomFull
+    );
+    let own = subscription("0007", "author-of-many", now + 7200);
+    assert_eq!(
+        store.subscribe(&own).await.expect("renewed"),
+        Stored::Stored
+    );
+    assert_eq!(
+        store
+            .subscriptions("general", now)
+            .await
+            .expect("listed")
+            .len(),
+        full
+    );
 }

@@ -210,6 +210,7 @@ impl Aws {
     client!(sts, aws_sdk_sts);
     client!(logs, aws_sdk_cloudwatchlogs);
     client!(metrics, aws_sdk_cloudwatch);
+    client!(ssm, aws_sdk_ssm);
 
     /// Path-style addressing with a custom endpoint: emulators and VPC
     /// endpoints do not serve `BUCKET.host` names.

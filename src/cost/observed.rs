@@ -70,6 +70,7 @@ pub async fn observe(
         "MessagesTableName",
         "ConnectionsTableName",
         "LimitsTableName",
+        "SubscriptionsTableName",
     ] {
         let name = output(table)?;
         let table = [("TableName", name)];

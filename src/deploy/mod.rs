@@ -19,6 +19,7 @@ pub mod retained;
 pub mod stack;
 pub mod status;
 pub mod teardown;
+pub mod vapid;
 
 use std::collections::BTreeMap;
 

@@ -27,7 +27,8 @@ pub async fn publish_site(
 ) -> Result<(SyncReport, Vec<String>)> {
     checkpoint.set(Stage::SyncingSite);
     let site_bucket = output(outputs, "SiteBucketName")?;
-    let config_json = site_config(project, outputs);
+    let vapid_public_key = super::vapid::ensure(aws, &project.stack_name()).await?;
+    let config_json = site_config(project, outputs, &vapid_public_key);
     let report = site::sync(&aws.s3(), &site_bucket, &project.site_dir(), &config_json).await?;
     if !report.uploaded.is_empty() || !report.deleted.is_empty() {
         ui.info(format!(
@@ -53,9 +54,14 @@ pub async fn publish_site(
 
 /// `config.json` for the site: what `static/app.js` reads (the WebSocket
 /// URL, the room to open, the largest message and the edit window, from
-/// the configuration and `chat_limits`), and the HTTP API's own URL for
-/// other clients (the page posts through the site's `/api`).
-pub fn site_config(project: &Project, outputs: &BTreeMap<String, String>) -> Vec<u8> {
+/// the configuration and `chat_limits`, and the VAPID public key to
+/// subscribe to notifications with), and the HTTP API's own URL for other
+/// clients (the page posts through the site's `/api`).
+pub fn site_config(
+    project: &Project,
+    outputs: &BTreeMap<String, String>,
+    vapid_public_key: &str,
+) -> Vec<u8> {
     let chat = &project.config.chat;
     let config = json!({
         "websocketUrl": outputs.get("WebSocketUrl"),
@@ -63,6 +69,7 @@ pub fn site_config(project: &Project, outputs: &BTreeMap<String, String>) -> Vec
         "defaultRoom": "general",
         "maxMessageBytes": chat.max_message_bytes.0,
         "editWindowSeconds": chat_limits::EDIT_WINDOW_SECONDS,
+        "vapidPublicKey": vapid_public_key,
     });
     let mut text = serde_json::to_vec_pretty(&config).unwrap_or_default();
     text.push(b'\n');
@@ -98,7 +105,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let config: serde_json::Value =
-            serde_json::from_slice(&super::site_config(&project, &outputs)).expect("json");
+            serde_json::from_slice(&super::site_config(&project, &outputs, "BPub")).expect("json");
         let mut written: BTreeSet<String> = config
             .as_object()
             .expect("an object")

@@ -25,6 +25,8 @@ pub struct Teardown {
     pub edge_stack_deleted: bool,
     pub tables_kept: Vec<String>,
     pub tables_deleted: Vec<String>,
+    /// The VAPID key (notifications): kept with the tables, deleted with them.
+    pub vapid_key_deleted: bool,
 }
 
 /// Deletes the project's stack and what chatctl made beside it; with
@@ -45,10 +47,14 @@ pub async fn delete(
     let s3 = aws.s3();
     let found = stack::describe(&cfn, &name).await?;
     let outputs = found.as_ref().map(stack::outputs).unwrap_or_default();
-    let tables: Vec<String> = ["MessagesTableName", "ConnectionsTableName"]
-        .iter()
-        .filter_map(|k| outputs.get(*k).cloned())
-        .collect();
+    let tables: Vec<String> = [
+        "MessagesTableName",
+        "ConnectionsTableName",
+        "SubscriptionsTableName",
+    ]
+    .iter()
+    .filter_map(|k| outputs.get(*k).cloned())
+    .collect();
     let mut done = Teardown {
         stack: name.clone(),
         stack_existed: found.is_some(),
@@ -119,6 +125,10 @@ pub async fn delete(
     }
     for table in &done.tables_deleted {
         wait_until_gone(&dynamodb, table).await?;
+    }
+    // The kept subscriptions work only with the key they were made for.
+    if purge_data {
+        done.vapid_key_deleted = super::vapid::remove(aws, &name).await?;
     }
     Ok(done)
 }

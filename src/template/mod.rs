@@ -44,14 +44,23 @@ const FUNCTIONS: &[(&str, &str)] = &[
         "message",
         include_str!("../../stack-templates/functions/message.yaml"),
     ),
+    (
+        "notify",
+        include_str!("../../stack-templates/functions/notify.yaml"),
+    ),
 ];
 
-/// Logical ids of the resources that hold chat data or the site.
 /// Ends every stack description chatctl writes: how it recognises its own
 /// stacks (and leaves another tool's stack of the same name alone).
 pub const DESCRIPTION_MARK: &str = "deployed by chatctl";
 
-pub const TABLES: &[&str] = &["MessagesTable", "ConnectionsTable"];
+/// Logical ids of the tables that hold chat data: kept by `delete` unless
+/// purged, and reattached by the next launch.
+pub const TABLES: &[&str] = &["MessagesTable", "ConnectionsTable", "SubscriptionsTable"];
+
+/// The SSM parameter holding the stack's VAPID private key, as the
+/// template names it (`deploy::vapid` writes it under the stack's name).
+pub const VAPID_PARAMETER: &str = "/chatctl/${AWS::StackName}/vapid-private-key";
 
 /// A generated template.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,8 +236,10 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
     resources["WebSocketStage"]["Properties"]["StageName"] = json!(project.stage.0);
     // Lambda refuses a queue event source whose visibility timeout is under
     // the function's timeout; AWS advises six times it (at most 12 hours).
-    resources["DeliveryQueue"]["Properties"]["VisibilityTimeout"] =
-        json!((6 * config.handlers.timeout_seconds.0).min(43_200));
+    for queue in ["DeliveryQueue", "NotifyQueue"] {
+        resources[queue]["Properties"]["VisibilityTimeout"] =
+            json!((6 * config.handlers.timeout_seconds.0).min(43_200));
+    }
     if let Some(name) = &config.site_bucket_name {
         let name = name.for_stage(&project.stage).map_err(Error::usage)?;
         resources["SiteBucket"]["Properties"]["BucketName"] = json!(name);
@@ -279,6 +290,17 @@ fn apply_configuration(template: &mut Value, project: &Project) -> Result<()> {
                 "Fn::Sub": "{{resolve:secretsmanager:${TokenKeySecret}:SecretString}}"
             });
         }
+    }
+
+    // The notify function reads the VAPID key from the parameter chatctl
+    // writes (deploy::vapid), and names the site to push services.
+    if let Some(notify) = template["Resources"].get_mut("NotifyFunction") {
+        let variables = &mut notify["Properties"]["Environment"]["Variables"];
+        variables["VAPID_PARAMETER"] = json!({"Fn::Sub": VAPID_PARAMETER});
+        variables["VAPID_SUBJECT"] = match &config.domain {
+            Some(domain) => json!(format!("https://{}", domain.name.0)),
+            None => json!({"Fn::Sub": "https://${Distribution.DomainName}"}),
+        };
     }
 
     if let Some(domain) = &config.domain {

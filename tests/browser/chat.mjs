@@ -4,15 +4,19 @@
 // page and posts through its form, reaching the two live clients, an idle
 // page keeps its socket with a ping every 5 minutes, both see who is here, the author's Edit and
 // Delete go when the edit window closes (on the server's clock, even on a
-// page whose clock is an hour fast), and a handshake nobody answers is
-// given up and retried (Playwright's clock).
+// page whose clock is an hour fast), a handshake nobody answers is
+// given up and retried (Playwright's clock), and "Notify me" stores a push
+// subscription, its service worker shows a pushed message, and a message
+// sent while the subscriber is away reaches her push service.
 //
 //   node tests/browser/chat.mjs SITE_URL SCREENSHOT_DIR
 //
 // CHROMIUM names the browser (default /usr/bin/chromium). Exits non-zero with
 // the failed step on stderr. tests/browser.rs runs it against a stack that
 // `chatctl --local launch` deployed.
+import { createECDH, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { join as joinPath } from "node:path";
 import { chromium } from "playwright-core";
@@ -292,6 +296,126 @@ try {
   await ginaContext.close();
   silent.forEach((socket) => socket.destroy());
   hung.close();
+
+  step = "Notify me stores a push subscription made with the stack's VAPID key";
+  // Headless Chromium reaches no real push service: the Push API's
+  // subscribe gives a subscription at a push service stand-in on
+  // 127.0.0.1 (under --local the chat may push there), with a real P-256
+  // key; everything else (the permission, the service worker, the HTTP
+  // API, the notify function) is the real thing.
+  const pushed = [];
+  const pushService = createHttpServer((request, response) => {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      pushed.push({ url: request.url, headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(201).end();
+    });
+  });
+  pushService.unref();
+  await new Promise((resolve) => pushService.listen(0, "127.0.0.1", resolve));
+  const browserKey = createECDH("prime256v1");
+  browserKey.generateKeys();
+  const fakePush = {
+    endpoint: `http://127.0.0.1:${pushService.address().port}/push/hana`,
+    p256dh: browserKey.getPublicKey().toString("base64url"),
+    auth: randomBytes(16).toString("base64url"),
+  };
+  const hanaContext = await browser.newContext({ permissions: ["notifications"] });
+  await hanaContext.addInitScript((fake) => {
+    let current = null;
+    PushManager.prototype.subscribe = async function (options) {
+      window.subscribedWith = {
+        userVisibleOnly: options.userVisibleOnly,
+        key: btoa(String.fromCharCode(...new Uint8Array(options.applicationServerKey))),
+      };
+      current = {
+        endpoint: fake.endpoint,
+        options: { applicationServerKey: options.applicationServerKey },
+        toJSON: () => ({ endpoint: fake.endpoint, expirationTime: null, keys: { p256dh: fake.p256dh, auth: fake.auth } }),
+        unsubscribe: async () => { current = null; return true; },
+      };
+      return current;
+    };
+    PushManager.prototype.getSubscription = async function () { return current; };
+  }, fakePush);
+  const hana = await join(hanaContext, "hana");
+  // The first history page (with her token) has arrived when she is listed.
+  await hana.locator("#people li", { hasText: "hana" }).waitFor({ state: "attached", timeout: LIVE_MS });
+  const notifyButton = hana.getByRole("button", { name: "Notify me" });
+  hana.on("console", (message) => console.error(`[hana] ${message.type()}: ${message.text()}`));
+  await notifyButton.click();
+  await hana.getByRole("button", { name: "Stop notifications" }).waitFor({ timeout: LIVE_MS }).catch(async (error) => {
+    throw new Error(`${error.message}; the page says: ${await hana.locator("#notice").textContent()}`);
+  });
+  const vapid = await hana.evaluate(async () => (await (await fetch("/config.json")).json()).vapidPublicKey);
+  const subscribedWith = await hana.evaluate(() => window.subscribedWith);
+  if (!subscribedWith.userVisibleOnly || subscribedWith.key !== Buffer.from(vapid, "base64url").toString("base64")) {
+    throw new Error(`subscribed with ${JSON.stringify(subscribedWith)}, config's key ${vapid}`);
+  }
+  await shot(hana, "11-notifications-on");
+
+  step = "the service worker shows a pushed message as a notification with the room and the text";
+  const cdp = await hanaContext.newCDPSession(hana);
+  const registrations = [];
+  cdp.on("ServiceWorker.workerRegistrationUpdated", (event) => registrations.push(...event.registrations));
+  await cdp.send("ServiceWorker.enable");
+  const registeredBy = Date.now() + LIVE_MS;
+  while (!registrations.some((r) => r.scopeURL === site && !r.isDeleted)) {
+    if (Date.now() > registeredBy) throw new Error(`no service worker: ${JSON.stringify(registrations)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const registration = registrations.find((r) => r.scopeURL === site && !r.isDeleted);
+  const long = "x".repeat(400);
+  const delivery = {
+    origin: new URL(site).origin,
+    registrationId: registration.registrationId,
+    data: JSON.stringify({ type: "message", room: ROOM, id: "01JTEST0000000000000000000", name: "alice", text: `see you at noon ${long}` }),
+  };
+  // DevTools' push delivery is dropped now and then while the worker
+  // starts: delivered again every 2 s until shown (the tag, one per
+  // message id, keeps it one notification).
+  await cdp.send("ServiceWorker.startWorker", { scopeURL: site });
+  let notifications = [];
+  const shownBy = Date.now() + LIVE_MS;
+  for (let attempt = 0; notifications.length === 0; attempt += 1) {
+    if (Date.now() > shownBy) throw new Error(`no notification shown (${JSON.stringify(registrations)})`);
+    if (attempt % 20 === 0) await cdp.send("ServiceWorker.deliverPushMessage", delivery);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    notifications = await hana.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications())
+      .map((n) => ({ title: n.title, body: n.body, tag: n.tag })));
+  }
+  if (notifications.length !== 1) throw new Error(`notifications: ${JSON.stringify(notifications)}`);
+  const [notification] = notifications;
+  if (notification.title !== `#${ROOM} · alice` || !notification.body.startsWith("see you at noon")
+      || Array.from(notification.body).length !== 161 || notification.tag !== "message-01JTEST0000000000000000000") {
+    throw new Error(`the notification: ${JSON.stringify(notification)}`);
+  }
+
+  step = "Stop notifications removes the subscription, Notify me stores it again";
+  await hana.getByRole("button", { name: "Stop notifications" }).click();
+  await notifyButton.waitFor({ timeout: LIVE_MS });
+  await notifyButton.click();
+  await hana.getByRole("button", { name: "Stop notifications" }).waitFor({ timeout: LIVE_MS });
+
+  step = "a message sent while the subscriber is away is pushed to her push service";
+  await hanaContext.close();
+  // Gone from the room: no longer skipped as someone who sees it live.
+  await alice.locator("#people li", { hasText: "hana" }).waitFor({ state: "detached", timeout: LIVE_MS });
+  await sendFrom(alice, "hana, lunch?");
+  const pushedBy = Date.now() + LIVE_MS;
+  while (pushed.length === 0) {
+    if (Date.now() > pushedBy) throw new Error("nothing was pushed");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const [push] = pushed;
+  if (push.url !== "/push/hana" || push.headers["content-encoding"] !== "aes128gcm"
+      || !String(push.headers.authorization).startsWith("vapid t=")
+      || !String(push.headers.authorization).endsWith(`k=${vapid}`)
+      || push.body.length === 0 || push.body.includes("lunch")) {
+    throw new Error(`the push: ${push.url} ${JSON.stringify(push.headers)}`);
+  }
+  pushService.close();
 
   step = "API Gateway's throttling answer (no type) is shown, not dropped";
   // Throttling cannot be provoked on the emulator: the answer AWS sends is

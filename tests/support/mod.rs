@@ -17,6 +17,7 @@ pub mod local;
 pub mod log_rules;
 pub mod post_budget;
 pub mod project;
+pub mod push_service;
 pub mod server;
 pub mod waf_rules;
 pub mod ws;

@@ -49,10 +49,13 @@ pub fn site_bucket(config: &SdkConfig, settings: &Settings) -> SiteBucket {
     }
 }
 
-/// The delivery queue (the fan-out's).
-pub fn delivery_queue(config: &SdkConfig, settings: &Settings) -> SqsQueue {
+/// The queues: the delivery queue (the fan-out's) and the notify queue
+/// (the fan-out's and the notify function's).
+pub fn queues(config: &SdkConfig, settings: &Settings) -> SqsQueue {
     SqsQueue {
         client: aws_sdk_sqs::Client::new(config),
         url: settings.delivery_queue_url.clone(),
+        notify_url: settings.notify_queue_url.clone(),
+        notify_dead_letters_url: settings.notify_dead_letters_url.clone(),
     }
 }

@@ -15,7 +15,8 @@ use crate::delivery::{self, inline, inline::InlineBudget};
 
 use crate::frames::{Frame, MAX_OUTBOUND_FRAME_BYTES};
 use crate::model::{Message, PublicMessage};
-use crate::ports::{DeliveryQueue, FanoutStore, Poster, SnapshotBucket};
+use crate::notify::NotifyJob;
+use crate::ports::{DeliveryQueue, FanoutStore, NotifyQueue, Poster, SnapshotBucket};
 use crate::render;
 use crate::store::StoreError;
 
@@ -54,7 +55,7 @@ where
     S: FanoutStore,
     P: Poster,
     B: SnapshotBucket,
-    Q: DeliveryQueue,
+    Q: DeliveryQueue + NotifyQueue,
 {
     let (payload, context) = event.into_parts();
     let from_queue = payload["Records"][0]["eventSource"] == "aws:sqs";
@@ -267,27 +268,55 @@ pub async fn write_snapshot<S: FanoutStore, B: SnapshotBucket>(
 /// Rooms of one stream batch handled side by side.
 pub(crate) const ROOMS_AT_ONCE: usize = 8;
 
-/// One room of a stream batch: the snapshot first, so that a snapshot that
-/// fails is retried with its records before any frame went out (a retry
-/// after an inline delivery would send it twice), then the frames.
+/// The new message of an insert record, for the notify function.
+pub fn job_of(record: &EventRecord) -> Option<NotifyJob> {
+    if record.event_name != "INSERT" {
+        return None;
+    }
+    let message: Message = serde_dynamo::from_item(record.change.new_image.clone()).ok()?;
+    Some(NotifyJob::of(&message))
+}
+
+/// A room's new messages queued for the notify function, when anyone in
+/// the room asked for notifications: one read of the subscriptions table a
+/// room and batch, and nothing queued for the rooms nobody subscribed to.
+async fn queue_notifications<S: FanoutStore, Q: NotifyQueue>(
+    store: &S,
+    queue: &Q,
+    room: &str,
+    jobs: &[NotifyJob],
+) -> Result<(), FanoutError> {
+    if jobs.is_empty() || !store.has_subscriptions(room).await? {
+        return Ok(());
+    }
+    queue.queue_jobs(jobs, 0).await.map_err(FanoutError::Queue)
+}
+
+/// One room of a stream batch: the snapshot and the notify queue first, so
+/// that a failure there is retried with its records before any frame went
+/// out (a retry after an inline delivery would send it twice), then the
+/// frames.
 async fn publish<S, P, B, Q>(
     fanout: &Fanout<S, P, B, Q>,
     room: &str,
-    frames: &[Frame],
+    batch: &RoomBatch,
     budget: &InlineBudget,
 ) -> Result<(), FanoutError>
 where
     S: FanoutStore,
     P: Poster,
     B: SnapshotBucket,
-    Q: DeliveryQueue,
+    Q: DeliveryQueue + NotifyQueue,
 {
     // The room's connections are read while the snapshot is written.
-    let (written, audience) = tokio::join!(
+    let (written, queued, audience) = tokio::join!(
         write_snapshot(&fanout.store, &fanout.site, room),
+        queue_notifications(&fanout.store, &fanout.queue, room, &batch.jobs),
         audience(&fanout.store, room)
     );
     written?;
+    queued?;
+    let frames = &batch.frames;
     // Deliveries that could not be queued are retried with their records;
     // the queue's deduplication drops the ones already queued.
     match broadcast(fanout, room, frames, audience?, budget).await? {
@@ -305,6 +334,15 @@ where
     Ok(())
 }
 
+/// A room's share of a stream batch.
+#[derive(Debug, Default)]
+struct RoomBatch {
+    frames: Vec<Frame>,
+    sequences: Vec<String>,
+    /// Its new messages, for the notify function.
+    jobs: Vec<NotifyJob>,
+}
+
 pub async fn handle<S, P, B, Q>(
     fanout: &Fanout<S, P, B, Q>,
     event: LambdaEvent<Event>,
@@ -313,7 +351,7 @@ where
     S: FanoutStore,
     P: Poster,
     B: SnapshotBucket,
-    Q: DeliveryQueue,
+    Q: DeliveryQueue + NotifyQueue,
 {
     let mut failures = Vec::new();
     // The fan-out reads two streams: the connections table's (presence)
@@ -326,14 +364,15 @@ where
     let budget = InlineBudget::default();
     failures.extend(crate::presence::announce(fanout, &connections, &budget).await);
     // Rooms in order of first appearance; frames in stream order.
-    let mut rooms: BTreeMap<String, (Vec<Frame>, Vec<String>)> = BTreeMap::new();
+    let mut rooms: BTreeMap<String, RoomBatch> = BTreeMap::new();
     for record in messages {
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
         match frame_of(record) {
             Ok((room, frame)) => {
                 let entry = rooms.entry(room).or_default();
-                entry.0.push(frame);
-                entry.1.push(sequence);
+                entry.frames.push(frame);
+                entry.sequences.push(sequence);
+                entry.jobs.extend(job_of(record));
             }
             Err(e) => {
                 tracing::error!(error = %e, sequence, "record skipped");
@@ -342,14 +381,14 @@ where
         }
     }
     let failed_rooms: Vec<Vec<String>> = stream::iter(&rooms)
-        .map(|(room, (frames, sequences))| {
+        .map(|(room, batch)| {
             let budget = &budget;
             async move {
-                match publish(fanout, room, frames, budget).await {
+                match publish(fanout, room, batch, budget).await {
                     Ok(()) => Vec::new(),
                     Err(e) => {
                         tracing::error!(room, error = %e, "fan-out failed");
-                        sequences.clone()
+                        batch.sequences.clone()
                     }
                 }
             }

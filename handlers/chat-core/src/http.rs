@@ -1,5 +1,9 @@
-//! The HTTP API: `GET` and `POST /api/rooms/{room}/messages`. A form post
-//! answers 303 to the room's page, so the chat works with JavaScript off.
+//! The HTTP API: `GET` and `POST /api/rooms/{room}/messages`, and `POST`
+//! and `DELETE /api/rooms/{room}/subscriptions` (`subscriptions`). A form
+//! post answers 303 to the room's page, so the chat works with JavaScript
+//! off.
+
+mod subscriptions;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
@@ -13,7 +17,7 @@ use crate::frames::{cut, fit_history, is_message_id};
 use crate::limits::{address_key, Client, Verdict};
 use crate::model::{Message, PublicMessage, Source};
 use crate::origin::{client_address, cross_site, through_cloudfront};
-use crate::ports::{ClientLimits, MessageStore};
+use crate::ports::{ClientLimits, MessageStore, SubscriptionStore};
 use crate::validate::{validate_name, validate_room, validate_text, ValidationError};
 
 /// The largest request body accepted, in bytes.
@@ -79,18 +83,7 @@ pub fn read_post(
     request: &ApiGatewayV2httpRequest,
     max_message_bytes: usize,
 ) -> Result<Post, Box<ApiGatewayV2httpResponse>> {
-    let raw = request.body.clone().unwrap_or_default();
-    let body = if request.is_base64_encoded {
-        match base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()) {
-            Ok(bytes) => bytes,
-            Err(_) => return Err(Box::new(bad_request(None, "the body is not valid base64"))),
-        }
-    } else {
-        raw.into_bytes()
-    };
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Box::new(bad_request(None, "the body is too large")));
-    }
+    let body = body_bytes(request)?;
     let parsed: Result<Post, String> = if is_form(request) {
         serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
     } else {
@@ -114,6 +107,24 @@ pub fn read_post(
     Ok(post)
 }
 
+/// A request's body, decoded from base64 when API Gateway encoded it, and
+/// at most [`MAX_BODY_BYTES`].
+fn body_bytes(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, Box<ApiGatewayV2httpResponse>> {
+    let raw = request.body.clone().unwrap_or_default();
+    let body = if request.is_base64_encoded {
+        match base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()) {
+            Ok(bytes) => bytes,
+            Err(_) => return Err(Box::new(bad_request(None, "the body is not valid base64"))),
+        }
+    } else {
+        raw.into_bytes()
+    };
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Box::new(bad_request(None, "the body is too large")));
+    }
+    Ok(body)
+}
+
 /// The room the request names: API Gateway's path parameter, or the path.
 fn room_in(request: &ApiGatewayV2httpRequest) -> Option<&str> {
     request
@@ -123,12 +134,22 @@ fn room_in(request: &ApiGatewayV2httpRequest) -> Option<&str> {
         .or_else(|| room_of(request.raw_path.as_deref().unwrap_or_default()))
 }
 
-/// The room of `/api/rooms/{room}/messages`.
+/// The room of `/api/rooms/{room}/messages` or `.../subscriptions`.
 fn room_of(path: &str) -> Option<&str> {
-    path.strip_prefix("/api/rooms/")?.strip_suffix("/messages")
+    let rest = path.strip_prefix("/api/rooms/")?;
+    rest.strip_suffix("/messages")
+        .or_else(|| rest.strip_suffix("/subscriptions"))
 }
 
-pub async fn handle<S: MessageStore + ClientLimits>(
+/// Whether the request is for a room's push subscriptions.
+fn for_subscriptions(request: &ApiGatewayV2httpRequest) -> bool {
+    request
+        .raw_path
+        .as_deref()
+        .is_some_and(|path| path.ends_with("/subscriptions"))
+}
+
+pub async fn handle<S: MessageStore + ClientLimits + SubscriptionStore>(
     store: &S,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
@@ -151,7 +172,7 @@ pub async fn handle<S: MessageStore + ClientLimits>(
     Ok(response)
 }
 
-async fn answer<S: MessageStore + ClientLimits>(
+async fn answer<S: MessageStore + ClientLimits + SubscriptionStore>(
     store: &S,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
@@ -178,6 +199,15 @@ async fn answer<S: MessageStore + ClientLimits>(
         .method
         .as_str()
         .to_ascii_uppercase();
+    if for_subscriptions(request) {
+        // Any web page could otherwise subscribe or unsubscribe its visitors.
+        if cross_site(request, &store.settings().site_origins) {
+            return Ok(cross_site_refusal());
+        }
+        // Boxed: inlined, its future's type nests deep enough to pass the
+        // compiler's query depth limit when the http binary is built.
+        return Ok(Box::pin(subscriptions::answer(store, &room, &method, request)).await);
+    }
     match method.as_str() {
         "GET" => {
             let cursor = request
@@ -239,6 +269,13 @@ async fn answer<S: MessageStore + ClientLimits>(
     }
 }
 
+fn cross_site_refusal() -> ApiGatewayV2httpResponse {
+    json_response(
+        403,
+        json!({ "error": { "message": "posts from another site are refused: post from the chat's own page" } }),
+    )
+}
+
 /// 429 with `Retry-After`: JSON for a script, a short page for a person
 /// posting the room page's form without JavaScript.
 fn rate_limited(
@@ -276,10 +313,7 @@ async fn post<S: MessageStore + ClientLimits>(
 ) -> Result<ApiGatewayV2httpResponse, Error> {
     // Any web page could otherwise make its visitors' browsers post here.
     if cross_site(request, &store.settings().site_origins) {
-        return Ok(json_response(
-            403,
-            json!({ "error": { "message": "posts from another site are refused: post from the chat's own page" } }),
-        ));
+        return Ok(cross_site_refusal());
     }
     let post = match read_post(request, store.settings().max_message_bytes) {
         Ok(post) => post,

@@ -16,15 +16,18 @@ pub mod live;
 pub mod memory;
 pub mod message;
 pub mod model;
+pub mod notify;
 pub mod origin;
 pub mod ports;
 pub mod presence;
+pub mod push;
 pub mod queued;
 pub mod render;
 pub mod sealed;
 pub mod settings;
 pub mod slots;
 pub mod store;
+pub mod subscriptions;
 #[cfg(test)]
 pub mod test_events;
 pub mod validate;

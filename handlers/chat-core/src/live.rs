@@ -1,13 +1,16 @@
 //! The ports over AWS besides the tables (those are `store`): API Gateway's
 //! management API as the [`Poster`], the site bucket as the
-//! [`SnapshotBucket`], the FIFO queue as the [`DeliveryQueue`].
+//! [`SnapshotBucket`], the queues as the [`DeliveryQueue`] and the
+//! [`NotifyQueue`]. The notify function's [`Pusher`](crate::ports::Pusher)
+//! lives in its own crate, with chat-push.
 
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::delivery::{Delivery, Posted};
-use crate::ports::{DeliveryQueue, Poster, SnapshotBucket};
+use crate::notify::NotifyJob;
+use crate::ports::{DeliveryQueue, NotifyQueue, Poster, SnapshotBucket};
 
 impl Poster for aws_sdk_apigatewaymanagement::Client {
     async fn post(&self, connection: &str, payload: &str) -> Posted {
@@ -59,11 +62,14 @@ impl SnapshotBucket for SiteBucket {
     }
 }
 
-/// The FIFO delivery queue.
+/// The queues: the FIFO delivery queue (`url`), and the notify queue
+/// with its dead-letter queue.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     pub client: aws_sdk_sqs::Client,
     pub url: String,
+    pub notify_url: String,
+    pub notify_dead_letters_url: String,
 }
 
 impl DeliveryQueue for SqsQueue {
@@ -78,5 +84,59 @@ impl DeliveryQueue for SqsQueue {
             .await
             .map(|_| ())
             .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+    }
+}
+
+/// SQS takes at most ten messages a batch.
+const SQS_BATCH: usize = 10;
+
+fn sqs_error(e: impl std::error::Error + Send + Sync + 'static) -> String {
+    aws_sdk_sqs::error::DisplayErrorContext(e).to_string()
+}
+
+impl NotifyQueue for SqsQueue {
+    async fn queue_jobs(&self, jobs: &[NotifyJob], delay_seconds: i32) -> Result<(), String> {
+        for chunk in jobs.chunks(SQS_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, job)| {
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(serde_json::to_string(job).unwrap_or_default())
+                        .delay_seconds(delay_seconds)
+                        .build()
+                        .map_err(sqs_error)
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.notify_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(sqs_error)?;
+            if let Some(failed) = out.failed().first() {
+                return Err(format!(
+                    "{} of {} notify jobs not queued: {}",
+                    out.failed().len(),
+                    chunk.len(),
+                    failed.message().unwrap_or(failed.code())
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(&self, job: &NotifyJob) -> Result<(), String> {
+        self.client
+            .send_message()
+            .queue_url(&self.notify_dead_letters_url)
+            .message_body(serde_json::to_string(job).unwrap_or_default())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sqs_error)
     }
 }

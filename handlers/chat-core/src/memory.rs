@@ -30,6 +30,8 @@ pub struct Memory {
     /// Requests per counter and window.
     pub hits: Mutex<HashMap<String, u32>>,
     pub queued_until: Mutex<HashMap<String, i64>>,
+    /// Push subscriptions by room and id.
+    pub subscriptions: Mutex<BTreeMap<(String, String), crate::subscriptions::Subscription>>,
     /// Every call, by the port method's name, in order.
     pub calls: Mutex<Vec<&'static str>>,
     /// Calls that fail (by name), as a storage outage would.
@@ -100,6 +102,9 @@ impl Memory {
         }
     }
 }
+
+mod push;
+pub use push::PushServices;
 
 /// A poisoned lock means a test already panicked; carry on with its data.
 pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -379,10 +384,13 @@ impl SnapshotBucket for Bucket {
     }
 }
 
-/// The delivery queue: what was queued, with its message group.
+/// The queues: deliveries with their message group, notify jobs with
+/// their delay, and the notify jobs dead-lettered.
 #[derive(Debug, Default)]
 pub struct Queue {
     pub sent: Mutex<Vec<(String, Delivery)>>,
+    pub notify: Mutex<Vec<(crate::notify::NotifyJob, i32)>>,
+    pub dead_letters: Mutex<Vec<crate::notify::NotifyJob>>,
 }
 
 impl DeliveryQueue for Queue {

@@ -15,6 +15,7 @@ pub use crate::presence::PresenceStore;
 use crate::settings::Settings;
 use crate::slots::Refusal;
 use crate::store::{Page, StoreError};
+pub use crate::subscriptions::SubscriptionStore;
 
 /// The settings a store was made with: table names and the chat's limits.
 pub trait Configured {
@@ -139,9 +140,15 @@ pub trait QueueMarks: Sync {
 }
 
 /// Everything the fan-out reads and writes in the tables.
-pub trait FanoutStore: ConnectionStore + MessageStore + QueueMarks + PresenceStore {}
+pub trait FanoutStore:
+    ConnectionStore + MessageStore + QueueMarks + PresenceStore + SubscriptionStore
+{
+}
 
-impl<T: ConnectionStore + MessageStore + QueueMarks + PresenceStore> FanoutStore for T {}
+impl<T: ConnectionStore + MessageStore + QueueMarks + PresenceStore + SubscriptionStore> FanoutStore
+    for T
+{
+}
 
 /// API Gateway's management API: one frame to one connection.
 pub trait Poster: Sync {
@@ -166,4 +173,29 @@ pub trait DeliveryQueue: Sync {
         group: &str,
         delivery: &Delivery,
     ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// The notify queue (a standard queue: a delay per message).
+pub trait NotifyQueue: Sync {
+    /// Queues `jobs` for the notify function, `delay_seconds` from now.
+    fn queue_jobs(
+        &self,
+        jobs: &[crate::notify::NotifyJob],
+        delay_seconds: i32,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Puts a job whose notifications never went out on the dead-letter queue.
+    fn dead_letter(
+        &self,
+        job: &crate::notify::NotifyJob,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// A browser's push service: one notification to one subscription.
+pub trait Pusher: Sync {
+    fn push(
+        &self,
+        subscription: &crate::subscriptions::Subscription,
+        payload: &[u8],
+    ) -> impl Future<Output = crate::notify::Pushed> + Send;
 }

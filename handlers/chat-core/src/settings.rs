@@ -14,6 +14,19 @@ pub struct Settings {
     pub limits_table: String,
     /// The FIFO queue of fan-out deliveries (`delivery`).
     pub delivery_queue_url: String,
+    /// Push subscriptions (`subscriptions`).
+    pub subscriptions_table: String,
+    /// New messages of rooms with subscriptions, for the notify function
+    /// (`notify`), and where its notifications that never went out land.
+    pub notify_queue_url: String,
+    pub notify_dead_letters_url: String,
+    /// The SSM parameter (SecureString) holding the VAPID private key.
+    pub vapid_parameter: String,
+    /// The VAPID `sub` claim: the site's URL, for push services to reach
+    /// whoever runs the chat.
+    pub vapid_subject: String,
+    /// `chatctl --local`: push endpoints may be http on 127.0.0.1.
+    pub push_allow_local: bool,
     /// The site's own origins (`https://HOST`), for the HTTP API's cross-site check.
     pub site_origins: Vec<String>,
     /// The secret header value CloudFront adds to what it forwards to the
@@ -77,6 +90,12 @@ impl Settings {
             connections_people_index: text("CONNECTIONS_PEOPLE_INDEX", "by-room-people"),
             limits_table: text("LIMITS_TABLE", "limits"),
             delivery_queue_url: text("DELIVERY_QUEUE_URL", ""),
+            subscriptions_table: text("SUBSCRIPTIONS_TABLE", "subscriptions"),
+            notify_queue_url: text("NOTIFY_QUEUE_URL", ""),
+            notify_dead_letters_url: text("NOTIFY_DEAD_LETTERS_URL", ""),
+            vapid_parameter: text("VAPID_PARAMETER", ""),
+            vapid_subject: text("VAPID_SUBJECT", "https://localhost"),
+            push_allow_local: variable("PUSH_ALLOW_LOCAL").is_some_and(|v| v == "true"),
             site_origins: text("SITE_ORIGINS", "")
                 .split(',')
                 .map(str::trim)

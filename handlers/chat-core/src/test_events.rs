@@ -148,6 +148,16 @@ pub fn queue(bodies: &[(&str, String)]) -> LambdaEvent<Value> {
     LambdaEvent::new(json!({ "Records": records }), Context::default())
 }
 
+/// A batch from the notify queue, as the notify function receives it.
+pub fn sqs(bodies: &[&str]) -> LambdaEvent<aws_lambda_events::sqs::SqsEvent> {
+    let records: Vec<(&str, String)> = bodies.iter().map(|b| ("", b.to_string())).collect();
+    let event = queue(&records).payload;
+    LambdaEvent::new(
+        serde_json::from_value(event).expect("an SQS event"),
+        Context::default(),
+    )
+}
+
 /// The texts of a page of messages (a history frame's or the HTTP API's).
 pub fn texts(messages: &Value) -> Vec<String> {
     messages

@@ -113,6 +113,18 @@ pub const CONNECTIONS_PER_ROOM: Limit = Limit {
 /// How long after sending a message its author may edit or delete it.
 pub const EDIT_WINDOW_SECONDS: i64 = 15 * 60;
 
+/// Push subscriptions a room holds at most: the notify function's work per
+/// message grows with them, so a room cannot be made to cost without bound.
+pub const PUSH_SUBSCRIPTIONS_PER_ROOM: usize = 1_000;
+
+/// A push subscription lapses this long after it was last stored: the
+/// page stores it again on each visit to the room.
+pub const PUSH_SUBSCRIPTION_DAYS: i64 = 90;
+
+/// The most of a message's text a notification carries (characters): a
+/// push message holds at most 4,096 bytes, and a notification shows a line.
+pub const PUSH_TEXT_CHARS: usize = 300;
+
 /// The limits of one deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

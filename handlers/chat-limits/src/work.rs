@@ -1,7 +1,7 @@
 //! What one chat action makes AWS do: the drivers `chatctl cost` prices.
 //! Counted from the handlers' code (chat-core's `message.rs` for a send,
 //! `fanout.rs` and `delivery.rs` for its delivery, `connect.rs` for a
-//! join) and checked against every operation the emulator records for a
+//! join; a room nobody asked notifications of, so no `notify.rs`) and checked against every operation the emulator records for a
 //! real message in a room of three and a real join (chatctl's
 //! `tests/cost.rs`): a change to the code that changes one of these counts
 //! fails that test until it is changed here too.
@@ -79,9 +79,9 @@ pub fn send(room: u64, history_length: u32) -> Work {
         posts,
         // message.rs: the sender's connection; fanout.rs: the room's queue mark.
         dynamodb_get_item: 2.0,
-        // fanout.rs: the room's connections, and its newest messages and
-        // people for the snapshots.
-        dynamodb_query: 3.0,
+        // fanout.rs: the room's connections, its newest messages and
+        // people for the snapshots, and whether it has push subscriptions.
+        dynamodb_query: 4.0,
         // message.rs: the message.
         dynamodb_put_item: 1.0,
         // message.rs: the client's rate counters, by address and by token.

@@ -2,11 +2,10 @@
 //! The payload is encrypted for the subscription (RFC 8291, `aes128gcm`,
 //! by the web-push-native crate) and the request signed with the stack's
 //! VAPID key (RFC 8292: an ES256 JWT for the push service's origin). The
-//! endpoint is checked first, so that a subscription cannot make the
-//! sender reach an internal address. The notify function (issue 20) is to
-//! send with this; the tests here play the push service.
-
-use std::net::IpAddr;
+//! notify function sends with this, after checking the endpoint
+//! (`chat_core::push`, which the HTTP API checks subscriptions with too);
+//! chatctl generates the key. The tests here play the push service, and
+//! with the `verify` feature, so do the emulator tests (`verify`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -31,77 +30,12 @@ pub struct Subscription {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PushError {
-    #[error("endpoint: {0}")]
-    Endpoint(#[from] EndpointError),
+    #[error("endpoint: not a URL")]
+    Endpoint,
     #[error("{0}: not a valid key")]
     Key(&'static str),
     #[error("encrypting the notification failed")]
     Encrypt,
-}
-
-/// Why an endpoint is not one to send to.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EndpointError {
-    #[error("not a URL")]
-    Unparsable,
-    #[error("must be https")]
-    NotHttps,
-    #[error("{0} is a private, loopback or link-local address")]
-    Internal(IpAddr),
-}
-
-/// The endpoint as a URI, if it is one to send to: https, and never an
-/// internal address (loopback, private, link-local, unique-local,
-/// unspecified, multicast); `allow_local` (`chatctl --local`) admits
-/// http and 127.0.0.1 for a push service on this machine. A host name is
-/// checked again once resolved ([`check_address`]).
-pub fn check_endpoint(endpoint: &str, allow_local: bool) -> Result<http::Uri, EndpointError> {
-    let uri: http::Uri = endpoint.parse().map_err(|_| EndpointError::Unparsable)?;
-    let host = uri.host().ok_or(EndpointError::Unparsable)?;
-    match uri.scheme_str() {
-        Some("https") => {}
-        Some("http") if allow_local => {}
-        _ => return Err(EndpointError::NotHttps),
-    }
-    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
-        check_address(ip, allow_local)?;
-    }
-    Ok(uri)
-}
-
-/// Whether `ip` (an endpoint's address, as written or as resolved) may be sent to.
-pub fn check_address(ip: IpAddr, allow_local: bool) -> Result<(), EndpointError> {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    if allow_local && ip.is_loopback() {
-        return Ok(());
-    }
-    let internal = match ip {
-        IpAddr::V4(v4) => {
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                // 100.64.0.0/10, carrier-grade NAT
-                || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // fc00::/7, unique local
-                || (first & 0xffc0) == 0xfe80 // fe80::/10, link local
-        }
-    };
-    match internal {
-        true => Err(EndpointError::Internal(ip)),
-        false => Ok(()),
-    }
 }
 
 /// The stack's VAPID key pair (P-256). The private key is a secret: it is
@@ -166,16 +100,19 @@ impl VapidKey {
 }
 
 /// The push request for `payload` to `subscription`: encrypted for it,
-/// signed for its push service's origin, `TTL` and `Urgency` set.
+/// signed for its push service's origin, `TTL` and `Urgency` set. The
+/// endpoint is the caller's to check first (`chat_core::push`).
 pub fn request(
     subscription: &Subscription,
     key: &VapidKey,
     payload: &[u8],
     now: i64,
     subject: &str,
-    allow_local: bool,
 ) -> Result<http::Request<Vec<u8>>, PushError> {
-    let endpoint = check_endpoint(&subscription.endpoint, allow_local)?;
+    let endpoint: http::Uri = subscription
+        .endpoint
+        .parse()
+        .map_err(|_| PushError::Endpoint)?;
     let decode = |value: &str, what| {
         URL_SAFE_NO_PAD
             .decode(value.trim_end_matches('='))
@@ -207,27 +144,8 @@ pub fn request(
     Ok(request)
 }
 
-/// What a push service's answer means for the subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Delivered,
-    /// 404 or 410: the subscription expired or was revoked; remove it.
-    Gone,
-    /// 429 or 5xx: try again later, with back-off.
-    Retry,
-    /// Anything else (400, 401, 403, 413): this notification will never
-    /// be accepted; neither retried nor a reason to remove the subscription.
-    Refused,
-}
-
-pub fn outcome(status: u16) -> Outcome {
-    match status {
-        200..=299 => Outcome::Delivered,
-        404 | 410 => Outcome::Gone,
-        429 | 500..=599 => Outcome::Retry,
-        _ => Outcome::Refused,
-    }
-}
+#[cfg(any(test, feature = "verify"))]
+pub mod verify;
 
 #[cfg(test)]
 mod tests;

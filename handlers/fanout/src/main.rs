@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         |config, settings| Fanout {
             poster: chat_core::clients::management(config, &settings),
             site: chat_core::clients::site_bucket(config, &settings),
-            queue: chat_core::clients::delivery_queue(config, &settings),
+            queue: chat_core::clients::queues(config, &settings),
             store: chat_core::clients::store(config, settings),
         },
         chat_core::fanout::handle_any,

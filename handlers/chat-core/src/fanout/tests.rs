@@ -247,3 +247,48 @@ async fn a_failed_read_of_who_is_here_never_holds_a_message_back() {
     let snapshot: Value = serde_json::from_str(&files["rooms/general.json"].1).expect("json");
     assert_eq!(snapshot["presence"], Value::Null);
 }
+
+#[tokio::test]
+async fn new_messages_of_a_room_with_subscriptions_are_queued_for_notify_and_no_other() {
+    let fanout = fanout();
+    join(&fanout, "general", 1);
+    let subscribed = fanout.store.said("general", ID1, "hello");
+    let mut edited = subscribed.clone();
+    edited.text = "changed".into();
+    let quiet = fanout.store.said("other", ID2, "nobody asked");
+    lock(&fanout.store.subscriptions).insert(
+        ("general".into(), "s".repeat(64)),
+        crate::subscriptions::Subscription {
+            room: "general".into(),
+            id: "s".repeat(64),
+            endpoint: "https://push.example.net/x".into(),
+            p256dh: String::new(),
+            auth: String::new(),
+            author: "b".repeat(64),
+            expires_at: crate::now_seconds() + 3600,
+        },
+    );
+    assert!(stream(
+        &fanout,
+        &[
+            ("INSERT", &subscribed),
+            ("MODIFY", &edited),
+            ("INSERT", &quiet)
+        ]
+    )
+    .await
+    .is_empty());
+    let queued = lock(&fanout.queue.notify).clone();
+    assert_eq!(queued.len(), 1, "the insert only, not the edit: {queued:?}");
+    let (job, delay) = &queued[0];
+    assert_eq!(
+        (job.room.as_str(), job.id.as_str(), *delay),
+        ("general", ID1, 0)
+    );
+    assert_eq!(job.author, subscribed.author, "the author is not notified");
+    assert_eq!(
+        fanout.poster.frames_to("general-0").len(),
+        2,
+        "frames as ever"
+    );
+}
