@@ -97,6 +97,11 @@ pub const MAX_PAUSE: Duration = Duration::from_secs(5);
 /// Sends at once, per invocation.
 const PUSHES_AT_ONCE: usize = 16;
 
+/// Pushes one job sends at most: the rest of a bigger room's subscribers
+/// go back on the queue as a job of their own, at once, so an invocation
+/// takes seconds whatever the room (a room holds up to 1,000).
+pub const PUSHES_PER_JOB: usize = 200;
+
 /// How one message's notifications went.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Sent {
@@ -178,7 +183,22 @@ where
     P: Pusher,
     Q: NotifyQueue,
 {
-    let targets = recipients(&notify.store, job).await?;
+    let mut targets = recipients(&notify.store, job).await?;
+    if targets.len() > PUSHES_PER_JOB {
+        // Queued before any push: if this fails, the job is retried whole
+        // and nobody got it twice.
+        let rest = NotifyJob {
+            only: Some(
+                targets
+                    .split_off(PUSHES_PER_JOB)
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect(),
+            ),
+            ..job.clone()
+        };
+        notify.queue.queue_jobs(&[rest], 0).await?;
+    }
     let payload = job.payload();
     let outcomes: Vec<(Subscription, Outcome)> = stream::iter(targets)
         .map(|subscription| {

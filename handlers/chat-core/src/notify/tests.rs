@@ -213,3 +213,25 @@ fn a_job_carries_a_shortened_text_and_the_queue_waits_longer_each_time() {
     assert_eq!([1, 2, 3, 4].map(retry_delay_seconds), [30, 60, 120, 240]);
     assert_eq!(retry_delay_seconds(20), 900);
 }
+
+#[tokio::test]
+async fn a_big_room_is_sent_in_jobs_of_at_most_200_pushes() {
+    let notify = notify();
+    for i in 0..450 {
+        subscribe(&notify.store, &format!("x{i:03}"), "general");
+    }
+    let mut job = job_from(ADA, "general");
+    let mut sent = Vec::new();
+    loop {
+        sent.push(notify_one(&notify, &job).await.expect("sent").delivered);
+        match lock(&notify.queue.notify).pop() {
+            Some((rest, delay)) => {
+                assert_eq!((delay, rest.attempt), (0, 0), "at once, not a retry");
+                job = rest;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(sent, [200, 200, 50]);
+    assert_eq!(notify.pusher.tries(), 450, "each subscriber once");
+}
