@@ -5,6 +5,7 @@ use aws_lambda_events::encodings::Body;
 use lambda_runtime::{Error, LambdaEvent};
 use sha2::{Digest, Sha256};
 
+use crate::auth::{Refused, SignIn};
 use crate::limits::address_key;
 use crate::model::Connection;
 use crate::ports::{ConnectionStore, Slots};
@@ -68,6 +69,17 @@ fn too_many(message: &str) -> ApiGatewayProxyResponse {
     )
 }
 
+/// A handshake without an accepted sign-in: 401 or 403 (503 when the
+/// pool's keys could not be read).
+fn not_signed_in(refused: &Refused) -> ApiGatewayProxyResponse {
+    tracing::info!(reason = %refused, "connection refused");
+    response(
+        i64::from(refused.status()),
+        &serde_json::json!({ "error": { "code": refused.code(), "message": refused.to_string() } })
+            .to_string(),
+    )
+}
+
 fn refuse(field: &str, message: &str) -> ApiGatewayProxyResponse {
     tracing::info!(field, message, "connection refused");
     response(
@@ -76,9 +88,23 @@ fn refuse(field: &str, message: &str) -> ApiGatewayProxyResponse {
     )
 }
 
-/// Validates `room` and `name` and stores the connection with its author token.
+/// Validates `room` and `name` and stores the connection with its author
+/// token (the chat without sign-in).
 pub async fn handle_connect<S: ConnectionStore + Slots>(
     store: &S,
+    event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
+) -> Result<ApiGatewayProxyResponse, Error> {
+    handle_connect_signed(store, &crate::auth::SIGN_IN_OFF, event).await
+}
+
+/// [`handle_connect`], and with sign-in on, the connection's person from
+/// the ID token in `id_token` (API Gateway never caches a WebSocket
+/// `$connect`, so this runs for every handshake, against the cached JWKS):
+/// no token refuses the handshake with 401, a token not accepted with 403,
+/// and the name comes from the token, never from `name`.
+pub async fn handle_connect_signed<S: ConnectionStore + Slots, A: SignIn>(
+    store: &S,
+    sign_in: &A,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, Error> {
     let request = event.payload;
@@ -90,19 +116,37 @@ pub async fn handle_connect<S: ConnectionStore + Slots>(
     if let Err(e) = validate_room(room) {
         return Ok(refuse(e.field(), &e.to_string()));
     }
-    let name = query.first("name").unwrap_or_default();
+    let person = match sign_in.auth() {
+        None => None,
+        Some(_) => match sign_in
+            .verify(query.first("id_token").unwrap_or_default())
+            .await
+        {
+            Ok(person) => Some(person),
+            Err(refused) => return Ok(not_signed_in(&refused)),
+        },
+    };
+    let name = match &person {
+        Some(person) => person.name.as_str(),
+        None => query.first("name").unwrap_or_default(),
+    };
     if let Err(e) = validate_name(name) {
         return Ok(refuse(e.field(), &e.to_string()));
     }
-    let token = match query.first("token") {
-        Some(token) if valid_token(token) => token.to_string(),
-        Some(_) => {
+    let token = match (&person, query.first("token")) {
+        // One token per person, whatever the device (`auth::person_token`).
+        (Some(person), _) => match &store.settings().token_key {
+            Some(key) => crate::auth::person_token(&key.0, &person.user),
+            None => new_token()?,
+        },
+        (None, Some(token)) if valid_token(token) => token.to_string(),
+        (None, Some(_)) => {
             return Ok(refuse(
                 "token",
                 "token: must be 22 to 128 characters of A-Z, a-z, 0-9, '-' and '_'",
             ))
         }
-        None => new_token()?,
+        (None, None) => new_token()?,
     };
     let now = crate::now_seconds();
     let address = address_key(request.request_context.identity.source_ip.as_deref());
@@ -131,6 +175,8 @@ pub async fn handle_connect<S: ConnectionStore + Slots>(
         token_sealed: None,
         expires_at: now + CONNECTION_TTL_SECONDS,
         client: Some(address.clone()),
+        user: person.as_ref().map(|p| p.user.clone()),
+        moderator: person.as_ref().is_some_and(|p| p.moderator),
     };
     if let Err(e) = store.put_connection(&connection).await {
         // The slot would otherwise stay taken until its counter expires.

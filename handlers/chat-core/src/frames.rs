@@ -48,6 +48,33 @@ pub enum Request {
     },
     /// A keep-alive: API Gateway closes a connection idle for 10 minutes.
     Ping,
+    /// A moderator's action (sign-in on, the `moderators` group only):
+    /// delete any message of the room (`id`), or disconnect everyone
+    /// connected to the room under a name (`name`).
+    Moderate {
+        op: ModerateOp,
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+    },
+}
+
+/// What a moderator does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModerateOp {
+    Delete,
+    Disconnect,
+}
+
+impl ModerateOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModerateOp::Delete => "delete",
+            ModerateOp::Disconnect => "disconnect",
+        }
+    }
 }
 
 /// Who the caller is, sent with the history so a client learns its token.
@@ -55,6 +82,12 @@ pub enum Request {
 pub struct Me {
     pub name: String,
     pub token: String,
+    /// Signed in (sign-in on): the name is theirs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verified: bool,
+    /// May moderate (`moderate`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moderator: bool,
 }
 
 /// Everything a client can receive.
@@ -109,6 +142,13 @@ pub enum Frame {
     },
     /// The answer to a ping.
     Pong,
+    /// A moderator's action done: `target` (the message id or the name)
+    /// and how many messages or connections it removed.
+    Moderated {
+        op: ModerateOp,
+        target: String,
+        count: usize,
+    },
 }
 
 /// The messages of a history page that fit in `budget` bytes of JSON, oldest
@@ -182,6 +222,7 @@ impl Request {
             Request::Delete { .. } => "delete",
             Request::History { .. } => "history",
             Request::Ping => "ping",
+            Request::Moderate { .. } => "moderate",
         }
     }
 }
@@ -197,6 +238,7 @@ impl Frame {
             Frame::History { .. } => "history",
             Frame::Presence { .. } => "presence",
             Frame::Pong => "pong",
+            Frame::Moderated { .. } => "moderated",
             Frame::Error { code, .. } => code,
         }
     }
@@ -246,7 +288,7 @@ pub fn parse_request(body: Option<&str>) -> Result<Request, Frame> {
         .and_then(|a| a.as_str())
         .unwrap_or("")
         .to_string();
-    if !["send", "edit", "delete", "history", "ping"].contains(&action.as_str()) {
+    if !["send", "edit", "delete", "history", "ping", "moderate"].contains(&action.as_str()) {
         return Err(Frame::error(
             "unknown_action",
             Some("action"),
@@ -272,6 +314,7 @@ pub fn is_message_id(text: &str) -> bool {
 fn checked(request: Request) -> Result<Request, Frame> {
     let (field, value) = match &request {
         Request::Edit { id, .. } | Request::Delete { id } => ("id", Some(id)),
+        Request::Moderate { id, .. } => ("id", id.as_ref()),
         Request::History { cursor, .. } => ("cursor", cursor.as_ref()),
         _ => return Ok(request),
     };

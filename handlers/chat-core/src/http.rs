@@ -3,6 +3,7 @@
 //! post answers 303 to the room's page, so the chat works with JavaScript
 //! off.
 
+mod sign_in;
 mod subscriptions;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -13,6 +14,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::{Refused, SignInFlow};
 use crate::frames::{cut, fit_history, is_message_id};
 use crate::limits::{address_key, Client, Verdict};
 use crate::model::{Message, PublicMessage, Source};
@@ -83,13 +85,23 @@ pub fn read_post(
     request: &ApiGatewayV2httpRequest,
     max_message_bytes: usize,
 ) -> Result<Post, Box<ApiGatewayV2httpResponse>> {
+    read_post_as(request, max_message_bytes, None)
+}
+
+/// [`read_post`], under `name` when given (a signed-in person's: whatever
+/// name the body carries is ignored).
+fn read_post_as(
+    request: &ApiGatewayV2httpRequest,
+    max_message_bytes: usize,
+    name: Option<&str>,
+) -> Result<Post, Box<ApiGatewayV2httpResponse>> {
     let body = body_bytes(request)?;
     let parsed: Result<Post, String> = if is_form(request) {
         serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
     } else {
         serde_json::from_slice(&body).map_err(|e| e.to_string())
     };
-    let post = match parsed {
+    let mut post = match parsed {
         Ok(post) => post,
         Err(e) => {
             return Err(Box::new(bad_request(
@@ -98,6 +110,9 @@ pub fn read_post(
             )))
         }
     };
+    if let Some(name) = name {
+        post.name = name.to_string();
+    }
     if let Err(e) = validate_name(&post.name) {
         return Err(Box::new(invalid(e)));
     }
@@ -149,12 +164,36 @@ fn for_subscriptions(request: &ApiGatewayV2httpRequest) -> bool {
         .is_some_and(|path| path.ends_with("/subscriptions"))
 }
 
+/// The HTTP API of the chat without sign-in.
 pub async fn handle<S: MessageStore + ClientLimits + SubscriptionStore>(
     store: &S,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
+    handle_signed(store, &crate::auth::SIGN_IN_OFF, event).await
+}
+
+/// [`handle`], and with sign-in on, the sign-in routes (`/api/auth/`) and
+/// posts only from signed-in people, under their names.
+pub async fn handle_signed<S: MessageStore + ClientLimits + SubscriptionStore, A: SignInFlow>(
+    store: &S,
+    sign_in: &A,
+    event: LambdaEvent<ApiGatewayV2httpRequest>,
+) -> Result<ApiGatewayV2httpResponse, Error> {
     let request = event.payload;
-    let response = answer(store, &request).await?;
+    let response = if request
+        .raw_path
+        .as_deref()
+        .is_some_and(|path| path.starts_with("/api/auth/"))
+    {
+        Box::pin(sign_in::answer(
+            sign_in,
+            &store.settings().site_origins,
+            &request,
+        ))
+        .await
+    } else {
+        answer(store, sign_in, &request).await?
+    };
     // One line per request, as the WebSocket's: a hashed address, the room
     // (validated, or "-"), the method and the status; never the body.
     let room = room_in(&request)
@@ -172,8 +211,9 @@ pub async fn handle<S: MessageStore + ClientLimits + SubscriptionStore>(
     Ok(response)
 }
 
-async fn answer<S: MessageStore + ClientLimits + SubscriptionStore>(
+async fn answer<S: MessageStore + ClientLimits + SubscriptionStore, A: SignInFlow>(
     store: &S,
+    sign_in: &A,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
     let settings = store.settings();
@@ -261,12 +301,29 @@ async fn answer<S: MessageStore + ClientLimits + SubscriptionStore>(
                 json!({ "room": room, "messages": messages, "next_cursor": next_cursor }),
             ))
         }
-        "POST" => post(store, &room, request).await,
+        "POST" => Box::pin(post(store, sign_in, &room, request)).await,
         _ => Ok(json_response(
             405,
             json!({ "error": { "message": "use GET or POST" } }),
         )),
     }
+}
+
+/// A post without an accepted sign-in: 401 or 403 (README), as JSON, or
+/// for the room page's form a page with a sign-in link.
+fn not_signed_in(room: &str, refused: &Refused, form: bool) -> ApiGatewayV2httpResponse {
+    let status = i64::from(refused.status());
+    if form {
+        return respond(
+            status,
+            "text/html; charset=utf-8",
+            crate::render::sign_in_required_page(room, &refused.to_string()),
+        );
+    }
+    json_response(
+        status,
+        json!({ "error": { "code": refused.code(), "message": refused.to_string() } }),
+    )
 }
 
 fn cross_site_refusal() -> ApiGatewayV2httpResponse {
@@ -306,8 +363,9 @@ fn rate_limited(
     response
 }
 
-async fn post<S: MessageStore + ClientLimits>(
+async fn post<S: MessageStore + ClientLimits, A: SignInFlow>(
     store: &S,
+    sign_in: &A,
     room: &str,
     request: &ApiGatewayV2httpRequest,
 ) -> Result<ApiGatewayV2httpResponse, Error> {
@@ -315,7 +373,20 @@ async fn post<S: MessageStore + ClientLimits>(
     if cross_site(request, &store.settings().site_origins) {
         return Ok(cross_site_refusal());
     }
-    let post = match read_post(request, store.settings().max_message_bytes) {
+    // With sign-in on, only signed-in people post, under their own names.
+    let person = match sign_in.auth() {
+        None => None,
+        Some(_) => match sign_in::identity(sign_in, request).await {
+            Ok(person) => Some(person),
+            Err(refused) => return Ok(not_signed_in(room, &refused, is_form(request))),
+        },
+    };
+    let posted = read_post_as(
+        request,
+        store.settings().max_message_bytes,
+        person.as_ref().map(|p| p.name.as_str()),
+    );
+    let post = match posted {
         Ok(post) => post,
         Err(refusal) => return Ok(*refusal),
     };
@@ -356,6 +427,7 @@ async fn post<S: MessageStore + ClientLimits>(
         author: None,
         expires_at: now + store.settings().message_retention_days * 86_400,
         source: Some(Source::Form),
+        verified: person.is_some(),
     };
     if let Err(e) = store.put_message(&message).await {
         tracing::error!(error = %e, "post failed");

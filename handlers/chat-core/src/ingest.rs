@@ -58,6 +58,7 @@ pub fn message_of(
         author: None,
         expires_at: now + retention_days * 86_400,
         source: Some(crate::model::Source::Sns),
+        verified: false,
     })
 }
 

@@ -3,6 +3,7 @@
 //! HTML rendering and the fan-out. Each function crate is a thin `main` over
 //! one of the `handle_*` modules here, so the logic is tested in one place.
 
+pub mod auth;
 pub mod clients;
 pub mod connect;
 pub mod delivery;
@@ -16,6 +17,7 @@ pub mod live;
 pub mod memory;
 pub mod message;
 pub mod model;
+pub mod moderate;
 pub mod notify;
 pub mod origin;
 pub mod ports;

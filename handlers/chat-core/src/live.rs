@@ -39,6 +39,21 @@ impl Poster for aws_sdk_apigatewaymanagement::Client {
     }
 }
 
+impl crate::ports::Disconnector for aws_sdk_apigatewaymanagement::Client {
+    async fn disconnect(&self, connection: &str) -> Result<bool, String> {
+        match self
+            .delete_connection()
+            .connection_id(connection)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => Ok(false),
+            Err(e) => Err(aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e).to_string()),
+        }
+    }
+}
+
 /// The site bucket: room snapshots are written beside the site's files.
 #[derive(Debug, Clone)]
 pub struct SiteBucket {

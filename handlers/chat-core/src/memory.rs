@@ -81,6 +81,7 @@ impl Memory {
             author: Some("a".repeat(64)),
             expires_at: now + 86_400,
             source: Some(crate::model::Source::Live),
+            verified: false,
         };
         lock(&self.messages).insert((room.to_string(), id.to_string()), message.clone());
         message
@@ -259,11 +260,17 @@ impl MessageStore for Memory {
         &self,
         room: &str,
         id: &str,
-        author: &str,
+        author: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
         self.call("delete_message")?;
-        self.writable(room, id, author, now)?;
+        match author {
+            Some(author) => self.writable(room, id, author, now)?,
+            None if !lock(&self.messages).contains_key(&(room.to_string(), id.to_string())) => {
+                return Err(StoreError::Forbidden)
+            }
+            None => {}
+        }
         lock(&self.messages).remove(&(room.to_string(), id.to_string()));
         Ok(())
     }
@@ -344,6 +351,8 @@ impl QueueMarks for Memory {
 pub struct Sockets {
     pub posted: Mutex<Vec<(String, String)>>,
     pub gone: Mutex<HashSet<String>>,
+    /// The connections a moderator closed, in order.
+    pub closed: Mutex<Vec<String>>,
 }
 
 impl Sockets {
@@ -364,6 +373,14 @@ impl Poster for Sockets {
         }
         lock(&self.posted).push((connection.to_string(), payload.to_string()));
         Posted::Delivered
+    }
+}
+
+impl crate::ports::Disconnector for Sockets {
+    async fn disconnect(&self, connection: &str) -> Result<bool, String> {
+        let open = lock(&self.gone).insert(connection.to_string());
+        lock(&self.closed).push(connection.to_string());
+        Ok(open)
     }
 }
 

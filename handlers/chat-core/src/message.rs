@@ -10,7 +10,7 @@ use crate::delivery::Posted;
 use crate::frames::{history_frame, parse_request, Frame, Me, Request};
 use crate::limits::{address_key, Client, Verdict};
 use crate::model::{Message, PublicMessage, Source};
-use crate::ports::{ClientLimits, ConnectionStore, MessageStore, Poster};
+use crate::ports::{ClientLimits, ConnectionStore, Disconnector, MessageStore, Poster};
 use crate::presence::{self, PresenceStore};
 use crate::store::{StoreError, EDIT_WINDOW_SECONDS};
 use crate::validate::validate_text;
@@ -20,7 +20,7 @@ pub trait MessageRouteStore: ConnectionStore + MessageStore + ClientLimits + Pre
 
 impl<T: ConnectionStore + MessageStore + ClientLimits + PresenceStore> MessageRouteStore for T {}
 
-pub async fn handle<S: MessageRouteStore, P: Poster>(
+pub async fn handle<S: MessageRouteStore, P: Poster + Disconnector>(
     store: &S,
     poster: &P,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
@@ -33,6 +33,7 @@ pub async fn handle<S: MessageRouteStore, P: Poster>(
     let address = address_key(request.request_context.identity.source_ip.as_deref());
     let answered = answer(
         store,
+        poster,
         &connection_id,
         &address,
         request.body.as_deref(),
@@ -99,8 +100,9 @@ fn internal(e: StoreError) -> Frame {
     Frame::error("internal", None, "the chat could not store that; try again")
 }
 
-async fn answer<S: MessageRouteStore>(
+async fn answer<S: MessageRouteStore, D: Disconnector>(
     store: &S,
+    disconnector: &D,
     connection_id: &str,
     address: &str,
     body: Option<&str>,
@@ -152,6 +154,7 @@ async fn answer<S: MessageRouteStore>(
                 author: Some(connection.author),
                 expires_at: now + settings.message_retention_days * 86_400,
                 source: Some(Source::Live),
+                verified: connection.user.is_some(),
             };
             store.put_message(&message).await.map_err(internal)?;
             Ok(Some(Frame::Sent { id: message.id }))
@@ -169,7 +172,7 @@ async fn answer<S: MessageRouteStore>(
             }
         }
         Request::Delete { id } => match store
-            .delete_message(&connection.room, &id, &connection.author, now)
+            .delete_message(&connection.room, &id, Some(&connection.author), now)
             .await
         {
             Ok(()) => Ok(None),
@@ -177,6 +180,9 @@ async fn answer<S: MessageRouteStore>(
             Err(e) => Err(internal(e)),
         },
         Request::Ping => Ok(Some(Frame::Pong)),
+        Request::Moderate { op, id, name } => {
+            crate::moderate::moderate(store, disconnector, &connection, op, id, name, now).await
+        }
         Request::History { cursor, limit } => {
             let limit = limit.unwrap_or(settings.history_length).clamp(1, 100);
             let first_page = cursor.is_none();
@@ -209,6 +215,8 @@ async fn answer<S: MessageRouteStore>(
                 &newest_first,
                 page.next_cursor.is_some(),
                 Me {
+                    verified: connection.user.is_some(),
+                    moderator: connection.moderator,
                     name: connection.name,
                     token: connection.token,
                 },

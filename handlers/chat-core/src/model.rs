@@ -22,6 +22,13 @@ pub struct Message {
     /// Where it came from; absent on messages stored before sources existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// Sent by a signed-in person (sign-in on): the name is theirs.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub verified: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// The way a message entered the chat, shown as a badge: names are not
@@ -60,6 +67,8 @@ pub struct PublicMessage {
     pub edited_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub verified: bool,
 }
 
 impl From<&Message> for PublicMessage {
@@ -72,6 +81,7 @@ impl From<&Message> for PublicMessage {
             created_at: m.created_at,
             edited_at: m.edited_at,
             source: m.source,
+            verified: m.verified,
         }
     }
 }
@@ -97,4 +107,10 @@ pub struct Connection {
     /// per address, which hold none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// The signed-in person's `sub` (sign-in on); absent when anonymous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// A member of the `moderators` group when the connection was made.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub moderator: bool,
 }

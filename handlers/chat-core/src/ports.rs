@@ -92,13 +92,14 @@ pub trait MessageStore: Configured + Sync {
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Removes one's own message within the edit window, or
-    /// [`StoreError::Forbidden`].
+    /// Removes one's own message within the edit window (`author`), or
+    /// any message of the room, at any time (`None`: a moderator), or
+    /// [`StoreError::Forbidden`] (for a moderator: no such message).
     fn delete_message(
         &self,
         room: &str,
         id: &str,
-        author: &str,
+        author: Option<&str>,
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -153,6 +154,12 @@ impl<T: ConnectionStore + MessageStore + QueueMarks + PresenceStore + Subscripti
 /// API Gateway's management API: one frame to one connection.
 pub trait Poster: Sync {
     fn post(&self, connection: &str, payload: &str) -> impl Future<Output = Posted> + Send;
+}
+
+/// API Gateway's management API: closing a connection (a moderator's
+/// `disconnect`). Whether it was open.
+pub trait Disconnector: Sync {
+    fn disconnect(&self, connection: &str) -> impl Future<Output = Result<bool, String>> + Send;
 }
 
 /// The site bucket the room snapshots are written to.

@@ -74,9 +74,14 @@ pub fn snapshot_html(
             ""
         };
         items.push_str(&format!(
-            "      <li id=\"m-{id}\"><bdi class=\"name\">{name}</bdi>{source} <time>{time}</time>{edited}\n        <p class=\"text\">{text}</p></li>\n",
+            "      <li id=\"m-{id}\"><bdi class=\"name\">{name}</bdi>{verified}{source} <time>{time}</time>{edited}\n        <p class=\"text\">{text}</p></li>\n",
             id = encode_double_quoted_attribute(&message.id),
             name = encode_text(&message.name),
+            verified = if message.verified {
+                " <span class=\"verified\" title=\"signed in\">\u{2713}</span>"
+            } else {
+                ""
+            },
             source = message
                 .source
                 .map(|s| format!(" <span class=\"source\">{}</span>", s.as_str()))
@@ -119,6 +124,25 @@ fn page_head(title: &str) -> String {
   <title>{title}</title>
   <link rel="stylesheet" href="/style.css">
 </head>"#
+    )
+}
+
+/// A sign-in that did not complete (sign-in on): why, and a way to try again.
+pub fn sign_in_failed_page(why: &str) -> String {
+    let head = page_head("Sign-in failed · Chat");
+    format!(
+        "{head}<body>\n  <main>\n    <h1>Sign-in did not complete</h1>\n    <p>{}.</p>\n    <p><a href=\"/api/auth/signin\">Sign in again</a> or <a href=\"/\">go back to the chat</a>.</p>\n  </main>\n</body>\n</html>\n",
+        encode_text(why)
+    )
+}
+
+/// A form post without a sign-in (sign-in on): sign in, then post again.
+pub fn sign_in_required_page(room: &str, why: &str) -> String {
+    let head = page_head("Sign in · Chat");
+    let room_attr = encode_double_quoted_attribute(room);
+    format!(
+        "{head}<body>\n  <main>\n    <h1>Sign in to post</h1>\n    <p>{}.</p>\n    <p><a href=\"/api/auth/signin?return=/rooms/{room_attr}.html\">Sign in</a>, then post again.</p>\n  </main>\n</body>\n</html>\n",
+        encode_text(why)
     )
 }
 
@@ -188,6 +212,7 @@ mod tests {
             author: Some("secret-author-key".into()),
             expires_at: 0,
             source: Some(crate::model::Source::Form),
+            verified: false,
         }
     }
 

@@ -51,6 +51,8 @@ pub struct Settings {
     pub connections_per_address: u32,
     /// Open WebSocket connections per room.
     pub connections_per_room: u32,
+    /// Sign-in with Cognito, when `auth` is on (`auth`).
+    pub auth: Option<crate::auth::AuthSettings>,
 }
 
 impl Default for Settings {
@@ -117,6 +119,10 @@ impl Settings {
             rate_limit_seconds: i64::from(limits.rate_limit_seconds),
             connections_per_address: limits.connections_per_address,
             connections_per_room: limits.connections_per_room,
+            auth: crate::auth::AuthSettings::from_vars(
+                &variable,
+                variable("COGNITO_ENDPOINT_OVERRIDE").as_deref(),
+            ),
         }
     }
 }

@@ -298,21 +298,24 @@ impl MessageStore for Store {
         &self,
         room: &str,
         id: &str,
-        author: &str,
+        author: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let result = self
+        let delete = self
             .client
             .delete_item()
             .table_name(&self.settings.messages_table)
             .key("room", s(room))
-            .key("id", s(id))
-            .condition_expression(AUTHOR_WITHIN_WINDOW)
-            .expression_attribute_values(":author", s(author))
-            .expression_attribute_values(":cutoff", n(now - EDIT_WINDOW_SECONDS))
-            .send()
-            .await;
-        authorised(result)
+            .key("id", s(id));
+        let delete = match author {
+            Some(author) => delete
+                .condition_expression(AUTHOR_WITHIN_WINDOW)
+                .expression_attribute_values(":author", s(author))
+                .expression_attribute_values(":cutoff", n(now - EDIT_WINDOW_SECONDS)),
+            // A moderator's: any message that is there.
+            None => delete.condition_expression("attribute_exists(id)"),
+        };
+        authorised(delete.send().await)
     }
 
     /// The newest `limit` messages of a room older than `before` (a message

@@ -1,11 +1,17 @@
-//! The `connect` Lambda function (`$connect`: the tables are all it reaches): a thin
-//! binary over `chat_core::connect::handle_connect`.
+//! The `connect` Lambda function (`$connect`: the tables, and with sign-in
+//! on the user pool's JWKS): a thin binary over
+//! `chat_core::connect::handle_connect_signed`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     chat_core::serve(
-        chat_core::clients::store,
-        chat_core::connect::handle_connect,
+        |config, settings| {
+            (
+                chat_core::auth::cognito::verifier(&settings),
+                chat_core::clients::store(config, settings),
+            )
+        },
+        |(sign_in, store), event| chat_core::connect::handle_connect_signed(store, sign_in, event),
     )
     .await
 }

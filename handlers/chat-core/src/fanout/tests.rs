@@ -38,6 +38,8 @@ fn join(fanout: &TestFanout, room: &str, connections: usize) {
                 token_sealed: None,
                 expires_at: crate::now_seconds() + 3600,
                 client: None,
+                user: None,
+                moderator: false,
             },
         );
     }

@@ -82,6 +82,7 @@ fn maximal_message(id: usize) -> PublicMessage {
         created_at: 1_800_000_000,
         edited_at: Some(1_800_000_001),
         source: Some(crate::model::Source::Form),
+        verified: false,
     }
 }
 
@@ -102,6 +103,8 @@ fn history_frames_stay_under_the_budget_and_page_on_from_where_they_stopped() {
     let you = Me {
         name: "🚀".repeat(32),
         token: "t".repeat(64),
+        verified: false,
+        moderator: false,
     };
     // The most people a first page lists, with the longest names.
     let everyone = crate::presence::Presence {

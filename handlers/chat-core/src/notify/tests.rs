@@ -44,6 +44,8 @@ fn connect(store: &Memory, who: &str, room: &str) {
         author: author(who),
         expires_at: crate::now_seconds() + 3600,
         client: None,
+        user: None,
+        moderator: false,
     };
     lock(&store.connections).insert(connection.connection_id.clone(), connection);
 }
@@ -202,6 +204,7 @@ fn a_job_carries_a_shortened_text_and_the_queue_waits_longer_each_time() {
         author: None,
         expires_at: 0,
         source: None,
+        verified: false,
     };
     let job = NotifyJob::of(&long);
     assert_eq!(

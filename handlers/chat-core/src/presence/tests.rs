@@ -33,6 +33,8 @@ fn connection(id: &str, room: &str, name: &str) -> Connection {
         token_sealed: None,
         expires_at: crate::now_seconds() + 3600,
         client: None,
+        user: None,
+        moderator: false,
     }
 }
 
