@@ -27,6 +27,9 @@ MINISTACK_VERSION=1.5.33
 # ministack speaks CloudWatch's CBOR protocol (what the AWS SDK for Rust
 # uses) only with cbor2 installed; its own tests install it.
 CBOR2_VERSION=5.7.1
+# Its Cognito signs tokens (RS256, each user pool's own key) and serves a
+# usable JWKS only with cryptography installed; without it, a dummy key.
+CRYPTOGRAPHY_VERSION=50.0.2
 CFN_LINT_VERSION=1.58.0
 CHECKOV_VERSION=3.3.30
 ZIZMOR_VERSION=1.32.0
@@ -138,7 +141,7 @@ mkdir -p "$tools"
 tools="$(cd "$tools" && pwd -P)"
 # The pinned Rust first: every cargo and rustup call below reads rust-toolchain.toml.
 bash "$root/scripts/toolchain.sh"
-start ministack venv ministack "ministack==$MINISTACK_VERSION" "cbor2==$CBOR2_VERSION"
+start ministack venv ministack "ministack==$MINISTACK_VERSION" "cbor2==$CBOR2_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
 if [[ "$mode" != "--emulator-only" ]]; then
   if [[ "$mode" != "--no-lint" ]]; then
     start lint venv lint "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION" "zizmor==$ZIZMOR_VERSION"

@@ -32,6 +32,7 @@ const state = {
   messages: new Map(), // id -> message, the page's single source of truth
   clockOffset: 0,    // server's clock minus this page's, in seconds (history's `now`)
   renewed: new Set(), // rooms whose push subscription this visit stored again
+  me: null,          // the history's `you`: name, token, verified, moderator
 };
 
 // ----------------------------------------------------------------- storage --
@@ -90,6 +91,14 @@ function renderMessage(message) {
   name.className = "name";
   name.textContent = message.name;
   item.append(name);
+  if (message.verified) {
+    // Signed in (sign-in on): the name is this person's own.
+    const verified = document.createElement("span");
+    verified.className = "verified";
+    verified.title = "signed in";
+    verified.textContent = "\u2713";
+    item.append(" ", verified);
+  }
   if (message.source) {
     // Names are not authenticated; the source at least is known.
     const source = document.createElement("span");
@@ -126,6 +135,15 @@ function renderMessage(message) {
     remove.setAttribute("aria-label", "Delete this message");
     remove.addEventListener("click", () => request({ action: "delete", id: message.id }));
     item.append(" ", edit, remove);
+  }
+  if (state.me?.moderator && !mine) {
+    const removeAny = document.createElement("button");
+    removeAny.type = "button";
+    removeAny.className = "link moderate";
+    removeAny.textContent = "Remove";
+    removeAny.setAttribute("aria-label", "Remove this message (moderator)");
+    removeAny.addEventListener("click", () => request({ action: "moderate", op: "delete", id: message.id }));
+    item.append(" ", removeAny);
   }
   const text = document.createElement("p");
   text.className = "text";
@@ -172,14 +190,29 @@ function upsert(message) {
 function socketUrl() {
   const url = new URL(state.config.websocketUrl);
   url.searchParams.set("room", state.room);
+  if (account.session) {
+    // The name and the author token come from the ID token.
+    url.searchParams.set("id_token", account.session.id_token);
+    return url.toString();
+  }
   url.searchParams.set("name", state.name);
   const token = stored.get(tokenKey(state.room));
   if (token) url.searchParams.set("token", token);
   return url.toString();
 }
 
-function connect() {
+function connect(reloaded) {
   clearTimeout(state.reconnectTimer);
+  if (state.config.signIn && account.expired()) {
+    // The ID token lasts an hour: ask again, once, whether the session holds.
+    if (reloaded) {
+      setStatus("signed-out", "Your sign-in has expired: sign in again to chat.");
+      account.show(state.room);
+      return;
+    }
+    account.load().catch(() => null).then(() => connect(true));
+    return;
+  }
   setStatus("connecting", state.attempt ? "Reconnecting…" : "Connecting…");
   const socket = new WebSocket(socketUrl());
   state.socket = socket;
@@ -248,6 +281,7 @@ function receive(frame) {
     case "history":
       if (frame.presence) showPresence(frame.presence);
       if (frame.you && frame.you.token) stored.set(tokenKey(state.room), frame.you.token);
+      if (frame.you) state.me = frame.you;
       // A subscription lapses 90 days after it was last stored: renewed
       // once a visit (quietly: no prompt without a click).
       if (!state.renewed.has(state.room) && pushSupported() && stored.get(pushKey(state.room)) === "on") {
@@ -282,6 +316,9 @@ function receive(frame) {
       break;
     case "pong":
       break;
+    case "moderated":
+      notify(frame.op === "delete" ? "Message removed." : `${frame.target}: ${frame.count} connection(s) closed.`);
+      break;
     default:
       // API Gateway's own answers have no type: a throttled frame is
       // {"message":"Too Many Requests",...}. Shown, not dropped.
@@ -303,6 +340,15 @@ function showPresence(presence) {
   list.replaceChildren(...presence.people.map((name) => {
     const item = document.createElement("li");
     item.textContent = name;
+    if (state.me?.moderator && name !== state.name) {
+      const disconnect = document.createElement("button");
+      disconnect.type = "button";
+      disconnect.className = "link moderate";
+      disconnect.textContent = "Disconnect";
+      disconnect.setAttribute("aria-label", `Disconnect ${name} (moderator)`);
+      disconnect.addEventListener("click", () => request({ action: "moderate", op: "disconnect", name }));
+      item.append(" ", disconnect);
+    }
     return item;
   }));
 }
@@ -311,6 +357,7 @@ function errorText(frame) {
   switch (frame.code) {
     case "rate_limited": return `Slow down: ${frame.message}.`;
     case "forbidden":
+      if (frame.field !== "id") return frame.message;
       return `Only the author can change a message, within ${Math.round(state.config.editWindowSeconds / 60)} minutes.`;
     default: return frame.message || "Something went wrong.";
   }
@@ -499,8 +546,12 @@ async function main() {
   if (ROOM_PATTERN.test(fromHash)) $("join-room").value = fromHash;
   joinForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const name = $("join-name").value.trim();
     const room = $("join-room").value.trim();
+    if (state.config?.signIn && !account.session && ROOM_PATTERN.test(room)) {
+      location.assign(account.signInUrl(room)); // back here, signed in
+      return;
+    }
+    const name = account.session ? account.session.name : $("join-name").value.trim();
     if (!name || !ROOM_PATTERN.test(room)) {
       $("join-room").setCustomValidity(ROOM_PATTERN.test(room) ? "" : "Use a-z, 0-9 and '-'.");
       joinForm.reportValidity();
@@ -528,6 +579,13 @@ async function main() {
   const roomField = $("join-room");
   if (!ROOM_PATTERN.test(fromHash) && roomField.value === roomField.defaultValue) {
     roomField.value = state.config.defaultRoom || "general";
+  }
+  if (state.config.signIn) {
+    await account.load().catch(() => null);
+    account.show(roomField.value);
+    roomField.addEventListener("input", () => account.show(roomField.value));
+    // Back from the sign-in page: straight into the room.
+    if (account.session && ROOM_PATTERN.test(fromHash)) join(account.session.name, fromHash);
   }
   $("compose").addEventListener("submit", submit);
   $("text").addEventListener("input", updateCounter);

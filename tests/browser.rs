@@ -82,3 +82,55 @@ async fn two_browsers_chat_and_a_third_without_javascript_posts_through_the_form
     }
     println!("screenshots: {}", screenshots.display());
 }
+
+/// Sign-in on: a person created in the stack's user pool signs in through
+/// the hosted UI and chats under the name from her token
+/// (tests/browser/sign_in.mjs).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_signs_in_through_the_hosted_ui_and_chats_under_her_own_name() {
+    let script = repo().join("tests/browser/sign_in.mjs");
+    assert!(
+        chromium().exists(),
+        "the browser test needs Chromium: run scripts/setup.sh"
+    );
+    let project = Project::with_real_site("auth:\n  provider: cognito\n");
+    let config = project.config.clone();
+    let port = free_port();
+    json_of(
+        local_chatctl(&config).args(["local", "up", "--port", &port.to_string()]),
+        0,
+    );
+    let _down = Down(&config);
+    let (launched, _) = json_of(local_chatctl(&config).args(["--local", "launch"]), 0);
+    let outputs = &launched["outputs"];
+    let site = outputs["SiteUrl"].as_str().expect("SiteUrl").to_string();
+    let pool = outputs["UserPoolId"].as_str().expect("UserPoolId");
+    let password = "correct horse battery staple";
+    support::cognito::create_user(port, pool, "ada", password, false);
+
+    let screenshots =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../browser-screenshots/sign-in");
+    let _ = std::fs::remove_dir_all(&screenshots);
+    let run = Command::new("node")
+        .arg(&script)
+        .arg(&site)
+        .arg("ada")
+        .arg(password)
+        .arg(&screenshots)
+        .env("CHROMIUM", chromium())
+        .output()
+        .expect("run node (install Node.js 20)");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success() && stdout.contains("every step passed"),
+        "the sign-in browser test failed:\n{stdout}\n{stderr}\nscreenshots: {}",
+        screenshots.display()
+    );
+    for shot in ["21-signed-in", "22-verified-message", "23-signed-out"] {
+        assert!(
+            screenshots.join(format!("{shot}.png")).exists(),
+            "no screenshot {shot}"
+        );
+    }
+}

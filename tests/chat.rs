@@ -334,6 +334,8 @@ async fn two_clients_chat_live_with_edits_deletes_forms_sns_and_snapshots() {
         token_sealed: None,
         expires_at: chat_core::now_seconds() + 600,
         client: None,
+        user: None,
+        moderator: false,
     };
     aws.dynamodb()
         .put_item()
@@ -424,6 +426,7 @@ async fn a_room_of_100_maximal_messages_pages_under_128_kb_with_the_token_first(
             author: None,
             expires_at: if expired { now - 60 } else { now + 86_400 },
             source: None,
+            verified: false,
         };
         if !expired {
             live.push(message.id.clone());

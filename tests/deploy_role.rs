@@ -167,6 +167,15 @@ fn create_actions(resource_type: &str) -> &'static [&'static str] {
         "AWS::SNS::TopicPolicy" => &["sns:SetTopicAttributes"],
         "AWS::SNS::Subscription" => &["sns:Subscribe"],
         "AWS::WAFv2::WebACL" => &["wafv2:CreateWebACL", "wafv2:GetWebACL"],
+        "AWS::Cognito::UserPool" => &["cognito-idp:CreateUserPool"],
+        "AWS::Cognito::UserPoolClient" => &["cognito-idp:CreateUserPoolClient"],
+        "AWS::Cognito::UserPoolDomain" => &["cognito-idp:CreateUserPoolDomain"],
+        "AWS::Cognito::UserPoolGroup" => &["cognito-idp:CreateGroup"],
+        // The Google client secret is resolved from the app's own secret.
+        "AWS::Cognito::UserPoolIdentityProvider" => &[
+            "cognito-idp:CreateIdentityProvider",
+            "secretsmanager:GetSecretValue",
+        ],
         "AWS::SecretsManager::Secret" => &[
             "secretsmanager:CreateSecret",
             "secretsmanager:GetRandomPassword",

@@ -95,6 +95,8 @@ async fn people_come_and_go_tabs_count_once_and_the_gone_drop_out() {
         token_sealed: None,
         expires_at: chat_core::now_seconds() + 600,
         client: None,
+        user: None,
+        moderator: false,
     };
     aws.dynamodb()
         .put_item()

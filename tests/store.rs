@@ -57,6 +57,8 @@ fn connection(id: &str) -> Connection {
         token_sealed: None,
         expires_at: NOW + 3600,
         client: None,
+        user: None,
+        moderator: false,
     }
 }
 
@@ -71,6 +73,7 @@ fn message(id: &str, author: &str, created_at: i64) -> Message {
         author: Some(author.into()),
         expires_at: created_at + 86_400,
         source: Some(chat_core::model::Source::Live),
+        verified: false,
     }
 }
 
@@ -498,7 +501,7 @@ async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
     ));
     assert!(forbidden(
         store
-            .delete_message("general", "m1", "eve-key", NOW + 1)
+            .delete_message("general", "m1", Some("eve-key"), NOW + 1)
             .await
     ));
 
@@ -521,7 +524,7 @@ async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
     ));
     assert!(forbidden(
         store
-            .delete_message("general", "m1", "alice-key", late)
+            .delete_message("general", "m1", Some("alice-key"), late)
             .await
     ));
     // A message that does not exist cannot be edited into existence.
@@ -532,7 +535,12 @@ async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
     ));
 
     store
-        .delete_message("general", "m1", "alice-key", NOW + EDIT_WINDOW_SECONDS)
+        .delete_message(
+            "general",
+            "m1",
+            Some("alice-key"),
+            NOW + EDIT_WINDOW_SECONDS,
+        )
         .await
         .expect("the author deletes at the window's last second");
     let page = store
@@ -540,6 +548,26 @@ async fn only_the_author_edits_or_deletes_and_only_within_15_minutes() {
         .await
         .expect("history");
     assert!(page.messages.is_empty());
+
+    // A moderator (no author) deletes anyone's message at any time, but
+    // only one that is there: a deleted one is not deleted twice.
+    store
+        .put_message(&message("m2", "alice-key", NOW))
+        .await
+        .expect("put");
+    store
+        .delete_message("general", "m2", None, late + 86_400)
+        .await
+        .expect("a moderator deletes, long after the window");
+    assert!(forbidden(
+        store.delete_message("general", "m2", None, late).await
+    ));
+    assert!(store
+        .history("general", 10, None, NOW, usize::MAX)
+        .await
+        .expect("history")
+        .messages
+        .is_empty());
 }
 
 /// Rule 4: DynamoDB's TTL deletes expired items lazily, typically within a

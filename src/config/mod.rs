@@ -10,10 +10,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+mod auth;
 mod load;
 mod project;
 mod values;
 
+pub use auth::{Auth, AuthProvider, GoogleSignIn};
 pub use project::Project;
 pub use values::{
     BucketNamePattern, CargoProfile, CertificateArn, DomainName, HistoryLength, LogRetentionDays,
@@ -62,6 +64,9 @@ pub struct Config {
     pub data: DataPolicy,
     #[serde(default)]
     pub protection: Protection,
+    /// Optional sign-in (`provider: cognito`); the chat is anonymous without it.
+    #[serde(default)]
+    pub auth: Option<Auth>,
     /// The usage `chatctl cost` prices unless the command line says otherwise.
     #[serde(default)]
     pub cost: crate::cost::Usage,

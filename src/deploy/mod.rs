@@ -125,6 +125,14 @@ pub async fn launch(
         parameters.push(parameter(&Template::code_key_parameter(handler), &key));
     }
 
+    // Under --local the hosted UI sends people back to the site proxy.
+    if let (Some(_), crate::local::Browser::Local(local)) = (&project.config.auth, &options.browser)
+    {
+        parameters.push(parameter(
+            template::auth::SITE_URL_PARAMETER,
+            &format!("http://127.0.0.1:{}", local.site_port),
+        ));
+    }
     let template = template::generate(project, &crates)?;
     let cfn = aws.cloudformation();
     let edge_aws = aws.in_region(edge::REGION);

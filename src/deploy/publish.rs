@@ -70,6 +70,8 @@ pub fn site_config(
         "maxMessageBytes": chat.max_message_bytes.0,
         "editWindowSeconds": chat_limits::EDIT_WINDOW_SECONDS,
         "vapidPublicKey": vapid_public_key,
+        // With sign-in on, the page signs people in through /api/auth/.
+        "signIn": project.config.auth.is_some(),
     });
     let mut text = serde_json::to_vec_pretty(&config).unwrap_or_default();
     text.push(b'\n');

@@ -52,7 +52,9 @@ pub(super) fn stop_own(pid: u32, mark: &str) {
 /// The emulator on 127.0.0.1:`port`, set up so the Lambda processes it
 /// spawns reach it: they inherit `AWS_ENDPOINT_URL` (the handlers' SDK
 /// clients), `EXECUTE_API_ENDPOINT_OVERRIDE` (their management API base,
-/// handlers/chat-core/src/settings.rs) and `PUSH_ALLOW_LOCAL` (push
+/// handlers/chat-core/src/settings.rs), `COGNITO_ENDPOINT_OVERRIDE` (where
+/// the emulator serves the user pools' JWKS, hosted UI and token endpoint,
+/// on its own address) and `PUSH_ALLOW_LOCAL` (push
 /// endpoints may be http on 127.0.0.1, where a test's push service
 /// listens; never set on AWS). The tests start theirs with it too.
 pub fn emulator_command(binary: &Path, port: u16) -> Command {
@@ -66,6 +68,7 @@ pub fn emulator_command(binary: &Path, port: u16) -> Command {
             "EXECUTE_API_ENDPOINT_OVERRIDE",
             format!("{endpoint}/_aws/execute-api"),
         )
+        .env("COGNITO_ENDPOINT_OVERRIDE", &endpoint)
         .env("PUSH_ALLOW_LOCAL", "true")
         .env("AWS_ENDPOINT_URL", endpoint);
     command

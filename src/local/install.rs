@@ -14,6 +14,7 @@ pub fn install(dir: &LocalDir, say: &dyn Fn(&str)) -> Result<()> {
     let requirements = [
         format!("ministack=={MINISTACK_VERSION}"),
         format!("cbor2=={CBOR2_VERSION}"),
+        format!("cryptography=={CRYPTOGRAPHY_VERSION}"),
     ];
     let marker = format!("{}\n", requirements.join(" "));
     let pinned = std::fs::read_to_string(venv.join(".pinned")).ok();
@@ -26,7 +27,7 @@ pub fn install(dir: &LocalDir, say: &dyn Fn(&str)) -> Result<()> {
     }
     say(&format!(
         "installing {} into {} (first time only)",
-        requirements.join(" and "),
+        requirements.join(", "),
         venv.display()
     ));
     if !venv.join("bin/pip").exists() {

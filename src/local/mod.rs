@@ -20,6 +20,9 @@ pub const MINISTACK_VERSION: &str = "1.5.33";
 /// read or answer CloudWatch's CBOR protocol (`cost` reads the functions'
 /// durations there).
 pub const CBOR2_VERSION: &str = "5.7.1";
+/// And cryptography, without which its Cognito signs no token (a dummy
+/// JWKS, random signatures): sign-in (`auth`) needs it.
+pub const CRYPTOGRAPHY_VERSION: &str = "50.0.2";
 
 mod emulator;
 mod install;

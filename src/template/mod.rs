@@ -4,6 +4,7 @@
 //! The document is built as data (serde_yaml parses the sources, serde_json
 //! holds the result) and serialized once, never assembled from strings.
 
+pub mod auth;
 pub mod edge;
 mod intrinsics;
 pub mod origin;
@@ -100,6 +101,7 @@ pub fn generate(project: &Project, handlers: &[HandlerCrate]) -> Result<Template
         add_function(&mut template, handler)?;
     }
     apply_configuration(&mut template, project)?;
+    auth::sign_in(&mut template, project)?;
     edge::protect(&mut template, project);
     Ok(Template(template))
 }

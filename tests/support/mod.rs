@@ -9,6 +9,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod aws_rules;
+pub mod cognito;
 pub mod dynamo;
 pub mod faults;
 pub mod flood;
@@ -74,6 +75,9 @@ impl Emulator {
             )
             .current_dir(workdir.path())
             .env("TMPDIR", workdir.path())
+            // Its own state (the user pools' signing keys among it), which
+            // a sign-in test reads to sign tokens as a pool would.
+            .env("STATE_DIR", workdir.path().join("state"))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -115,6 +119,11 @@ impl Emulator {
     /// What the rules layer refused so far.
     pub fn refusals(&self) -> aws_rules::Refusals {
         self.rules.refusals()
+    }
+
+    /// Where this emulator keeps its state (`STATE_DIR`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.workdir.path().join("state")
     }
 
     pub fn pid(&self) -> u32 {
