@@ -8,12 +8,21 @@
 const account = {
   // { name, moderator, id_token, expires_at } while signed in.
   session: null,
+  renewTimer: null,
 
+  // Who is signed in. The server renews an ID token in its last five
+  // minutes from the refresh token, so the page asks again then: a
+  // reconnect always has a token that is still good.
   async load() {
     const response = await fetch("/api/auth/session", { cache: "no-store", credentials: "same-origin" });
     if (!response.ok) throw new Error(`sign-in: HTTP ${response.status}`);
     const body = await response.json();
     account.session = body.signed_in ? body : null;
+    clearTimeout(account.renewTimer);
+    if (account.session) {
+      const renewIn = Math.max(account.session.expires_at * 1000 - Date.now() - 4 * 60 * 1000, 60 * 1000);
+      account.renewTimer = setTimeout(() => account.load().catch(() => {}), renewIn);
+    }
     return account.session;
   },
 

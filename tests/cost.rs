@@ -455,7 +455,7 @@ fn the_readmes_worked_examples_are_what_cost_prints() {
         ),
         (
             ["10000", "10000", "200", "1", "1", "10000"],
-            "**71.97 USD a month**",
+            "**72.06 USD a month**",
             "one more message 0.0101 USD",
         ),
     ] {

@@ -139,6 +139,24 @@ fn sign_in(emulator: &Emulator, outputs: &Value, name: &str) -> (String, String)
     assert_eq!(status(&done), 303, "{done}");
     let session = cookie_pair(&done, "__Host-chat-session");
     let token = session.split_once('=').expect("pair").1.to_string();
+    // The refresh token renews the session once its hour is up: here with
+    // the session cookie gone, against the pool's token endpoint.
+    let refresh = cookie_pair(&done, "__Host-chat-refresh");
+    let renewed = api(
+        emulator,
+        outputs,
+        "GET",
+        "/api/auth/session",
+        &[("Cookie", &refresh)],
+        "",
+    );
+    let body: Value = serde_json::from_str(body_of(&renewed)).expect("JSON");
+    assert_eq!(
+        (body["signed_in"].clone(), body["name"].clone()),
+        (json!(true), json!(name)),
+        "{renewed}"
+    );
+    assert!(renewed.contains("__Host-chat-session=ey"), "{renewed}");
     (session, token)
 }
 

@@ -115,10 +115,7 @@ pub fn sign_in(template: &mut Value, project: &Project) -> Result<()> {
     resources["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
         ["CookiesConfig"] = json!({
         "CookieBehavior": "whitelist",
-        "Cookies": [
-            crate::template::auth::SESSION_COOKIE,
-            crate::template::auth::SIGN_IN_COOKIE
-        ],
+        "Cookies": [SESSION_COOKIE, REFRESH_COOKIE, SIGN_IN_COOKIE],
     });
     // Signing out is a form post answered with a redirect to the hosted
     // UI's logout: the page's form-action must allow that domain.
@@ -135,5 +132,7 @@ pub fn sign_in(template: &mut Value, project: &Project) -> Result<()> {
 
 /// The session cookie (`chat_core::auth::cookies`), forwarded by CloudFront.
 pub const SESSION_COOKIE: &str = "__Host-chat-session";
+/// The refresh token's cookie.
+pub const REFRESH_COOKIE: &str = "__Host-chat-refresh";
 /// A sign-in under way.
 pub const SIGN_IN_COOKIE: &str = "__Host-chat-sign-in";

@@ -256,6 +256,13 @@ pub trait SignInFlow: SignIn {
         code: &str,
         verifier: &str,
     ) -> impl Future<Output = Result<cognito::Tokens, String>> + Send;
+
+    /// A new ID token for a refresh token (the session's hour is up).
+    fn refresh(
+        &self,
+        auth: &AuthSettings,
+        refresh_token: &str,
+    ) -> impl Future<Output = Result<cognito::Tokens, String>> + Send;
 }
 
 impl<K: KeySource + cognito::CodeExchange> SignInFlow for Option<Verifier<K>> {
@@ -267,6 +274,17 @@ impl<K: KeySource + cognito::CodeExchange> SignInFlow for Option<Verifier<K>> {
     ) -> Result<cognito::Tokens, String> {
         match self {
             Some(signed) => signed.keys.exchange(auth, code, verifier).await,
+            None => Err("sign-in is off".into()),
+        }
+    }
+
+    async fn refresh(
+        &self,
+        auth: &AuthSettings,
+        refresh_token: &str,
+    ) -> Result<cognito::Tokens, String> {
+        match self {
+            Some(signed) => signed.keys.refresh(auth, refresh_token).await,
             None => Err("sign-in is off".into()),
         }
     }
@@ -290,6 +308,14 @@ impl cognito::CodeExchange for NoKeys {
         _auth: &AuthSettings,
         _code: &str,
         _verifier: &str,
+    ) -> Result<cognito::Tokens, String> {
+        Err("sign-in is off".into())
+    }
+
+    async fn refresh(
+        &self,
+        _auth: &AuthSettings,
+        _refresh_token: &str,
     ) -> Result<cognito::Tokens, String> {
         Err("sign-in is off".into())
     }

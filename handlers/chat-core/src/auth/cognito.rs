@@ -145,13 +145,16 @@ pub fn verifier(settings: &crate::Settings) -> Option<Verifier<Jwks>> {
     })
 }
 
-/// What the token endpoint answers for a code.
+/// What the token endpoint answers for a code (with a refresh token) or
+/// a refresh token (without one).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Tokens {
     pub id_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
-/// Turns a hosted-UI code into tokens.
+/// Turns a hosted-UI code, or a refresh token, into tokens.
 pub trait CodeExchange: Sync {
     fn exchange(
         &self,
@@ -159,6 +162,28 @@ pub trait CodeExchange: Sync {
         code: &str,
         verifier: &str,
     ) -> impl std::future::Future<Output = Result<Tokens, String>> + Send;
+
+    fn refresh(
+        &self,
+        auth: &AuthSettings,
+        refresh_token: &str,
+    ) -> impl std::future::Future<Output = Result<Tokens, String>> + Send;
+}
+
+impl Jwks {
+    /// One call to the pool's token endpoint.
+    async fn token(&self, auth: &AuthSettings, form: &[(&str, &str)]) -> Result<Tokens, String> {
+        let url = format!("{}/oauth2/token", auth.domain_url);
+        let (status, body) = self.http.post_form(&url, form).await?;
+        if status != 200 {
+            let why = String::from_utf8_lossy(&body);
+            return Err(format!(
+                "the token endpoint answered {status}: {}",
+                why.chars().take(200).collect::<String>()
+            ));
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("the token endpoint's answer: {e}"))
+    }
 }
 
 impl CodeExchange for Jwks {
@@ -168,7 +193,6 @@ impl CodeExchange for Jwks {
         code: &str,
         verifier: &str,
     ) -> Result<Tokens, String> {
-        let url = format!("{}/oauth2/token", auth.domain_url);
         let callback = auth.callback_url();
         let form = [
             ("grant_type", "authorization_code"),
@@ -177,14 +201,15 @@ impl CodeExchange for Jwks {
             ("redirect_uri", callback.as_str()),
             ("code_verifier", verifier),
         ];
-        let (status, body) = self.http.post_form(&url, &form).await?;
-        if status != 200 {
-            let why = String::from_utf8_lossy(&body);
-            return Err(format!(
-                "the token endpoint answered {status}: {}",
-                why.chars().take(200).collect::<String>()
-            ));
-        }
-        serde_json::from_slice(&body).map_err(|e| format!("the token endpoint's answer: {e}"))
+        self.token(auth, &form).await
+    }
+
+    async fn refresh(&self, auth: &AuthSettings, refresh_token: &str) -> Result<Tokens, String> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", auth.client_id.as_str()),
+            ("refresh_token", refresh_token),
+        ];
+        self.token(auth, &form).await
     }
 }

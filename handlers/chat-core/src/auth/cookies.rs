@@ -6,6 +6,10 @@ use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 
 /// The session: the person's ID token, verified on every request.
 pub const SESSION: &str = "__Host-chat-session";
+/// The refresh token, for a new ID token when the session's hour is up.
+pub const REFRESH: &str = "__Host-chat-refresh";
+/// The app client's refresh tokens last 30 days.
+pub const REFRESH_SECONDS: i64 = 30 * 86_400;
 /// A sign-in under way: its state, PKCE verifier and where to go after.
 pub const SIGN_IN: &str = "__Host-chat-sign-in";
 

@@ -471,3 +471,120 @@ async fn a_return_path_off_the_site_goes_home() {
         assert_eq!(back, b"/", "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_session_is_renewed_from_the_refresh_token_once_its_hour_is_up() {
+    let store = Memory::new(settings());
+    let started = http(&store, "GET", "/api/auth/signin", &[], None).await;
+    let location = header(&started, "location");
+    let query: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(location.split_once('?').expect("query").1).expect("query");
+    let sign_in = started.cookies[0]
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_string();
+    let callback = format!("/api/auth/callback?code=the-code&state={}", query["state"]);
+    let done = http(&store, "GET", &callback, &[("cookie", &sign_in)], None).await;
+    let refresh = done
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-chat-refresh="))
+        .expect("a refresh cookie")
+        .clone();
+    assert!(
+        refresh.contains("HttpOnly") && refresh.contains("Max-Age=2592000"),
+        "{refresh}"
+    );
+    let refresh = refresh.split(';').next().expect("pair").to_string();
+
+    // The session cookie gone (its hour up): the refresh token renews it.
+    let renewed = http(
+        &store,
+        "GET",
+        "/api/auth/session",
+        &[("cookie", &refresh)],
+        None,
+    )
+    .await;
+    let body: Value = serde_json::from_str(&text(&renewed)).expect("json");
+    assert_eq!(body["signed_in"], true, "{body}");
+    assert!(
+        renewed.cookies[0].starts_with("__Host-chat-session=ey"),
+        "{:?}",
+        renewed.cookies
+    );
+
+    // An expired session and a refresh token Cognito refuses: signed out,
+    // both cookies cleared.
+    let expired = token_with(
+        "pool",
+        "pool-key",
+        "ada",
+        json!({"exp": crate::now_seconds() - 10}),
+    );
+    let cookie = format!("__Host-chat-session={expired}; __Host-chat-refresh=revoked");
+    let out = http(
+        &store,
+        "GET",
+        "/api/auth/session",
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
+    let body: Value = serde_json::from_str(&text(&out)).expect("json");
+    assert_eq!(body["signed_in"], false);
+    assert!(out
+        .cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-chat-session=;")));
+    assert!(out
+        .cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-chat-refresh=;")));
+
+    // A session within its last five minutes is renewed too; a fresh one is
+    // answered as it is.
+    let ending = token_with(
+        "pool",
+        "pool-key",
+        "ada",
+        json!({"exp": crate::now_seconds() + 60}),
+    );
+    let cookie = format!("__Host-chat-session={ending}; {refresh}");
+    let renewed = http(
+        &store,
+        "GET",
+        "/api/auth/session",
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
+    assert_eq!(renewed.cookies.len(), 1, "a new session cookie");
+    let fresh = format!("__Host-chat-session={}; {refresh}", token("ada"));
+    let kept = http(
+        &store,
+        "GET",
+        "/api/auth/session",
+        &[("cookie", &fresh)],
+        None,
+    )
+    .await;
+    assert!(kept.cookies.is_empty());
+
+    let out = http(
+        &store,
+        "POST",
+        "/api/auth/signout",
+        &[SAME_ORIGIN, ("cookie", &fresh)],
+        None,
+    )
+    .await;
+    assert!(
+        out.cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-chat-refresh=;")),
+        "{:?}",
+        out.cookies
+    );
+}

@@ -50,6 +50,21 @@ impl cognito::CodeExchange for FixtureKeys {
         match code == self.code.0 {
             true => Ok(cognito::Tokens {
                 id_token: self.code.1.clone(),
+                refresh_token: Some("the-refresh-token".into()),
+            }),
+            false => Err("invalid_grant".into()),
+        }
+    }
+
+    async fn refresh(
+        &self,
+        _auth: &AuthSettings,
+        refresh_token: &str,
+    ) -> Result<cognito::Tokens, String> {
+        match refresh_token == "the-refresh-token" {
+            true => Ok(cognito::Tokens {
+                id_token: token("ada"),
+                refresh_token: None,
             }),
             false => Err("invalid_grant".into()),
         }

@@ -10,7 +10,9 @@
 //!   verifier) for tokens, the ID token verified and set as the session
 //!   cookie, then 303 to `PATH`.
 //! - `GET /api/auth/session`: who is signed in, with the ID token for the
-//!   page's WebSocket (kept in memory only).
+//!   page's WebSocket (kept in memory only); within five minutes of the ID
+//!   token's expiry, or after it, a new one from the refresh token (an
+//!   `HttpOnly` cookie of its own, 30 days).
 //! - `POST /api/auth/signout`: the cookie cleared, then Cognito's logout.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -20,7 +22,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{json_response, respond};
-use crate::auth::cookies::{self, SESSION, SIGN_IN, SIGN_IN_SECONDS};
+use crate::auth::cookies::{self, REFRESH, REFRESH_SECONDS, SESSION, SIGN_IN, SIGN_IN_SECONDS};
 use crate::auth::{AuthSettings, Identity, Refused, SignInFlow};
 use crate::origin::cross_site;
 
@@ -46,7 +48,7 @@ pub async fn answer<A: SignInFlow>(
     match (method.as_str(), path) {
         ("GET", "/api/auth/signin") => start(auth, request),
         ("GET", "/api/auth/callback") => callback(sign_in, auth, request).await,
-        ("GET", "/api/auth/session") => session(sign_in, request).await,
+        ("GET", "/api/auth/session") => session(sign_in, auth, request).await,
         ("POST", "/api/auth/signout") if cross_site(request, site_origins) => json_response(
             403,
             json!({ "error": { "message": "sign-out from another site is refused" } }),
@@ -188,26 +190,60 @@ async fn callback<A: SignInFlow>(
         Err(refused) => return failed(i64::from(refused.status()), &refused.to_string()),
     };
     tracing::info!(user = person.user, "signed in");
-    let lifetime = (person.expires_at - crate::now_seconds()).max(0);
-    redirect(
-        303,
-        &back,
-        vec![
-            cookies::set(SESSION, &tokens.id_token, lifetime),
-            cookies::clear(SIGN_IN),
-        ],
-    )
+    let mut set = vec![
+        session_cookie(&tokens.id_token, &person),
+        cookies::clear(SIGN_IN),
+    ];
+    if let Some(refresh) = &tokens.refresh_token {
+        set.push(cookies::set(REFRESH, refresh, REFRESH_SECONDS));
+    }
+    redirect(303, &back, set)
 }
+
+fn session_cookie(id_token: &str, person: &Identity) -> String {
+    let lifetime = (person.expires_at - crate::now_seconds()).max(0);
+    cookies::set(SESSION, id_token, lifetime)
+}
+
+/// A session this close to its end is renewed when the page asks for it.
+const RENEW_SECONDS: i64 = 300;
 
 async fn session<A: SignInFlow>(
     sign_in: &A,
+    auth: &AuthSettings,
     request: &ApiGatewayV2httpRequest,
 ) -> ApiGatewayV2httpResponse {
-    let Some(token) = cookies::read(request, SESSION) else {
-        return json_response(200, json!({ "signed_in": false }));
+    let current = match cookies::read(request, SESSION) {
+        Some(token) => sign_in.verify(&token).await.map(|person| (token, person)),
+        None => Err(Refused::Missing),
     };
-    match sign_in.verify(&token).await {
-        Ok(person) => json_response(
+    let fresh_enough = |person: &Identity| person.expires_at - crate::now_seconds() > RENEW_SECONDS;
+    let mut set_cookies = Vec::new();
+    let signed_in = match (current, cookies::read(request, REFRESH)) {
+        (Ok((token, person)), _) if fresh_enough(&person) => Ok((token, person)),
+        (current, Some(refresh)) => match sign_in.refresh(auth, &refresh).await {
+            Ok(tokens) => match sign_in.verify(&tokens.id_token).await {
+                Ok(person) => {
+                    set_cookies.push(session_cookie(&tokens.id_token, &person));
+                    Ok((tokens.id_token, person))
+                }
+                Err(refused) => Err(refused),
+            },
+            Err(e) => {
+                tracing::info!(error = %e, "session not renewed");
+                // Still good for a few minutes: keep it till then.
+                current.and_then(
+                    |(token, person)| match person.expires_at > crate::now_seconds() {
+                        true => Ok((token, person)),
+                        false => Err(Refused::Expired),
+                    },
+                )
+            }
+        },
+        (current, None) => current,
+    };
+    let mut response = match signed_in {
+        Ok((token, person)) => json_response(
             200,
             json!({
                 "signed_in": true,
@@ -217,15 +253,17 @@ async fn session<A: SignInFlow>(
                 "expires_at": person.expires_at,
             }),
         ),
+        Err(Refused::Missing) => json_response(200, json!({ "signed_in": false })),
         Err(refused) => {
-            let mut response = json_response(
+            set_cookies = vec![cookies::clear(SESSION), cookies::clear(REFRESH)];
+            json_response(
                 200,
                 json!({ "signed_in": false, "reason": refused.to_string() }),
-            );
-            response.cookies = vec![cookies::clear(SESSION)];
-            response
+            )
         }
-    }
+    };
+    response.cookies = set_cookies;
+    response
 }
 
 fn sign_out(auth: &AuthSettings) -> ApiGatewayV2httpResponse {
@@ -237,6 +275,6 @@ fn sign_out(auth: &AuthSettings) -> ApiGatewayV2httpResponse {
     redirect(
         303,
         &format!("{}/logout?{query}", auth.domain_url),
-        vec![cookies::clear(SESSION)],
+        vec![cookies::clear(SESSION), cookies::clear(REFRESH)],
     )
 }
