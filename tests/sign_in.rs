@@ -454,4 +454,36 @@ async fn signed_in_people_chat_under_their_own_names_and_moderators_moderate() {
         ),
         (json!("ada"), json!("from the form"), json!(true))
     );
+
+    // The room page without JavaScript, as the fan-out rewrites it: a
+    // sign-in link back to the room, no name field, the signed-in mark.
+    let aws = support::project::aws(&emulator).await;
+    let bucket = outputs["SiteBucketName"].as_str().expect("bucket");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = aws
+            .s3()
+            .get_object()
+            .bucket(bucket)
+            .key("rooms/general.html")
+            .send()
+            .await
+            .expect("the room page");
+        let page =
+            String::from_utf8(page.body.collect().await.expect("body").to_vec()).expect("UTF-8");
+        if page.contains("from the form") {
+            assert!(
+                page.contains(r#"href="/api/auth/signin?return=/rooms/general.html""#),
+                "{page}"
+            );
+            assert!(!page.contains(r#"name="name""#), "{page}");
+            assert!(page.contains(r#"class="verified""#), "{page}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the room page was not rewritten: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -353,6 +353,40 @@ fn configuration_reaches_the_template() {
     );
     assert_eq!(project.stack_name(), "team-chat-prod");
 
+    // auth: the callbacks are the site's (the custom domain's too), the
+    // functions that verify tokens (and the fan-out, for the room page)
+    // know the pool, and only the message role may close connections.
+    let resources = &doc["Resources"];
+    let callbacks = resources["UserPoolClient"]["Properties"]["CallbackURLs"].to_string();
+    assert!(
+        callbacks.contains("https://chat.example.com/api/auth/callback"),
+        "{callbacks}"
+    );
+    assert!(
+        callbacks.contains("${Distribution.DomainName}/api/auth/callback"),
+        "{callbacks}"
+    );
+    for function in ["ConnectFunction", "HttpFunction", "FanoutFunction"] {
+        let variables = &resources[function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            variables["AUTH_CLIENT_ID"],
+            json!({"Ref": "UserPoolClient"}),
+            "{function}"
+        );
+    }
+    let closes = |role: &str| {
+        resources[role]["Properties"]["Policies"]
+            .to_string()
+            .contains("DELETE/@connections")
+    };
+    assert!(closes("MessageRole"));
+    assert!(!closes("ConnectRole") && !closes("FanoutRole") && !closes("HttpRole"));
+    assert_eq!(
+        resources["GoogleIdentityProvider"]["Properties"]["ProviderDetails"]["client_secret"],
+        "{{resolve:secretsmanager:team-chat/google-client-secret:SecretString}}"
+    );
+    assert_eq!(resources["UserPool"]["DeletionPolicy"], "Retain");
+
     // data.retain: false is the only way to let the tables go.
     let text = std::fs::read_to_string(&production)
         .expect("read")

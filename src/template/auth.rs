@@ -84,14 +84,15 @@ pub fn sign_in(template: &mut Value, project: &Project) -> Result<()> {
     }
 
     // The functions that verify tokens learn the pool, the client and
-    // where the hosted UI sends people back.
+    // where the hosted UI sends people back; the fan-out learns that
+    // sign-in is on, for the room page's form.
     let variables = json!({
         "AUTH_ISSUER": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${UserPool}"},
         "AUTH_CLIENT_ID": {"Ref": "UserPoolClient"},
         "AUTH_DOMAIN_URL": {"Fn::Sub": DOMAIN_URL},
         "AUTH_SITE_URL": {"Fn::If": ["HasSignInSiteUrl", {"Ref": SITE_URL_PARAMETER}, primary]},
     });
-    for function in ["ConnectFunction", "HttpFunction"] {
+    for function in ["ConnectFunction", "HttpFunction", "FanoutFunction"] {
         if let (Some(function), Some(variables)) =
             (resources.get_mut(function), variables.as_object())
         {

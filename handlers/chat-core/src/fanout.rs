@@ -251,6 +251,7 @@ pub async fn write_snapshot<S: FanoutStore, B: SnapshotBucket>(
                 &oldest_first,
                 settings.max_message_bytes,
                 presence.as_ref(),
+                settings.auth.is_some(),
             ),
             "text/html; charset=utf-8",
         ),

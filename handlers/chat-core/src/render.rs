@@ -54,12 +54,16 @@ pub fn format_time(seconds: i64) -> String {
     )
 }
 
-/// The room page. Everything that came from a user is escaped.
+/// The room page. Everything that came from a user is escaped. With
+/// `sign_in` (sign-in on), the form has no name (the session gives it) and
+/// the page links to sign in and offers to sign out: the page is the same
+/// for everyone, so it cannot know who reads it.
 pub fn snapshot_html(
     room: &str,
     messages: &[Message],
     max_message_bytes: usize,
     presence: Option<&Presence>,
+    sign_in: bool,
 ) -> String {
     let here = presence
         .map(|p| format!("\n    <p class=\"presence\">{}</p>", presence_line(p)))
@@ -94,6 +98,19 @@ pub fn snapshot_html(
         items.push_str("      <li class=\"empty\">No messages yet.</li>\n");
     }
     let head = page_head(&format!("#{room_text} · Chat"));
+    let (account, name_field) = if sign_in {
+        (
+            format!(
+                "    <p class=\"account\"><a href=\"/api/auth/signin?return=/rooms/{room_attr}.html\">Sign in</a> to post.</p>\n    <form method=\"post\" action=\"/api/auth/signout\"><button type=\"submit\" class=\"secondary\">Sign out</button></form>\n"
+            ),
+            String::new(),
+        )
+    } else {
+        (
+            String::new(),
+            "      <label>Name <input name=\"name\" required maxlength=\"32\" autocomplete=\"nickname\"></label>\n".to_string(),
+        )
+    };
     format!(
         r#"{head}
 <body>
@@ -101,9 +118,8 @@ pub fn snapshot_html(
     <h1>#{room_text}</h1>{here}
     <ol class="messages" aria-live="polite">
 {items}    </ol>
-    <form class="post" method="post" action="/api/rooms/{room_attr}/messages">
-      <label>Name <input name="name" required maxlength="32" autocomplete="nickname"></label>
-      <label>Message <textarea name="text" required maxlength="{max_message_bytes}" rows="3"></textarea></label>
+{account}    <form class="post" method="post" action="/api/rooms/{room_attr}/messages">
+{name_field}      <label>Message <textarea name="text" required maxlength="{max_message_bytes}" rows="3"></textarea></label>
       <button type="submit">Send</button>
     </form>
   </main>
@@ -187,7 +203,7 @@ mod tests {
             author: format!("author-of-{name}"),
         };
         let here = Presence::of(&[person("c1", "<i>eve</i>"), person("c2", "Ada")], true);
-        let html = snapshot_html("general", &[], 2000, Some(&here));
+        let html = snapshot_html("general", &[], 2000, Some(&here), false);
         assert!(
             html.contains(
                 r#"<p class="presence">2 people here: <bdi>&lt;i&gt;eve&lt;/i&gt;</bdi>, <bdi>Ada</bdi></p>"#
@@ -228,9 +244,29 @@ mod tests {
                 "general",
                 &[],
                 crate::validate::DEFAULT_MAX_MESSAGE_BYTES,
-                Some(&nobody())
+                Some(&nobody()),
+                false
             )
         );
+    }
+
+    #[test]
+    fn with_sign_in_the_room_page_links_to_it_and_asks_no_name() {
+        let signed = snapshot_html("general", &[message("ada", "hi")], 2000, None, true);
+        assert!(
+            signed.contains(r#"<a href="/api/auth/signin?return=/rooms/general.html">Sign in</a>"#)
+        );
+        assert!(signed.contains(r#"action="/api/auth/signout""#));
+        assert!(!signed.contains(r#"name="name""#), "{signed}");
+        let mut verified = message("ada", "hi");
+        verified.verified = true;
+        let page = snapshot_html("general", &[verified], 2000, None, true);
+        assert!(
+            page.contains(r#"<span class="verified" title="signed in">"#),
+            "{page}"
+        );
+        let anonymous = snapshot_html("general", &[message("ada", "hi")], 2000, None, false);
+        assert!(anonymous.contains(r#"name="name""#) && !anonymous.contains("/api/auth/"));
     }
 
     #[test]
@@ -240,6 +276,7 @@ mod tests {
             &[message("<b>eve</b>", "<script>alert(1)</script>")],
             2000,
             None,
+            false,
         );
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -268,7 +305,9 @@ mod tests {
             !snapshot_json("general", std::slice::from_ref(&m), Some(&here))
                 .contains("secret-author-key")
         );
-        assert!(!snapshot_html("general", &[m], 2000, Some(&here)).contains("secret-author-key"));
+        assert!(
+            !snapshot_html("general", &[m], 2000, Some(&here), false).contains("secret-author-key")
+        );
     }
 
     #[test]
