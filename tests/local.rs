@@ -134,8 +134,19 @@ async fn local_up_launch_serves_the_chat_to_this_machine_and_down_stops_it() {
         .as_object()
         .is_some_and(|sites| sites.values().any(|url| url == site_url)));
 
+    // The functions' unpacked code is in the project's own temporary
+    // directory, which `local down` removes.
+    let tmp = config
+        .parent()
+        .expect("a directory")
+        .join(".chatctl/local/tmp");
+    let unpacked = std::fs::read_dir(&tmp)
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    assert!(unpacked > 0, "nothing unpacked in {}", tmp.display());
     let (down, _) = json_of(local_chatctl(&config).args(["local", "down"]), 0);
     assert_eq!(down["stopped"], true);
+    assert!(!tmp.exists(), "{} outlived `local down`", tmp.display());
     assert!(!process_exists(pid), "the emulator outlived `local down`");
     assert!(!port_open(port), "port {port} still open");
     assert!(!port_open(site), "the site proxy outlived `local down`");

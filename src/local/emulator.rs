@@ -102,9 +102,16 @@ pub fn start(dir: &LocalDir, port: u16) -> Result<LocalState> {
         source,
     })?;
     let binary = dir.ministack();
+    let tmp = dir.tmp_dir();
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|source| Error::Write {
+        path: tmp.clone(),
+        source,
+    })?;
     let child = {
         use std::os::unix::process::CommandExt;
         emulator_command(&binary, port)
+            .env("TMPDIR", &tmp)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -149,6 +156,8 @@ pub fn stop(dir: &LocalDir, state: &LocalState) -> Result<()> {
         stop_own(site.pid, SITE_PROXY_MARK);
     }
     stop_own(state.pid, EMULATOR_MARK);
+    // What the emulator unpacked goes with it.
+    let _ = std::fs::remove_dir_all(dir.tmp_dir());
     match std::fs::remove_file(dir.state_file()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

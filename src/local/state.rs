@@ -122,6 +122,13 @@ impl LocalDir {
         self.root.join("local/ministack.log")
     }
 
+    /// The emulator's temporary directory: it unpacks every function's zip
+    /// there (tens of MB a launch) and never cleans up when stopped, so it
+    /// lives here, not in the system's /tmp, and `local down` removes it.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("local/tmp")
+    }
+
     pub(super) fn venv(&self) -> PathBuf {
         self.root.join("tools/ministack")
     }
