@@ -156,6 +156,16 @@ fn room_of(path: &str) -> Option<&str> {
         .or_else(|| rest.strip_suffix("/subscriptions"))
 }
 
+/// The request's method, upper case.
+fn method_of(request: &ApiGatewayV2httpRequest) -> String {
+    request
+        .request_context
+        .http
+        .method
+        .as_str()
+        .to_ascii_uppercase()
+}
+
 /// Whether the request is for a room's push subscriptions.
 fn for_subscriptions(request: &ApiGatewayV2httpRequest) -> bool {
     request
@@ -233,12 +243,7 @@ async fn answer<S: MessageStore + ClientLimits + SubscriptionStore, A: SignInFlo
     if let Err(e) = validate_room(&room) {
         return Ok(invalid(e));
     }
-    let method = request
-        .request_context
-        .http
-        .method
-        .as_str()
-        .to_ascii_uppercase();
+    let method = method_of(request);
     if for_subscriptions(request) {
         // Any web page could otherwise subscribe or unsubscribe its visitors.
         if cross_site(request, &store.settings().site_origins) {

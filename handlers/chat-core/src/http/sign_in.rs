@@ -38,12 +38,7 @@ pub async fn answer<A: SignInFlow>(
             json!({ "error": { "message": "sign-in is off in this chat" } }),
         );
     };
-    let method = request
-        .request_context
-        .http
-        .method
-        .as_str()
-        .to_ascii_uppercase();
+    let method = super::method_of(request);
     let path = request.raw_path.as_deref().unwrap_or_default();
     match (method.as_str(), path) {
         ("GET", "/api/auth/signin") => start(auth, request),
