@@ -137,3 +137,15 @@ pub const SESSION_COOKIE: &str = "__Host-chat-session";
 pub const REFRESH_COOKIE: &str = "__Host-chat-refresh";
 /// A sign-in under way.
 pub const SIGN_IN_COOKIE: &str = "__Host-chat-sign-in";
+
+#[cfg(test)]
+mod tests {
+    /// CloudFront forwards the cookies the http function reads: one set of names.
+    #[test]
+    fn the_forwarded_cookies_are_the_ones_the_http_function_sets() {
+        use chat_core::auth::cookies;
+        assert_eq!(super::SESSION_COOKIE, cookies::SESSION);
+        assert_eq!(super::REFRESH_COOKIE, cookies::REFRESH);
+        assert_eq!(super::SIGN_IN_COOKIE, cookies::SIGN_IN);
+    }
+}
